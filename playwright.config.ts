@@ -1,0 +1,34 @@
+// Playwright: GPU parity specs and UI specs in real headless Chromium with WebGPU, served by
+// Vite. One worker and serial files: WebGPU instances coming and going in parallel has broken
+// shared CI runners, and SwiftShader is CPU-bound anyway.
+import { defineConfig } from '@playwright/test';
+// @ts-expect-error plain .mjs helper shared with the benchmark runner
+import { chromiumArgs, chromiumPath } from './scripts/chromium.mjs';
+
+const PORT = Number(process.env.MOR1E_TEST_PORT ?? 5174);
+
+export default defineConfig({
+  testDir: 'e2e',
+  testMatch: /.*\.spec\.ts$/,
+  fullyParallel: false,
+  workers: 1,
+  retries: 0,
+  timeout: 120_000,
+  expect: { timeout: 30_000 },
+  reporter: process.env.CI ? [['list']] : [['list']],
+  use: {
+    baseURL: `http://127.0.0.1:${PORT}`,
+    browserName: 'chromium',
+    headless: true,
+    launchOptions: {
+      executablePath: (chromiumPath as () => string | undefined)(),
+      args: (chromiumArgs as () => string[])(),
+    },
+  },
+  webServer: {
+    command: `npx vite --port ${PORT} --strictPort --host 127.0.0.1`,
+    url: `http://127.0.0.1:${PORT}/e2e/harness.html`,
+    reuseExistingServer: !process.env.CI,
+    timeout: 60_000,
+  },
+});

@@ -1,0 +1,225 @@
+// The GPU engine: pipeline cache (file + override constants), typed dispatch, buffer pool,
+// uniform params, readback, and error reporting that names the kernel. Knows no models and no
+// DOM: it is handed a GpuContext and the WGSL sources (see shaders.ts / shaders.node.ts).
+
+import type { GpuContext } from './device.ts';
+import { BufferPool } from './pool.ts';
+
+/** WGSL sources keyed by path under shaders/ without extension: "matmul/matmul_forward". */
+export type ShaderSources = Readonly<Record<string, string>>;
+export type Overrides = Readonly<Record<string, number | boolean>>;
+
+export interface GpuErrorReport {
+  kind: 'validation' | 'out-of-memory' | 'internal' | 'device-lost' | 'compilation';
+  /** The kernel (shader file) or GPU object label the error names, when known. */
+  kernel?: string;
+  message: string;
+}
+
+export interface Kernel {
+  /** "matmul/matmul_forward" */
+  name: string;
+  /** Label given to every GPU object of this pipeline: name + overrides. */
+  label: string;
+  pipeline: GPUComputePipeline;
+}
+
+export interface DispatchArgs {
+  /** Buffers in binding order (outputs, inputs); the params uniform is appended last. */
+  bindings: GPUBuffer[];
+  /** Packed uniform (see `params`); omitted for kernels without one. */
+  params?: ArrayBuffer;
+  workgroups: readonly [number, number?, number?];
+}
+
+/** Packs a uniform struct of 4-byte fields; `f` marks f32 fields, all others are u32. */
+export function params(fields: Record<string, number>, floats: readonly string[] = []): ArrayBuffer {
+  const names = Object.keys(fields);
+  const size = Math.max(16, Math.ceil((names.length * 4) / 16) * 16);
+  const buf = new ArrayBuffer(size);
+  const u = new Uint32Array(buf);
+  const f = new Float32Array(buf);
+  names.forEach((name, i) => {
+    const v = fields[name];
+    if (floats.includes(name)) f[i] = v;
+    else {
+      if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new RangeError(`params: ${name} = ${v} is not a u32`);
+      u[i] = v;
+    }
+  });
+  return buf;
+}
+
+const LABEL_RE = /\[(?:\w+ )?"([^"]+)"\]/;
+
+export class Engine {
+  readonly ctx: GpuContext;
+  readonly device: GPUDevice;
+  readonly pool: BufferPool;
+  private readonly shaders: ShaderSources;
+  private readonly modules = new Map<string, GPUShaderModule>();
+  private readonly kernels = new Map<string, Kernel>();
+  private readonly listeners = new Set<(e: GpuErrorReport) => void>();
+  private pendingUniforms: GPUBuffer[] = [];
+  private encoder: GPUCommandEncoder | null = null;
+  private dummyBuffer: GPUBuffer | null = null;
+  /** Errors seen so far (bounded), newest last: tests and the UI read them. */
+  readonly errors: GpuErrorReport[] = [];
+  lost = false;
+
+  constructor(ctx: GpuContext, shaders: ShaderSources) {
+    this.ctx = ctx;
+    this.device = ctx.device;
+    this.shaders = shaders;
+    this.pool = new BufferPool(this.device);
+    this.device.addEventListener('uncapturederror', (ev) => {
+      const err = (ev as GPUUncapturedErrorEvent).error;
+      const kind = err instanceof GPUOutOfMemoryError ? 'out-of-memory' : err instanceof GPUValidationError ? 'validation' : 'internal';
+      this.report({ kind, kernel: LABEL_RE.exec(err.message)?.[1], message: err.message });
+    });
+    void this.device.lost.then((info) => {
+      this.lost = true;
+      if (info.reason !== 'destroyed') this.report({ kind: 'device-lost', message: `GPU device lost: ${info.message || 'no reason given'}` });
+    });
+  }
+
+  onError(fn: (e: GpuErrorReport) => void): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  private report(e: GpuErrorReport): void {
+    this.errors.push(e);
+    if (this.errors.length > 100) this.errors.shift();
+    for (const fn of this.listeners) fn(e);
+  }
+
+  private module(name: string): GPUShaderModule {
+    let mod = this.modules.get(name);
+    if (!mod) {
+      const code = this.shaders[name];
+      if (code === undefined) throw new Error(`No WGSL shader "${name}" (expected shaders/${name}.wgsl)`);
+      mod = this.device.createShaderModule({ label: name, code });
+      void mod.getCompilationInfo().then((info) => {
+        for (const m of info.messages) {
+          if (m.type === 'error') this.report({ kind: 'compilation', kernel: name, message: `${name}.wgsl:${m.lineNum}:${m.linePos}: ${m.message}` });
+        }
+      });
+      this.modules.set(name, mod);
+    }
+    return mod;
+  }
+
+  /** The compute pipeline of shaders/<name>.wgsl (entry point = file's base name), cached by overrides. */
+  kernel(name: string, overrides: Overrides = {}): Kernel {
+    const keys = Object.keys(overrides).sort();
+    const key = name + '|' + keys.map((k) => `${k}=${Number(overrides[k])}`).join(',');
+    let k = this.kernels.get(key);
+    if (!k) {
+      const entryPoint = name.slice(name.lastIndexOf('/') + 1);
+      const label = keys.length ? `${entryPoint}{${keys.map((x) => `${x}=${Number(overrides[x])}`).join(',')}}` : entryPoint;
+      const constants: Record<string, number> = {};
+      for (const x of keys) constants[x] = Number(overrides[x]);
+      const pipeline = this.device.createComputePipeline({
+        label,
+        layout: 'auto',
+        compute: { module: this.module(name), entryPoint, constants },
+      });
+      k = { name, label, pipeline };
+      this.kernels.set(key, k);
+    }
+    return k;
+  }
+
+  /** A storage buffer (copy src/dst too), zero-filled or holding `data`. */
+  createBuffer(label: string, sizeOrData: number | Float32Array | Uint32Array | Int32Array): GPUBuffer {
+    const size = typeof sizeOrData === 'number' ? sizeOrData : sizeOrData.byteLength;
+    const buffer = this.device.createBuffer({
+      label,
+      size: Math.max(4, Math.ceil(size / 4) * 4),
+      usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
+      mappedAtCreation: typeof sizeOrData !== 'number',
+    });
+    if (typeof sizeOrData !== 'number') {
+      new Uint8Array(buffer.getMappedRange()).set(new Uint8Array(sizeOrData.buffer, sizeOrData.byteOffset, sizeOrData.byteLength));
+      buffer.unmap();
+    }
+    return buffer;
+  }
+
+  write(buffer: GPUBuffer, data: Float32Array | Uint32Array | Int32Array, byteOffset = 0): void {
+    this.device.queue.writeBuffer(buffer, byteOffset, data.buffer, data.byteOffset, data.byteLength);
+  }
+
+  /** Fills a buffer with one f32 value (tests poison outputs with NaN before a run). */
+  fill(buffer: GPUBuffer, value: number): void {
+    const data = new Float32Array(buffer.size / 4).fill(value);
+    this.write(buffer, data);
+  }
+
+  /** A 16-byte storage buffer to bind where a kernel's optional input is absent. */
+  get dummy(): GPUBuffer {
+    this.dummyBuffer ??= this.createBuffer('dummy', 16);
+    return this.dummyBuffer;
+  }
+
+  /** Records a dispatch into the open command encoder (see `submit`). */
+  dispatch(kernel: Kernel, args: DispatchArgs): void {
+    const entries: GPUBindGroupEntry[] = args.bindings.map((buffer, binding) => ({ binding, resource: { buffer } }));
+    if (args.params) {
+      const u = this.pool.acquire(args.params.byteLength, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST, `${kernel.label}.params`);
+      this.device.queue.writeBuffer(u, 0, args.params);
+      this.pendingUniforms.push(u);
+      entries.push({ binding: entries.length, resource: { buffer: u, size: args.params.byteLength } });
+    }
+    const [x, y = 1, z = 1] = args.workgroups;
+    const max = this.ctx.limits.maxComputeWorkgroupsPerDimension;
+    if (x > max || y > max || z > max) throw new RangeError(`${kernel.label}: grid ${x}x${y}x${z} exceeds maxComputeWorkgroupsPerDimension ${max}`);
+    if (x === 0 || y === 0 || z === 0) return;
+    const bindGroup = this.device.createBindGroup({ label: kernel.label, layout: kernel.pipeline.getBindGroupLayout(0), entries });
+    this.encoder ??= this.device.createCommandEncoder({ label: 'engine' });
+    const pass = this.encoder.beginComputePass({ label: kernel.label });
+    pass.setPipeline(kernel.pipeline);
+    pass.setBindGroup(0, bindGroup);
+    pass.dispatchWorkgroups(x, y, z);
+    pass.end();
+  }
+
+  /** Copies between buffers in stream order with the dispatches. */
+  copy(src: GPUBuffer, dst: GPUBuffer, size = src.size, srcOffset = 0, dstOffset = 0): void {
+    this.encoder ??= this.device.createCommandEncoder({ label: 'engine' });
+    this.encoder.copyBufferToBuffer(src, srcOffset, dst, dstOffset, size);
+  }
+
+  /** Submits what was recorded; uniform buffers return to the pool once the GPU is done. */
+  submit(): Promise<void> {
+    const uniforms = this.pendingUniforms;
+    this.pendingUniforms = [];
+    if (this.encoder) {
+      this.device.queue.submit([this.encoder.finish()]);
+      this.encoder = null;
+    }
+    return this.device.queue.onSubmittedWorkDone().then(() => {
+      for (const u of uniforms) this.pool.release(u);
+    });
+  }
+
+  /** Reads a buffer back as f32 (submits pending work first). */
+  async read(buffer: GPUBuffer, byteLength = buffer.size, byteOffset = 0): Promise<Float32Array> {
+    const size = Math.ceil(byteLength / 4) * 4;
+    const staging = this.pool.acquire(size, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, `readback(${buffer.label})`);
+    this.copy(buffer, staging, size, byteOffset, 0);
+    void this.submit();
+    await staging.mapAsync(GPUMapMode.READ, 0, size);
+    const out = new Float32Array(staging.getMappedRange(0, size).slice(0));
+    staging.unmap();
+    this.pool.release(staging);
+    return out.subarray(0, byteLength / 4);
+  }
+
+  destroy(): void {
+    this.pool.destroy();
+    this.dummyBuffer?.destroy();
+    this.device.destroy();
+  }
+}

@@ -1,0 +1,22 @@
+// App entry: renders the studio, starts the engine worker, and in dev/test builds exposes the
+// typed test API on window.mor1e (see README, Testing).
+import { StrictMode } from 'react';
+import { createRoot } from 'react-dom/client';
+import { App } from './ui/App.tsx';
+import { initGpu, useStore } from './ui/store/index.ts';
+import './ui/style.css';
+
+createRoot(document.getElementById('root')!).render(
+  <StrictMode>
+    <App />
+  </StrictMode>,
+);
+
+if (import.meta.env.DEV || import.meta.env.MODE === 'test') {
+  window.mor1e = {
+    gpuStatus: () => useStore.getState().gpu,
+    gpuErrors: () => useStore.getState().gpuErrors,
+  };
+}
+
+void initGpu();

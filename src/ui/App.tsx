@@ -1,0 +1,14 @@
+// The studio shell. Later issues add model, data, method, training and evaluation panels.
+import { GpuPanel } from './GpuPanel.tsx';
+
+export function App() {
+  return (
+    <main>
+      <header>
+        <h1>MoR1E Studio</h1>
+        <p className="tagline">Finetune small language models in your browser, on your GPU, with mixtures of rank-1 experts.</p>
+      </header>
+      <GpuPanel />
+    </main>
+  );
+}

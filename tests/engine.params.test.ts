@@ -1,0 +1,27 @@
+// Uniform packing: u32 fields, f32 fields, 16-byte rounding, and loud rejection of bad values.
+import { describe, expect, it } from 'vitest';
+import { params } from '../src/gpu/engine.ts';
+import { BufferPool } from '../src/gpu/pool.ts';
+
+describe('params', () => {
+  it('packs u32 and f32 fields in declaration order, padded to 16 bytes', () => {
+    const buf = params({ M: 3, N: 5, eps: 0.25 }, ['eps']);
+    expect(buf.byteLength).toBe(16);
+    const u = new Uint32Array(buf);
+    expect(u[0]).toBe(3);
+    expect(u[1]).toBe(5);
+    expect(new Float32Array(buf)[2]).toBe(0.25);
+  });
+  it('names the field that is not a u32', () => {
+    expect(() => params({ M: -1 })).toThrow(/M = -1 is not a u32/);
+    expect(() => params({ K: 1.5 })).toThrow(/K = 1.5/);
+  });
+});
+
+describe('BufferPool.bucket', () => {
+  it('rounds sizes up to powers of two, at least 16 bytes', () => {
+    expect(BufferPool.bucket(1)).toBe(16);
+    expect(BufferPool.bucket(17)).toBe(32);
+    expect(BufferPool.bucket(4096)).toBe(4096);
+  });
+});
