@@ -2,7 +2,6 @@
 // Vite. One worker and serial files: WebGPU instances coming and going in parallel has broken
 // shared CI runners, and SwiftShader is CPU-bound anyway.
 import { defineConfig } from '@playwright/test';
-// @ts-expect-error plain .mjs helper shared with the benchmark runner
 import { chromiumArgs, chromiumPath } from './scripts/chromium.mjs';
 
 const PORT = Number(process.env.MOR1E_TEST_PORT ?? 5174);
@@ -21,8 +20,8 @@ export default defineConfig({
     browserName: 'chromium',
     headless: true,
     launchOptions: {
-      executablePath: (chromiumPath as () => string | undefined)(),
-      args: (chromiumArgs as () => string[])(),
+      executablePath: chromiumPath(),
+      args: chromiumArgs(),
     },
   },
   webServer: {

@@ -1,0 +1,96 @@
+// Benchmark page: our kernels against tfjs-backend-webgpu on the same GPUDevice, in one page,
+// so every ratio is measured side by side. Driven by bench/run.mjs through window.bench.
+import * as tf from '@tensorflow/tfjs-core';
+import { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
+import { acquireDevice, adapterName } from '../src/gpu/device.ts';
+import { Engine } from '../src/gpu/engine.ts';
+import { SHADERS } from '../src/gpu/shaders.ts';
+import { benchOurMatmul, MATMUL_SHAPES, randomData, type MatmulBenchShape } from './matmul.ts';
+import { gflops, round, timeRuns } from './timing.ts';
+
+export interface BenchRow {
+  bench: string;
+  shape: string;
+  adapter: string;
+  [figure: string]: string | number;
+}
+
+declare global {
+  interface Window {
+    bench?: { adapter: string; matmul(opts?: { shapes?: string[]; runs?: number; naive?: boolean }): Promise<BenchRow[]> };
+    benchError?: string;
+  }
+}
+
+const status = document.getElementById('status')!;
+const log = (s: string) => {
+  status.textContent += `\n${s}`;
+  console.log(s);
+};
+
+async function tfjsMatmul(backend: WebGPUBackend, device: GPUDevice, s: MatmulBenchShape, runs: number) {
+  const a = tf.tensor2d(randomData(s.M * s.K, 1), [s.M, s.K]);
+  const b = tf.tensor2d(randomData(s.K * s.N, 2), [s.K, s.N]);
+  try {
+    return await timeRuns(async () => {
+      const c = tf.matMul(a, b);
+      backend.endComputePassEncoder();
+      backend.submitQueue();
+      await device.queue.onSubmittedWorkDone();
+      c.dispose();
+    }, { runs });
+  } finally {
+    a.dispose();
+    b.dispose();
+  }
+}
+
+async function main() {
+  const ctx = await acquireDevice(navigator.gpu);
+  const engine = new Engine(ctx, SHADERS);
+  const adapter = adapterName(ctx.adapter);
+  const backend = new WebGPUBackend(ctx.device, undefined);
+  // tfjs registers its kernels under the name 'webgpu': swap that name's factory for one that
+  // returns a backend on our device, so both run on the same GPUDevice.
+  tf.removeBackend('webgpu');
+  tf.registerBackend('webgpu', () => backend);
+  await tf.setBackend('webgpu');
+
+  window.bench = {
+    adapter,
+    async matmul({ shapes, runs = 5, naive = true } = {}) {
+      const rows: BenchRow[] = [];
+      for (const s of MATMUL_SHAPES.filter((x) => !shapes || shapes.includes(x.name))) {
+        const flops = 2 * s.M * s.N * s.K;
+        const ours = await benchOurMatmul(engine, s, 'tiled', runs);
+        const theirs = await tfjsMatmul(backend, ctx.device, s, runs);
+        const row: BenchRow = {
+          bench: 'matmul',
+          shape: `${s.M}x${s.K} · ${s.K}x${s.N}`,
+          adapter,
+          ours_gflops: round(gflops(flops, ours.medianMs)),
+          tfjs_gflops: round(gflops(flops, theirs.medianMs)),
+          ratio: round(theirs.medianMs / ours.medianMs),
+          ours_ms: round(ours.medianMs, 4),
+          tfjs_ms: round(theirs.medianMs, 4),
+          runs,
+        };
+        if (naive) {
+          const base = await benchOurMatmul(engine, s, 'naive', runs);
+          row.naive_gflops = round(gflops(flops, base.medianMs));
+          row.naive_ms = round(base.medianMs, 4);
+        }
+        log(JSON.stringify(row));
+        rows.push(row);
+      }
+      if (engine.errors.length) throw new Error(`GPU errors during the benchmark: ${engine.errors.map((e) => e.message).join('; ')}`);
+      return rows;
+    },
+  };
+  log(`ready: ${adapter}`);
+}
+
+main().catch((e: unknown) => {
+  window.benchError = e instanceof Error ? e.message : String(e);
+  log(`error: ${window.benchError}`);
+});

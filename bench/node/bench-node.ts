@@ -1,0 +1,80 @@
+// npm run bench:node: the matmul benchmark in Node through Dawn (the `webgpu` package), for
+// machines with a GPU but no browser. Bundled by scripts/build-node-bench.mjs into
+// bench/dist/bench-node.mjs. Env: DAWN_NODE=path/to/dawn.node to load Dawn without
+// node_modules; MOR1E_SHADERS=path/to/shaders; BENCH_RUNS (default 5); BENCH_SHAPES=512,1024.
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { acquireDevice, adapterName, GpuUnavailableError } from '../../src/gpu/device.ts';
+import { Engine } from '../../src/gpu/engine.ts';
+import { loadShaders } from '../../src/gpu/shaders.node.ts';
+import { benchOurMatmul, MATMUL_SHAPES } from '../matmul.ts';
+import { gflops, round } from '../timing.ts';
+import { mergeRows, type ResultRow } from '../results.mjs';
+
+interface Dawn {
+  create(flags: string[]): GPU;
+  globals: Record<string, unknown>;
+}
+
+async function loadDawn(): Promise<Dawn> {
+  if (process.env.DAWN_NODE) return createRequire(import.meta.url)(process.env.DAWN_NODE) as Dawn;
+  return (await import('webgpu')) as unknown as Dawn;
+}
+
+async function main(): Promise<number> {
+  const dawn = await loadDawn();
+  Object.assign(globalThis, dawn.globals);
+  const gpu = dawn.create((process.env.DAWN_FLAGS ?? '').split(',').filter(Boolean));
+  let ctx;
+  try {
+    ctx = await acquireDevice(gpu);
+  } catch (e) {
+    if (e instanceof GpuUnavailableError) {
+      console.error(
+        `bench:node: no WebGPU adapter in Node (Dawn): ${e.reason}.\n` +
+          'Dawn needs a Vulkan driver (Linux), Metal (macOS) or D3D12 (Windows). On Linux check `vulkaninfo`, or point ' +
+          'VK_DRIVER_FILES / VK_ICD_FILENAMES at the driver\'s ICD json. Nothing was measured.',
+      );
+      return 2;
+    }
+    throw e;
+  }
+  const shaderDir = process.env.MOR1E_SHADERS ?? fileURLToPath(new URL('../../shaders', import.meta.url));
+  const engine = new Engine(ctx, loadShaders(shaderDir));
+  const adapter = adapterName(ctx.adapter);
+  console.log(`bench:node: adapter ${adapter}; features ${ctx.features.join(', ') || 'none'}`);
+  const runs = Number(process.env.BENCH_RUNS ?? 5);
+  const only = process.env.BENCH_SHAPES?.split(',');
+  const rows: ResultRow[] = [];
+  for (const s of MATMUL_SHAPES.filter((x) => !only || only.includes(x.name))) {
+    const flops = 2 * s.M * s.N * s.K;
+    const ours = await benchOurMatmul(engine, s, 'tiled', runs);
+    const naive = await benchOurMatmul(engine, s, 'naive', runs);
+    const row: ResultRow = {
+      bench: 'matmul',
+      shape: `${s.M}x${s.K} · ${s.K}x${s.N}`,
+      adapter,
+      runner: 'node-dawn',
+      ours_gflops: round(gflops(flops, ours.medianMs)),
+      naive_gflops: round(gflops(flops, naive.medianMs)),
+      ratio_vs_naive: round(naive.medianMs / ours.medianMs),
+      ours_ms: round(ours.medianMs, 4),
+      runs,
+    };
+    console.log(JSON.stringify(row));
+    rows.push(row);
+  }
+  if (engine.errors.length) throw new Error(`GPU errors: ${engine.errors.map((e) => e.message).join('; ')}`);
+  mergeRows(rows);
+  console.table(rows);
+  engine.destroy();
+  return 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    console.error(e);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,42 @@
+// npm run bench: serves the benchmark page with Vite, drives it in headless Chromium, merges
+// the rows into bench/results.json (rows of the benches run now replace their old rows) and
+// prints a table. Options: --only matmul  --shapes 512,1024  --runs 5  --no-naive
+import { chromium } from 'playwright';
+import { createServer } from 'vite';
+import { mergeRows } from './results.mjs';
+import { chromiumArgs, chromiumPath } from '../scripts/chromium.mjs';
+
+const argv = process.argv.slice(2);
+const opt = (name, dflt) => {
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 ? argv[i + 1] : dflt;
+};
+const runs = Number(opt('runs', 5));
+const shapes = opt('shapes', undefined)?.split(',');
+const naive = !argv.includes('--no-naive');
+
+const server = await createServer({ server: { port: 0, host: '127.0.0.1' }, logLevel: 'error' });
+await server.listen();
+const url = server.resolvedUrls.local[0];
+const browser = await chromium.launch({ executablePath: chromiumPath(), args: chromiumArgs(), headless: true });
+let exitCode = 0;
+try {
+  const page = await browser.newPage();
+  page.on('console', (m) => console.log(`[page] ${m.text()}`));
+  await page.goto(new URL('bench/index.html', url).href);
+  await page.waitForFunction(() => window.bench || window.benchError, null, { timeout: 120_000 });
+  const err = await page.evaluate(() => window.benchError);
+  if (err) throw new Error(`benchmark page could not start: ${err}`);
+  const rows = await page.evaluate((o) => window.bench.matmul(o), { shapes, runs, naive });
+
+  mergeRows(rows);
+  console.table(rows);
+  console.log(`wrote ${rows.length} rows to bench/results.json`);
+} catch (e) {
+  console.error(e instanceof Error ? e.message : e);
+  exitCode = 1;
+} finally {
+  await browser.close();
+  await server.close();
+}
+process.exit(exitCode);
