@@ -7,17 +7,18 @@ import { Engine } from '../src/gpu/engine.ts';
 import { SHADERS } from '../src/gpu/shaders.ts';
 import { benchOurMatmul, MATMUL_SHAPES, randomData, type MatmulBenchShape } from './matmul.ts';
 import { gflops, round, timeRuns } from './timing.ts';
+import { benchAttention, benchCrossEntropy, SEQ_LENGTHS } from './transformer.ts';
+import type { ResultRow as BenchRow } from './results.mjs';
 
-export interface BenchRow {
-  bench: string;
-  shape: string;
-  adapter: string;
-  [figure: string]: string | number;
+export interface BenchOptions {
+  shapes?: string[];
+  runs?: number;
+  naive?: boolean;
 }
 
 declare global {
   interface Window {
-    bench?: { adapter: string; matmul(opts?: { shapes?: string[]; runs?: number; naive?: boolean }): Promise<BenchRow[]> };
+    bench?: { adapter: string; run(name: string, opts?: BenchOptions): Promise<BenchRow[]> };
     benchError?: string;
   }
 }
@@ -56,9 +57,8 @@ async function main() {
   tf.registerBackend('webgpu', () => backend);
   await tf.setBackend('webgpu');
 
-  window.bench = {
-    adapter,
-    async matmul({ shapes, runs = 5, naive = true } = {}) {
+  const benches: Record<string, (o: BenchOptions) => Promise<BenchRow[]>> = {
+    async matmul({ shapes, runs = 5, naive = true }) {
       const rows: BenchRow[] = [];
       for (const s of MATMUL_SHAPES.filter((x) => !shapes || shapes.includes(x.name))) {
         const flops = 2 * s.M * s.N * s.K;
@@ -83,6 +83,28 @@ async function main() {
         log(JSON.stringify(row));
         rows.push(row);
       }
+      return rows;
+    },
+    async attention({ runs = 5 }) {
+      const rows: BenchRow[] = [];
+      for (const T of SEQ_LENGTHS) rows.push(await benchAttention(engine, adapter, T, runs));
+      rows.forEach((r) => log(JSON.stringify(r)));
+      return rows;
+    },
+    async cross_entropy({ runs = 5 }) {
+      const rows: BenchRow[] = [];
+      for (const T of SEQ_LENGTHS) rows.push(await benchCrossEntropy(engine, adapter, T, runs));
+      rows.forEach((r) => log(JSON.stringify(r)));
+      return rows;
+    },
+  };
+
+  window.bench = {
+    adapter,
+    async run(name, opts = {}) {
+      const fn = benches[name];
+      if (!fn) throw new Error(`unknown benchmark "${name}"; known: ${Object.keys(benches).join(', ')}`);
+      const rows = await fn(opts);
       if (engine.errors.length) throw new Error(`GPU errors during the benchmark: ${engine.errors.map((e) => e.message).join('; ')}`);
       return rows;
     },

@@ -1,6 +1,7 @@
 // npm run bench: serves the benchmark page with Vite, drives it in headless Chromium, merges
 // the rows into bench/results.json (rows of the benches run now replace their old rows) and
-// prints a table. Options: --only matmul  --shapes 512,1024  --runs 5  --no-naive
+// prints a table. Options: --only matmul,attention,cross_entropy  --shapes 512,1024 (matmul)
+// --runs 5  --no-naive
 import { chromium } from 'playwright';
 import { createServer } from 'vite';
 import { mergeRows } from './results.mjs';
@@ -14,6 +15,7 @@ const opt = (name, dflt) => {
 const runs = Number(opt('runs', 5));
 const shapes = opt('shapes', undefined)?.split(',');
 const naive = !argv.includes('--no-naive');
+const only = opt('only', 'matmul,attention,cross_entropy').split(',');
 
 const server = await createServer({ server: { port: 0, host: '127.0.0.1' }, logLevel: 'error' });
 await server.listen();
@@ -27,7 +29,11 @@ try {
   await page.waitForFunction(() => window.bench || window.benchError, null, { timeout: 120_000 });
   const err = await page.evaluate(() => window.benchError);
   if (err) throw new Error(`benchmark page could not start: ${err}`);
-  const rows = await page.evaluate((o) => window.bench.matmul(o), { shapes, runs, naive });
+  const rows = [];
+  for (const name of only) {
+    console.log(`== ${name}`);
+    rows.push(...(await page.evaluate(([n, o]) => window.bench.run(n, o), [name, { shapes, runs, naive }])));
+  }
 
   mergeRows(rows);
   console.table(rows);

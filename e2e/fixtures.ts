@@ -1,7 +1,7 @@
 // Playwright fixtures: `gpu` is one harness page (one device) shared by every GPU spec in the
 // worker. It fails, never skips, when WebGPU or an adapter is missing, and logs the adapter.
 import { test as base, expect, type Page } from '@playwright/test';
-import type { HarnessApi, HarnessInfo, MatmulCall } from './harness/api.ts';
+import type { HarnessApi, HarnessInfo, KernelCall } from './harness/api.ts';
 
 export class GpuHarness {
   readonly page: Page;
@@ -19,8 +19,9 @@ export class GpuHarness {
     console.log(`[gpu] adapter: ${this.info.adapterName}; features: ${this.info.features.join(', ') || 'none'}`);
   }
 
-  matmul(call: MatmulCall): Promise<number[]> {
-    return this.page.evaluate((c) => window.harness!.matmul(c), call);
+  /** Runs one launcher on the GPU; resolves to every output read back. */
+  run(call: KernelCall): Promise<Record<string, number[]>> {
+    return this.page.evaluate((c) => window.harness!.run(c), call);
   }
 
   /** Fails the test if the engine saw any GPU error (validation, compilation, device lost). */

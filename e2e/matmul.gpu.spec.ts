@@ -3,12 +3,11 @@
 // workgroups. Outputs are poisoned with NaN first, so an element the kernel never writes fails.
 import { test, expect } from './fixtures.ts';
 import { matmulBackwardBias, matmulBackwardInput, matmulBackwardWeight, matmulForward, matmulSizes, resolveMatmulShape, type MatmulShape } from '../src/reference/matmul.ts';
-import { maxRelError, randn, rng } from '../src/reference/gradcheck.ts';
+import { f32, maxRelError, rand32, rng } from './util.ts';
 
 /** f32 kernels against float64: relative error with an absolute floor of 1 (values are O(1)·√K). */
 const TOL = 2e-5;
 
-const f32 = (a: Float64Array) => Array.from(Float32Array.from(a));
 
 const shapes: Array<[string, MatmulShape]> = [
   ['1x1x1', { M: 1, N: 1, K: 1 }],
@@ -28,34 +27,35 @@ test.describe('matmul on the GPU vs the float64 reference', () => {
       const s = resolveMatmulShape(shape);
       const sizes = matmulSizes(s);
       // Values are rounded to f32 first, so the reference sees exactly what the GPU sees.
-      const A = Float64Array.from(Float32Array.from(randn(sizes.A, rand)));
-      const B = Float64Array.from(Float32Array.from(randn(sizes.B, rand)));
-      const bias = Float64Array.from(Float32Array.from(randn(s.N, rand)));
-      const dC = Float64Array.from(Float32Array.from(randn(sizes.C, rand)));
+      const A = rand32(sizes.A, rand);
+      const B = rand32(sizes.B, rand);
+      const bias = rand32(s.N, rand);
+      const dC = rand32(sizes.C, rand);
 
       const C = new Float64Array(sizes.C);
       matmulForward(C, A, B, bias, shape);
-      const gotC = await gpu.matmul({ fn: 'matmulForward', shape, inputs: { A: f32(A), B: f32(B), bias: f32(bias) }, outLength: sizes.C });
+      const { C: gotC } = await gpu.run({ op: 'matmulForward', inputs: { A: f32(A), B: f32(B), bias: f32(bias) }, outputs: { C: { length: sizes.C } }, args: { shape } });
       expect(maxRelError(gotC, C)).toBeLessThan(TOL);
 
       const dA = new Float64Array(sizes.A);
       matmulBackwardInput(dA, dC, B, shape);
-      const gotDA = await gpu.matmul({ fn: 'matmulBackwardInput', shape, inputs: { dC: f32(dC), B: f32(B) }, outLength: sizes.A });
+      const { dA: gotDA } = await gpu.run({ op: 'matmulBackwardInput', inputs: { dC: f32(dC), B: f32(B) }, outputs: { dA: { length: sizes.A } }, args: { shape } });
       expect(maxRelError(gotDA, dA)).toBeLessThan(TOL);
 
       // Parameter gradients accumulate: start from a known gradient, not from poison.
-      const dB = randn(sizes.B, rand);
-      const initB = f32(dB);
+      const initB = rand32(sizes.B, rand);
       const dBref = Float64Array.from(initB);
       matmulBackwardWeight(dBref, A, dC, shape);
-      const gotDB = await gpu.matmul({ fn: 'matmulBackwardWeight', shape, inputs: { A: f32(A), dC: f32(dC) }, outLength: sizes.B, init: initB, accumulate: true });
+      const { dB: gotDB } = await gpu.run({
+        op: 'matmulBackwardWeight', inputs: { A: f32(A), dC: f32(dC) }, outputs: { dB: { length: sizes.B, init: Array.from(initB) } }, args: { shape, accumulate: true },
+      });
       expect(maxRelError(gotDB, dBref)).toBeLessThan(TOL);
 
       if (s.strideC === s.M * s.N) {
-        const initBias = f32(randn(s.N, rand));
+        const initBias = rand32(s.N, rand);
         const dbias = Float64Array.from(initBias);
         matmulBackwardBias(dbias, dC, shape);
-        const gotDbias = await gpu.matmul({ fn: 'matmulBackwardBias', shape, inputs: { dC: f32(dC) }, outLength: s.N, init: initBias });
+        const { dbias: gotDbias } = await gpu.run({ op: 'matmulBackwardBias', inputs: { dC: f32(dC) }, outputs: { dbias: { length: s.N, init: Array.from(initBias) } }, args: { shape } });
         expect(maxRelError(gotDbias, dbias)).toBeLessThan(TOL);
       }
       await gpu.expectNoGpuErrors();
@@ -65,16 +65,18 @@ test.describe('matmul on the GPU vs the float64 reference', () => {
   test('forward accumulate (+=) and the naive baseline agree with the reference', async ({ gpu }) => {
     const rand = rng(5);
     const shape = { M: 45, N: 21, K: 67 };
-    const A = Float64Array.from(Float32Array.from(randn(45 * 67, rand)));
-    const B = Float64Array.from(Float32Array.from(randn(67 * 21, rand)));
-    const init = f32(randn(45 * 21, rand));
+    const A = rand32(45 * 67, rand);
+    const B = rand32(67 * 21, rand);
+    const init = rand32(45 * 21, rand);
     const C = Float64Array.from(init);
     matmulForward(C, A, B, null, shape, true);
-    const got = await gpu.matmul({ fn: 'matmulForward', shape, inputs: { A: f32(A), B: f32(B) }, outLength: 45 * 21, init, accumulate: true });
+    const { C: got } = await gpu.run({
+      op: 'matmulForward', inputs: { A: f32(A), B: f32(B) }, outputs: { C: { length: 45 * 21, init: Array.from(init) } }, args: { shape, accumulate: true },
+    });
     expect(maxRelError(got, C)).toBeLessThan(TOL);
     const C2 = new Float64Array(45 * 21);
     matmulForward(C2, A, B, null, shape);
-    const naive = await gpu.matmul({ fn: 'matmulForward', shape, inputs: { A: f32(A), B: f32(B) }, outLength: 45 * 21, variant: 'naive' });
+    const { C: naive } = await gpu.run({ op: 'matmulForward', inputs: { A: f32(A), B: f32(B) }, outputs: { C: { length: 45 * 21 } }, args: { shape, variant: 'naive' } });
     expect(maxRelError(naive, C2)).toBeLessThan(TOL);
     await gpu.expectNoGpuErrors();
   });
@@ -83,13 +85,13 @@ test.describe('matmul on the GPU vs the float64 reference', () => {
     // Feed the GPU a perturbed A: the comparison against the unperturbed reference must fail.
     const shape = { M: 5, N: 7, K: 3 };
     const rand = rng(11);
-    const A = Float64Array.from(Float32Array.from(randn(15, rand)));
-    const B = Float64Array.from(Float32Array.from(randn(21, rand)));
+    const A = rand32(15, rand);
+    const B = rand32(21, rand);
     const C = new Float64Array(35);
     matmulForward(C, A, B, null, shape);
-    const wrongA = f32(A);
+    const wrongA = Array.from(A);
     wrongA[4] += 0.5;
-    const got = await gpu.matmul({ fn: 'matmulForward', shape, inputs: { A: wrongA, B: f32(B) }, outLength: 35 });
+    const { C: got } = await gpu.run({ op: 'matmulForward', inputs: { A: f32(wrongA), B: f32(B) }, outputs: { C: { length: 35 } }, args: { shape } });
     expect(maxRelError(got, C)).toBeGreaterThan(1e-3);
   });
 });

@@ -1,7 +1,8 @@
 // npm run bench:node: the matmul benchmark in Node through Dawn (the `webgpu` package), for
 // machines with a GPU but no browser. Bundled by scripts/build-node-bench.mjs into
 // bench/dist/bench-node.mjs. Env: DAWN_NODE=path/to/dawn.node to load Dawn without
-// node_modules; MOR1E_SHADERS=path/to/shaders; BENCH_RUNS (default 5); BENCH_SHAPES=512,1024.
+// node_modules; MOR1E_SHADERS=path/to/shaders; BENCH_RUNS (default 5); BENCH_SHAPES=512,1024;
+// BENCH_ONLY=matmul,attention,cross_entropy.
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { acquireDevice, adapterName, GpuUnavailableError } from '../../src/gpu/device.ts';
@@ -9,6 +10,7 @@ import { Engine } from '../../src/gpu/engine.ts';
 import { loadShaders } from '../../src/gpu/shaders.node.ts';
 import { benchOurMatmul, MATMUL_SHAPES } from '../matmul.ts';
 import { gflops, round } from '../timing.ts';
+import { benchAttention, benchCrossEntropy, SEQ_LENGTHS } from '../transformer.ts';
 import { mergeRows, type ResultRow } from '../results.mjs';
 
 interface Dawn {
@@ -45,8 +47,9 @@ async function main(): Promise<number> {
   console.log(`bench:node: adapter ${adapter}; features ${ctx.features.join(', ') || 'none'}`);
   const runs = Number(process.env.BENCH_RUNS ?? 5);
   const only = process.env.BENCH_SHAPES?.split(',');
+  const benches = (process.env.BENCH_ONLY ?? 'matmul,attention,cross_entropy').split(',');
   const rows: ResultRow[] = [];
-  for (const s of MATMUL_SHAPES.filter((x) => !only || only.includes(x.name))) {
+  for (const s of MATMUL_SHAPES.filter((x) => benches.includes('matmul') && (!only || only.includes(x.name)))) {
     const flops = 2 * s.M * s.N * s.K;
     const ours = await benchOurMatmul(engine, s, 'tiled', runs);
     const naive = await benchOurMatmul(engine, s, 'naive', runs);
@@ -63,6 +66,11 @@ async function main(): Promise<number> {
     };
     console.log(JSON.stringify(row));
     rows.push(row);
+  }
+  for (const T of SEQ_LENGTHS) {
+    if (benches.includes('attention')) rows.push({ ...(await benchAttention(engine, adapter, T, runs)), runner: 'node-dawn' });
+    if (benches.includes('cross_entropy')) rows.push({ ...(await benchCrossEntropy(engine, adapter, T, runs)), runner: 'node-dawn' });
+    console.log(JSON.stringify(rows[rows.length - 1]));
   }
   if (engine.errors.length) throw new Error(`GPU errors: ${engine.errors.map((e) => e.message).join('; ')}`);
   mergeRows(rows);

@@ -1,6 +1,6 @@
 // The typed test API that e2e/harness.html puts on `window.harness`: each call runs real WGSL
-// kernels on the page's one shared device and returns plain arrays for the Node-side specs.
-import type { MatmulShape } from '../../src/reference/matmul.ts';
+// kernels (through the same launchers the app uses) on the page's one shared device and
+// returns plain arrays for the Node-side specs.
 import type { AdapterDescription, OptionalFeature } from '../../src/gpu/device.ts';
 
 export interface HarnessInfo {
@@ -10,24 +10,31 @@ export interface HarnessInfo {
   limits: Record<string, number>;
 }
 
-export type MatmulFn = 'matmulForward' | 'matmulBackwardInput' | 'matmulBackwardWeight' | 'matmulBackwardBias';
+export interface KernelInput {
+  data: number[];
+  /** Element type of the GPU buffer (default f32). */
+  type?: 'f32' | 'u32' | 'i32';
+}
 
-export interface MatmulCall {
-  fn: MatmulFn;
-  shape: MatmulShape;
-  /** Operands by role, flat row-major: forward A, B, bias; backwardInput dC, B; backwardWeight A, dC; backwardBias dC. */
-  inputs: Record<string, number[]>;
-  /** Length of the output buffer (elements). */
-  outLength: number;
-  /** Initial output contents; absent = poisoned with NaN so unwritten elements fail. */
+export interface KernelOutput {
+  length: number;
+  /** Initial contents; absent = poisoned with NaN so that an element never written fails. */
   init?: number[];
-  accumulate?: boolean;
-  variant?: 'tiled' | 'naive';
+}
+
+export interface KernelCall {
+  /** A launcher name from e2e/harness/ops.ts, e.g. "matmulForward", "attentionBackward". */
+  op: string;
+  inputs: Record<string, KernelInput>;
+  outputs: Record<string, KernelOutput>;
+  /** Shapes, scalars, options and host-side data the launcher takes. */
+  args?: Record<string, unknown>;
 }
 
 export interface HarnessApi {
   info(): HarnessInfo;
-  matmul(call: MatmulCall): Promise<number[]>;
+  /** Runs one launcher; resolves to every output buffer read back. */
+  run(call: KernelCall): Promise<Record<string, number[]>>;
   /** GPU errors (validation, compilation, lost) the engine reported so far. */
   errors(): string[];
 }

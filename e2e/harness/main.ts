@@ -2,52 +2,46 @@
 import { acquireDevice, adapterName } from '../../src/gpu/device.ts';
 import { Engine } from '../../src/gpu/engine.ts';
 import { SHADERS } from '../../src/gpu/shaders.ts';
-import * as mm from '../../src/ops/matmul.ts';
-import type { HarnessApi, MatmulCall } from './api.ts';
+import type { HarnessApi, KernelCall, KernelInput } from './api.ts';
+import { OPS, type Buffers } from './ops.ts';
 
 const status = document.getElementById('status')!;
+
+function typed(input: KernelInput): Float32Array | Uint32Array | Int32Array {
+  if (input.type === 'u32') return Uint32Array.from(input.data);
+  if (input.type === 'i32') return Int32Array.from(input.data);
+  return Float32Array.from(input.data);
+}
 
 async function main(): Promise<void> {
   const ctx = await acquireDevice(navigator.gpu);
   const engine = new Engine(ctx, SHADERS);
-  const upload = (name: string, data: number[] | undefined) => {
-    if (!data) throw new Error(`harness: missing input "${name}"`);
-    return engine.createBuffer(name, Float32Array.from(data));
-  };
 
-  async function matmul(call: MatmulCall): Promise<number[]> {
-    const out = engine.createBuffer('out', call.outLength * 4);
-    if (call.init) engine.write(out, Float32Array.from(call.init));
-    else engine.fill(out, NaN);
-    const inputs: GPUBuffer[] = [];
-    const get = (n: string) => {
-      const b = upload(n, call.inputs[n]);
-      inputs.push(b);
-      return b;
-    };
-    switch (call.fn) {
-      case 'matmulForward':
-        mm.matmulForward(engine, out, get('A'), get('B'), call.inputs.bias ? get('bias') : null, call.shape, call.accumulate, call.variant);
-        break;
-      case 'matmulBackwardInput':
-        mm.matmulBackwardInput(engine, out, get('dC'), get('B'), call.shape, call.accumulate);
-        break;
-      case 'matmulBackwardWeight':
-        mm.matmulBackwardWeight(engine, out, get('A'), get('dC'), call.shape, call.accumulate);
-        break;
-      case 'matmulBackwardBias':
-        mm.matmulBackwardBias(engine, out, get('dC'), call.shape);
-        break;
+  async function run(call: KernelCall): Promise<Record<string, number[]>> {
+    const op = OPS[call.op];
+    if (!op) throw new Error(`harness: no launcher "${call.op}" (see e2e/harness/ops.ts)`);
+    const buffers: Buffers = {};
+    for (const [name, input] of Object.entries(call.inputs)) buffers[name] = engine.createBuffer(name, typed(input));
+    for (const [name, o] of Object.entries(call.outputs)) {
+      if (buffers[name]) throw new Error(`harness: "${name}" is both an input and an output`);
+      buffers[name] = engine.createBuffer(name, o.length * 4);
+      if (o.init) engine.write(buffers[name], Float32Array.from(o.init));
+      else engine.fill(buffers[name], NaN);
     }
-    const result = await engine.read(out);
-    out.destroy();
-    for (const b of inputs) b.destroy();
-    return Array.from(result.subarray(0, call.outLength));
+    try {
+      op(engine, buffers, call.args ?? {});
+      const result: Record<string, number[]> = {};
+      for (const [name, o] of Object.entries(call.outputs)) result[name] = Array.from((await engine.read(buffers[name])).subarray(0, o.length));
+      return result;
+    } finally {
+      await engine.submit();
+      for (const b of Object.values(buffers)) b.destroy();
+    }
   }
 
   const api: HarnessApi = {
     info: () => ({ adapter: ctx.adapter, adapterName: adapterName(ctx.adapter), features: ctx.features, limits: { ...ctx.limits } }),
-    matmul,
+    run,
     errors: () => engine.errors.map((e) => `${e.kind}${e.kernel ? ` [${e.kernel}]` : ''}: ${e.message}`),
   };
   window.harness = api;

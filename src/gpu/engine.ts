@@ -60,7 +60,8 @@ export class Engine {
   private readonly modules = new Map<string, GPUShaderModule>();
   private readonly kernels = new Map<string, Kernel>();
   private readonly listeners = new Set<(e: GpuErrorReport) => void>();
-  private pendingUniforms: GPUBuffer[] = [];
+  /** Pooled buffers (uniforms, scratch) that return to the pool once the next submit completes. */
+  private pendingRelease: GPUBuffer[] = [];
   private encoder: GPUCommandEncoder | null = null;
   private dummyBuffer: GPUBuffer | null = null;
   /** Errors seen so far (bounded), newest last: tests and the UI read them. */
@@ -169,7 +170,7 @@ export class Engine {
     if (args.params) {
       const u = this.pool.acquire(args.params.byteLength, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST, `${kernel.label}.params`);
       this.device.queue.writeBuffer(u, 0, args.params);
-      this.pendingUniforms.push(u);
+      this.pendingRelease.push(u);
       entries.push({ binding: entries.length, resource: { buffer: u, size: args.params.byteLength } });
     }
     const [x, y = 1, z = 1] = args.workgroups;
@@ -191,10 +192,22 @@ export class Engine {
     this.encoder.copyBufferToBuffer(src, srcOffset, dst, dstOffset, size);
   }
 
-  /** Submits what was recorded; uniform buffers return to the pool once the GPU is done. */
+  /**
+   * A pooled storage buffer for one step's temporaries (`size` bytes, or holding `data`). It
+   * returns to the pool when the next submit completes: do not keep it past that.
+   */
+  scratch(label: string, sizeOrData: number | Float32Array | Uint32Array | Int32Array): GPUBuffer {
+    const size = typeof sizeOrData === 'number' ? sizeOrData : sizeOrData.byteLength;
+    const b = this.pool.acquire(size, GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST, label);
+    if (typeof sizeOrData !== 'number') this.write(b, sizeOrData);
+    this.pendingRelease.push(b);
+    return b;
+  }
+
+  /** Submits what was recorded; uniforms and scratch buffers return to the pool once the GPU is done. */
   submit(): Promise<void> {
-    const uniforms = this.pendingUniforms;
-    this.pendingUniforms = [];
+    const uniforms = this.pendingRelease;
+    this.pendingRelease = [];
     if (this.encoder) {
       this.device.queue.submit([this.encoder.finish()]);
       this.encoder = null;
@@ -222,4 +235,18 @@ export class Engine {
     this.dummyBuffer?.destroy();
     this.device.destroy();
   }
+}
+
+/** Grid for `count` workgroups laid out as x (≤ 65535) by y: kernels index w = x + y·gridX. */
+export function gridFor(count: number): [number, number] {
+  if (count <= 65535) return [Math.max(count, 1), 1];
+  return [65535, Math.ceil(count / 65535)];
+}
+
+/** Grid for one thread per element in workgroups of `size`: kernels index i = gid.x + gid.y·gridX·size. */
+export function gridElements(n: number, size = 64): [number, number] {
+  const groups = Math.ceil(n / size);
+  if (groups <= 65535) return [Math.max(groups, 1), 1];
+  const x = 65535;
+  return [x, Math.ceil(groups / x)];
 }

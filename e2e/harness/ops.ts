@@ -1,0 +1,59 @@
+// The launchers the GPU parity specs can call by name, with buffers by role. Each entry is a
+// thin adapter from named buffers + args to the real launcher in src/ops/.
+/* eslint-disable @typescript-eslint/no-explicit-any -- args arrive as JSON from the spec */
+import type { Engine } from '../../src/gpu/engine.ts';
+import * as mm from '../../src/ops/matmul.ts';
+import * as emb from '../../src/ops/embedding.ts';
+import * as norm from '../../src/ops/norm.ts';
+import * as act from '../../src/ops/activation.ts';
+import * as ew from '../../src/ops/elementwise.ts';
+import * as rope from '../../src/ops/rope.ts';
+import * as attn from '../../src/ops/attention.ts';
+import * as ce from '../../src/ops/crossEntropy.ts';
+import * as red from '../../src/ops/reduce.ts';
+import * as opt from '../../src/ops/optim.ts';
+
+export type Buffers = Record<string, GPUBuffer>;
+type Op = (e: Engine, b: Buffers, a: any) => void;
+
+const ropeTables = (e: Engine, a: any) => rope.ropeTables(e, (a.shape.pos0 ?? 0) + a.shape.T, a.shape.D, a.theta);
+
+export const OPS: Record<string, Op> = {
+  matmulForward: (e, b, a) => mm.matmulForward(e, b.C, b.A, b.B, b.bias ?? null, a.shape, a.accumulate, a.variant),
+  matmulBackwardInput: (e, b, a) => mm.matmulBackwardInput(e, b.dA, b.dC, b.B, a.shape, a.accumulate),
+  matmulBackwardWeight: (e, b, a) => mm.matmulBackwardWeight(e, b.dB, b.A, b.dC, a.shape, a.accumulate),
+  matmulBackwardBias: (e, b, a) => mm.matmulBackwardBias(e, b.dbias, b.dC, a.shape),
+
+  embeddingForward: (e, b, a) => emb.embeddingForward(e, b.out, b.ids, b.wte, b.wpe ?? null, a.shape),
+  embeddingBackward: (e, b, a) => emb.embeddingBackward(e, b.dwte, b.dwpe ?? null, b.dout, a.ids, a.shape),
+
+  layernormForward: (e, b, a) => norm.layernormForward(e, b.out, b.mean, b.rstd, b.x, b.w, b.b, a.shape),
+  layernormBackward: (e, b, a) => norm.layernormBackward(e, b.dx, b.dw, b.db, b.dout, b.x, b.w, b.mean, b.rstd, a.shape, a.accumulate),
+  rmsnormForward: (e, b, a) => norm.rmsnormForward(e, b.out, b.rstd, b.x, b.w, a.shape),
+  rmsnormBackward: (e, b, a) => norm.rmsnormBackward(e, b.dx, b.dw, b.dout, b.x, b.w, b.rstd, a.shape, a.accumulate),
+
+  geluForward: (e, b, a) => act.geluForward(e, b.out, b.x, a.n),
+  geluBackward: (e, b, a) => act.geluBackward(e, b.dx, b.dout, b.x, a.n, a.accumulate),
+  siluForward: (e, b, a) => act.siluForward(e, b.out, b.x, a.n),
+  siluBackward: (e, b, a) => act.siluBackward(e, b.dx, b.dout, b.x, a.n, a.accumulate),
+  swigluForward: (e, b, a) => act.swigluForward(e, b.out, b.gate, b.up, a.n),
+  swigluBackward: (e, b, a) => act.swigluBackward(e, b.dgate, b.dup, b.dout, b.gate, b.up, a.n),
+
+  addForward: (e, b, a) => ew.addForward(e, b.out, b.a, b.b, a.n),
+  addBackward: (e, b, a) => ew.addBackward(e, b.da, b.db, b.dout, a.n),
+  scaleForward: (e, b, a) => ew.scaleForward(e, b.out, b.x, a.alpha, a.n, a.accumulate),
+  scaleBackward: (e, b, a) => ew.scaleBackward(e, b.dx, b.dout, a.alpha, a.n, a.accumulate),
+
+  ropeForward: (e, b, a) => rope.ropeForward(e, b.out, b.x, ropeTables(e, a), { ...a.shape, theta: a.theta }),
+  ropeBackward: (e, b, a) => rope.ropeBackward(e, b.dx, b.dout, ropeTables(e, a), { ...a.shape, theta: a.theta }),
+
+  attentionForward: (e, b, a) => attn.attentionForward(e, b.out, b.lse, b.q, b.k ?? b.q, b.v ?? b.q, a.shape),
+  attentionBackward: (e, b, a) =>
+    attn.attentionBackward(e, b.dq, b.dk ?? b.dq, b.dv ?? b.dq, b.dout, b.q, b.k ?? b.q, b.v ?? b.q, b.out, b.lse, a.shape),
+
+  crossEntropyForward: (e, b, a) => ce.crossEntropyForward(e, b.losses, b.logits, b.targets, a.shape),
+  crossEntropyBackward: (e, b, a) => ce.crossEntropyBackward(e, b.logits, b.losses, b.targets, a.shape),
+
+  reduceSum: (e, b, a) => red.reduceSum(e, b.out, (a.tensors as Array<{ name: string; n: number }>).map((t) => ({ buffer: b[t.name], n: t.n })), a.opts),
+  adamwUpdate: (e, b, a) => opt.adamwUpdate(e, b.param, b.m, b.v, b.grad, b.norm ?? null, a.hyper, a.n),
+};

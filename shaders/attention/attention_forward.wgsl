@@ -1,0 +1,98 @@
+// attention_forward: causal multi-head self-attention with grouped-query attention.
+//   out[b,i,h,:] = Σ_{j≤i} softmax_j(q_i·k_j / √D) v_j,   q_i of head h, k_j / v_j of kv head
+//   h / (NH / NKV);  lse[b,h,i] = log Σ_{j≤i} exp(q_i·k_j / √D)
+// Q, K, V are read in place through a row stride and column offset (element (b,t,head,d) at
+// (b·T + t)·stride + offset + head·D + d): GPT-2's fused c_attn output or Llama's separate
+// projections, with no split/merge copies. Memory for backward: only lse (B·NH·T floats) is
+// saved; attention_backward_query / _kv recompute the probabilities from it (flash-style).
+// Reference: src/reference/attention.ts attentionForward.
+// Work split: one workgroup of 64 threads per (query i, head h, batch b). Keys are processed in
+// chunks of 256 with an online softmax (running max and sum), so any T works; threads split
+// the keys for the scores and the head dimensions (D ≤ 256) for the weighted sum of V.
+// Outputs out (B, T, NH·D) and lse: `=`.
+
+struct Params {
+  B: u32, T: u32, NH: u32, NKV: u32,
+  D: u32, qS: u32, qO: u32, kS: u32,
+  kO: u32, vS: u32, vO: u32, scale: f32,
+}
+
+@group(0) @binding(0) var<storage, read_write> out: array<f32>;  // (B, T, NH·D)
+@group(0) @binding(1) var<storage, read_write> lse: array<f32>;  // (B, NH, T)
+@group(0) @binding(2) var<storage, read> q: array<f32>;          // rows of qS: (B·T, qS)
+@group(0) @binding(3) var<storage, read> k: array<f32>;          // rows of kS
+@group(0) @binding(4) var<storage, read> v: array<f32>;          // rows of vS
+@group(0) @binding(5) var<uniform> p: Params;
+
+const WG: u32 = 64u;
+const CHUNK: u32 = 256u;
+var<workgroup> qs: array<f32, 256>;
+var<workgroup> sc: array<f32, 256>;
+var<workgroup> red: array<f32, 64>;
+
+fn reduce(v: f32, tid: u32, is_max: bool) -> f32 {
+  red[tid] = v;
+  workgroupBarrier();
+  for (var s = WG / 2u; s > 0u; s >>= 1u) {
+    if (tid < s) {
+      if (is_max) { red[tid] = max(red[tid], red[tid + s]); } else { red[tid] += red[tid + s]; }
+    }
+    workgroupBarrier();
+  }
+  let r = red[0];
+  workgroupBarrier();
+  return r;
+}
+
+@compute @workgroup_size(64, 1, 1)
+fn attention_forward(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let i = wg.x;
+  let h = wg.y;
+  let b = wg.z;
+  let tid = lid.x;
+  let kvh = h / (p.NH / p.NKV);
+  let qo = (b * p.T + i) * p.qS + p.qO + h * p.D;
+  for (var d = tid; d < p.D; d += WG) { qs[d] = q[qo + d]; }
+  workgroupBarrier();
+
+  var m = -3.0e38;
+  var l = 0.0;
+  var acc = array<f32, 4>(0.0, 0.0, 0.0, 0.0);
+  for (var j0 = 0u; j0 <= i; j0 += CHUNK) {
+    let cnt = min(CHUNK, i + 1u - j0);
+    var cmax = -3.0e38;
+    for (var jj = tid; jj < cnt; jj += WG) {
+      let ko = (b * p.T + j0 + jj) * p.kS + p.kO + kvh * p.D;
+      var s = 0.0;
+      for (var d = 0u; d < p.D; d++) { s += qs[d] * k[ko + d]; }
+      s *= p.scale;
+      sc[jj] = s;
+      cmax = max(cmax, s);
+    }
+    let newm = max(m, reduce(cmax, tid, true));
+    let corr = exp(m - newm);
+    var psum = 0.0;
+    for (var jj = tid; jj < cnt; jj += WG) {
+      let e = exp(sc[jj] - newm);
+      sc[jj] = e;
+      psum += e;
+    }
+    l = l * corr + reduce(psum, tid, false);
+    for (var r = 0u; r < 4u; r++) {
+      let d = tid + r * WG;
+      if (d < p.D) {
+        var a = acc[r] * corr;
+        for (var jj = 0u; jj < cnt; jj++) { a += sc[jj] * v[(b * p.T + j0 + jj) * p.vS + p.vO + kvh * p.D + d]; }
+        acc[r] = a;
+      }
+    }
+    m = newm;
+    workgroupBarrier();
+  }
+  let oo = (b * p.T + i) * p.NH * p.D + h * p.D;
+  for (var r = 0u; r < 4u; r++) {
+    let d = tid + r * WG;
+    if (d < p.D) { out[oo + d] = acc[r] / l; }
+  }
+  if (tid == 0u) { lse[(b * p.NH + h) * p.T + i] = m + log(l); }
+}

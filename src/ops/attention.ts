@@ -1,0 +1,53 @@
+// Launchers for shaders/attention/*: attentionForward and attentionBackward, same names and
+// argument order as src/reference/attention.ts. q, k, v may be one fused buffer (GPT-2), and
+// so may dq, dk, dv: each backward dispatch writes a single one of them.
+import { params, type Engine } from '../gpu/engine.ts';
+import { checkAttentionShape, type AttentionShape } from '../reference/attention.ts';
+
+/** Largest head dimension the kernels hold per workgroup (4 values per thread x 64 threads). */
+export const MAX_HEAD_DIM = 256;
+
+function attnParams(s: AttentionShape): ArrayBuffer {
+  return params(
+    { B: s.B, T: s.T, NH: s.NH, NKV: s.NKV, D: s.D, qS: s.q.stride, qO: s.q.offset, kS: s.k.stride, kO: s.k.offset, vS: s.v.stride, vO: s.v.offset, scale: 1 / Math.sqrt(s.D) },
+    ['scale'],
+  );
+}
+
+function check(s: AttentionShape): void {
+  checkAttentionShape(s);
+  if (s.D > MAX_HEAD_DIM) throw new RangeError(`attention: head dimension ${s.D} exceeds ${MAX_HEAD_DIM}`);
+  if (s.T > 65535 || s.NH > 65535 || s.B > 65535) throw new RangeError(`attention: B, T and NH must each be ≤ 65535`);
+}
+
+/** out (B, T, NH·D) and lse (B, NH, T), both assigned. */
+export function attentionForward(engine: Engine, out: GPUBuffer, lse: GPUBuffer, q: GPUBuffer, k: GPUBuffer, v: GPUBuffer, s: AttentionShape): void {
+  check(s);
+  engine.dispatch(engine.kernel('attention/attention_forward'), {
+    bindings: [out, lse, q, k, v],
+    params: attnParams(s),
+    workgroups: [s.T, s.NH, s.B],
+  });
+}
+
+/** dq, dk, dv assigned in the layouts of q, k, v (head columns only). */
+export function attentionBackward(
+  engine: Engine, dq: GPUBuffer, dk: GPUBuffer, dv: GPUBuffer, dout: GPUBuffer, q: GPUBuffer, k: GPUBuffer, v: GPUBuffer,
+  out: GPUBuffer, lse: GPUBuffer, s: AttentionShape,
+): void {
+  check(s);
+  const p = attnParams(s);
+  const delta = engine.scratch('attention.delta', s.B * s.NH * s.T * 4);
+  engine.dispatch(engine.kernel('attention/attention_backward_query'), {
+    bindings: [dq, delta, q, k, v, dout, out, lse],
+    params: p,
+    workgroups: [s.T, s.NH, s.B],
+  });
+  for (const VALUE of [false, true]) {
+    engine.dispatch(engine.kernel('attention/attention_backward_kv', { VALUE }), {
+      bindings: [VALUE ? dv : dk, q, k, v, dout, lse, delta],
+      params: p,
+      workgroups: [s.T, s.NKV, s.B],
+    });
+  }
+}
