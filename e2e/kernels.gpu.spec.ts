@@ -13,6 +13,7 @@ import { ropeBackward, ropeForward, type RopeShape } from '../src/reference/rope
 import { attentionBackward, attentionForward, type AttentionShape } from '../src/reference/attention.ts';
 import { countTargets, crossEntropyBackward, crossEntropyForward } from '../src/reference/crossEntropy.ts';
 import { adamwUpdate, reduceSum, type AdamWHyper } from '../src/reference/optim.ts';
+import { copyRows, type CopyRowsShape } from '../src/reference/copy.ts';
 
 /** Relative error (floor 1) of f32 kernels against float64; they land around 1e-7..1e-6. */
 const TOL = 1e-5;
@@ -26,7 +27,7 @@ test.afterEach(async ({ gpu }) => {
 test.describe('embedding', () => {
   const shapes: EmbeddingShape[] = [
     { B: 1, T: 1, C: 1, V: 2 },
-    { B: 2, T: 7, C: 37, V: 53 },
+    { B: 2, T: 7, C: 37, V: 53, pos0: 4 },
     { B: 3, T: 50, C: 96, V: 300 },
   ];
   for (const s of shapes) {
@@ -34,12 +35,13 @@ test.describe('embedding', () => {
       const r = seeded(JSON.stringify(s));
       const ids = Array.from({ length: s.B * s.T }, (_, i) => (i * 7 + Math.floor(r() * 3)) % s.V);
       ids[ids.length - 1] = ids[0]; // a repeated id: two rows scatter into one vocabulary row
-      const wte = rand32(s.V * s.C, r), wpe = rand32(s.T * s.C, r), dout = rand32(s.B * s.T * s.C, r);
+      const wte = rand32(s.V * s.C, r), wpe = rand32(((s.pos0 ?? 0) + s.T) * s.C, r), dout = rand32(s.B * s.T * s.C, r);
       const out = F(s.B * s.T * s.C);
       embeddingForward(out, ids, wte, wpe, s);
       const got = await gpu.run({ op: 'embeddingForward', inputs: { ids: u32(ids), wte: f32(wte), wpe: f32(wpe) }, outputs: { out: { length: out.length } }, args: { shape: s } });
       expect(maxRelError(got.out, out)).toBeLessThan(TOL);
       const dwte = rand32(wte.length, r), dwpe = rand32(wpe.length, r);
+      if (s.pos0) return; // the backward is for training (pos0 = 0)
       const g = await gpu.run({
         op: 'embeddingBackward', inputs: { dout: f32(dout) },
         outputs: { dwte: { length: dwte.length, init: arr(dwte) }, dwpe: { length: dwpe.length, init: arr(dwpe) } }, args: { shape: s, ids },
@@ -204,6 +206,43 @@ test.describe('causal attention with GQA', () => {
         expect(maxRelError(b.dk, dk)).toBeLessThan(TOL);
         expect(maxRelError(b.dv, dv)).toBeLessThan(TOL);
       }
+    });
+  }
+});
+
+test.describe('attention with a KV cache, and copyRows', () => {
+  const shapes: Array<[string, AttentionShape]> = [
+    ['decode 1 token after 5 cached, GQA', { B: 1, T: 1, NH: 4, NKV: 2, D: 6, kvT: 11, pos0: 5, q: { stride: 24, offset: 0 }, k: { stride: 12, offset: 0 }, v: { stride: 12, offset: 0 } }],
+    ['prefill 7 into a cache of 20, B=2, fused-width rows', { B: 2, T: 7, NH: 3, NKV: 3, D: 5, kvT: 20, pos0: 0, q: { stride: 15, offset: 0 }, k: { stride: 15, offset: 0 }, v: { stride: 15, offset: 0 } }],
+    ['decode 3 after 290 cached (key chunks)', { B: 1, T: 3, NH: 2, NKV: 1, D: 8, kvT: 300, pos0: 290, q: { stride: 16, offset: 0 }, k: { stride: 8, offset: 0 }, v: { stride: 8, offset: 0 } }],
+  ];
+  for (const [name, s] of shapes) {
+    test(name, async ({ gpu }) => {
+      const r = seeded(name);
+      const q = rand32(s.B * s.T * s.q.stride, r, 2), k = rand32(s.B * s.kvT! * s.k.stride, r, 2), v = rand32(s.B * s.kvT! * s.v.stride, r);
+      const out = F(s.B * s.T * s.NH * s.D), lse = F(s.B * s.NH * s.T);
+      attentionForward(out, lse, q, k, v, s);
+      const a = await gpu.run({ op: 'attentionForward', inputs: { q: f32(q), k: f32(k), v: f32(v) }, outputs: { out: { length: out.length }, lse: { length: lse.length } }, args: { shape: s } });
+      expect(maxRelError(a.out, out)).toBeLessThan(TOL);
+      expect(maxRelError(a.lse, lse)).toBeLessThan(TOL);
+    });
+  }
+
+  const copies: CopyRowsShape[] = [
+    { B: 1, T: 1, width: 1, inStride: 1, inOffset: 0, outRows: 1, r0: 0, outStride: 1, outOffset: 0 },
+    { B: 2, T: 7, width: 13, inStride: 39, inOffset: 13, outRows: 20, r0: 5, outStride: 13, outOffset: 0 },
+    { B: 3, T: 50, width: 96, inStride: 288, inOffset: 192, outRows: 64, r0: 14, outStride: 100, outOffset: 3 },
+  ];
+  for (const s of copies) {
+    test(`copyRows B=${s.B} T=${s.T} width=${s.width} r0=${s.r0}`, async ({ gpu }) => {
+      const r = seeded(`copy${s.T}`);
+      const x = rand32(s.B * s.T * s.inStride, r);
+      const init = rand32(s.B * s.outRows * s.outStride, r);
+      const out = Float64Array.from(init);
+      copyRows(out, x, s);
+      const g = await gpu.run({ op: 'copyRows', inputs: { x: f32(x) }, outputs: { out: { length: out.length, init: arr(init) } }, args: { shape: s } });
+      expect(maxRelError(g.out, out)).toBeLessThan(TOL);
+      expect(g.out.filter((x, i) => x !== Math.fround(out[i])).length, 'copies are exact').toBe(0);
     });
   }
 });

@@ -10,6 +10,7 @@ import { ropeBackward, ropeForward } from '../src/reference/rope.ts';
 import { attentionBackward, attentionForward, type AttentionShape } from '../src/reference/attention.ts';
 import { crossEntropyBackward, crossEntropyForward } from '../src/reference/crossEntropy.ts';
 import { adamwUpdate, clipScale, reduceSum } from '../src/reference/optim.ts';
+import { copyRows } from '../src/reference/copy.ts';
 
 const F = (n: number) => new Float64Array(n);
 const TOL = 1e-7;
@@ -147,6 +148,31 @@ describe('finite-difference checks of the references', () => {
     attentionForward(o2, lse, q, k, v, s);
     expect(Array.from(o2.subarray(0, 6))).toEqual(Array.from(o1.subarray(0, 6)));
     expect(() => attentionForward(o1, lse, q, k, v, { ...s, NH: 3, NKV: 2 })).toThrow(/not a multiple/);
+  });
+
+  it('attention with a KV cache equals the matching rows of full attention', () => {
+    const r = rng(10);
+    const T = 6, D = 4, NH = 2, NKV = 1, cap = 9;
+    const full: AttentionShape = { B: 1, T, NH, NKV, D, q: { stride: NH * D, offset: 0 }, k: { stride: NKV * D, offset: 0 }, v: { stride: NKV * D, offset: 0 } };
+    const q = randn(T * NH * D, r), k = randn(T * NKV * D, r), v = randn(T * NKV * D, r);
+    const out = F(T * NH * D), lse = F(NH * T);
+    attentionForward(out, lse, q, k, v, full);
+    // Last 2 queries against a cache of capacity 9 holding all 6 keys.
+    const kc = F(cap * NKV * D), vc = F(cap * NKV * D);
+    kc.set(k);
+    vc.set(v);
+    const cached: AttentionShape = { ...full, T: 2, kvT: cap, pos0: 4 };
+    const o2 = F(2 * NH * D), l2 = F(NH * 2);
+    attentionForward(o2, l2, q.subarray(4 * NH * D), kc, vc, cached);
+    expect(maxRelError(o2, out.subarray(4 * NH * D))).toBeLessThan(1e-12);
+    expect(() => attentionForward(o2, l2, q, kc, vc, { ...cached, pos0: 8 })).toThrow(/do not fit 9/);
+  });
+
+  it('copyRows places a strided column block at rows r0.. of each batch entry', () => {
+    const x = Float64Array.from({ length: 2 * 3 * 5 }, (_, i) => i);
+    const out = F(2 * 4 * 2);
+    copyRows(out, x, { B: 2, T: 3, width: 2, inStride: 5, inOffset: 1, outRows: 4, r0: 1, outStride: 2, outOffset: 0 });
+    expect(Array.from(out)).toEqual([0, 0, 1, 2, 6, 7, 11, 12, 0, 0, 16, 17, 21, 22, 26, 27]);
   });
 
   it('cross-entropy: dlogits with masked tokens, and the mean over unmasked ones', () => {

@@ -12,6 +12,7 @@ import * as attn from '../../src/ops/attention.ts';
 import * as ce from '../../src/ops/crossEntropy.ts';
 import * as red from '../../src/ops/reduce.ts';
 import * as opt from '../../src/ops/optim.ts';
+import * as copy from '../../src/ops/copy.ts';
 
 export type Buffers = Record<string, GPUBuffer>;
 type Op = (e: Engine, b: Buffers, a: any) => void;
@@ -55,5 +56,6 @@ export const OPS: Record<string, Op> = {
   crossEntropyBackward: (e, b, a) => ce.crossEntropyBackward(e, b.logits, b.losses, b.targets, a.shape),
 
   reduceSum: (e, b, a) => red.reduceSum(e, b.out, (a.tensors as Array<{ name: string; n: number }>).map((t) => ({ buffer: b[t.name], n: t.n })), a.opts),
+  copyRows: (e, b, a) => copy.copyRows(e, b.out, b.x, a.shape),
   adamwUpdate: (e, b, a) => opt.adamwUpdate(e, b.param, b.m, b.v, b.grad, b.norm ?? null, a.hyper, a.n),
 };

@@ -11,6 +11,9 @@ struct Params {
   B: u32, T: u32, NH: u32, NKV: u32,
   D: u32, qS: u32, qO: u32, kS: u32,
   kO: u32, vS: u32, vO: u32, scale: f32,
+  kvT: u32,   // rows per batch entry in k / v (T, or a KV cache's capacity)
+  pos0: u32,  // absolute position of query row 0 (cached tokens before it)
+  _pad0: u32, _pad1: u32,
 }
 
 @group(0) @binding(0) var<storage, read_write> dq: array<f32>;     // rows of qS, like q

@@ -2,8 +2,10 @@
 //   out[b,i,h,:] = Σ_{j≤i} softmax_j(q_i·k_j / √D) v_j,   q_i of head h, k_j / v_j of kv head
 //   h / (NH / NKV);  lse[b,h,i] = log Σ_{j≤i} exp(q_i·k_j / √D)
 // Q, K, V are read in place through a row stride and column offset (element (b,t,head,d) at
-// (b·T + t)·stride + offset + head·D + d): GPT-2's fused c_attn output or Llama's separate
-// projections, with no split/merge copies. Memory for backward: only lse (B·NH·T floats) is
+// (b·rows + t)·stride + offset + head·D + d, rows = T for q, kvT for k and v): GPT-2's fused
+// c_attn output or Llama's separate projections, with no split/merge copies. With a KV cache,
+// k and v hold kvT rows per batch entry and query row i sits at position pos0 + i, attending
+// keys j ≤ pos0 + i (prefill: pos0 = 0; decoding: pos0 = tokens already cached). Memory for backward: only lse (B·NH·T floats) is
 // saved; attention_backward_query / _kv recompute the probabilities from it (flash-style).
 // Reference: src/reference/attention.ts attentionForward.
 // Work split: one workgroup of 64 threads per (query i, head h, batch b). Keys are processed in
@@ -15,6 +17,9 @@ struct Params {
   B: u32, T: u32, NH: u32, NKV: u32,
   D: u32, qS: u32, qO: u32, kS: u32,
   kO: u32, vS: u32, vO: u32, scale: f32,
+  kvT: u32,   // rows per batch entry in k / v (T, or a KV cache's capacity)
+  pos0: u32,  // absolute position of query row 0 (cached tokens before it)
+  _pad0: u32, _pad1: u32,
 }
 
 @group(0) @binding(0) var<storage, read_write> out: array<f32>;  // (B, T, NH·D)
@@ -58,11 +63,12 @@ fn attention_forward(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invoca
   var m = -3.0e38;
   var l = 0.0;
   var acc = array<f32, 4>(0.0, 0.0, 0.0, 0.0);
-  for (var j0 = 0u; j0 <= i; j0 += CHUNK) {
-    let cnt = min(CHUNK, i + 1u - j0);
+  let last = p.pos0 + i;
+  for (var j0 = 0u; j0 <= last; j0 += CHUNK) {
+    let cnt = min(CHUNK, last + 1u - j0);
     var cmax = -3.0e38;
     for (var jj = tid; jj < cnt; jj += WG) {
-      let ko = (b * p.T + j0 + jj) * p.kS + p.kO + kvh * p.D;
+      let ko = (b * p.kvT + j0 + jj) * p.kS + p.kO + kvh * p.D;
       var s = 0.0;
       for (var d = 0u; d < p.D; d++) { s += qs[d] * k[ko + d]; }
       s *= p.scale;
@@ -82,7 +88,7 @@ fn attention_forward(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invoca
       let d = tid + r * WG;
       if (d < p.D) {
         var a = acc[r] * corr;
-        for (var jj = 0u; jj < cnt; jj++) { a += sc[jj] * v[(b * p.T + j0 + jj) * p.vS + p.vO + kvh * p.D + d]; }
+        for (var jj = 0u; jj < cnt; jj++) { a += sc[jj] * v[(b * p.kvT + j0 + jj) * p.vS + p.vO + kvh * p.D + d]; }
         acc[r] = a;
       }
     }

@@ -1,4 +1,5 @@
-// embedding_forward: out[r, c] = wte[ids[r], c] (+ wpe[r % T, c] with HAS_POS), r = b·T + t.
+// embedding_forward: out[r, c] = wte[ids[r], c] (+ wpe[pos0 + r % T, c] with HAS_POS), r = b·T + t
+// (pos0 > 0 when decoding after cached tokens).
 // Reference: src/reference/embedding.ts embeddingForward. One thread per output element.
 // Ids were range-checked on the host when the batch was built. Output out: `=`.
 
@@ -8,7 +9,7 @@ struct Params {
   BT: u32,
   T: u32,
   C: u32,
-  _pad: u32,
+  pos0: u32,
 }
 
 @group(0) @binding(0) var<storage, read_write> out: array<f32>;  // (B·T, C)
@@ -24,6 +25,6 @@ fn embedding_forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num
   let r = i / p.C;
   let c = i % p.C;
   var v = wte[ids[r] * p.C + c];
-  if (HAS_POS) { v += wpe[(r % p.T) * p.C + c]; }
+  if (HAS_POS) { v += wpe[(p.pos0 + r % p.T) * p.C + c]; }
   out[i] = v;
 }

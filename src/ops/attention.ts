@@ -9,7 +9,10 @@ export const MAX_HEAD_DIM = 256;
 
 function attnParams(s: AttentionShape): ArrayBuffer {
   return params(
-    { B: s.B, T: s.T, NH: s.NH, NKV: s.NKV, D: s.D, qS: s.q.stride, qO: s.q.offset, kS: s.k.stride, kO: s.k.offset, vS: s.v.stride, vO: s.v.offset, scale: 1 / Math.sqrt(s.D) },
+    {
+      B: s.B, T: s.T, NH: s.NH, NKV: s.NKV, D: s.D, qS: s.q.stride, qO: s.q.offset, kS: s.k.stride, kO: s.k.offset, vS: s.v.stride, vO: s.v.offset,
+      scale: 1 / Math.sqrt(s.D), kvT: s.kvT ?? s.T, pos0: s.pos0 ?? 0, pad0: 0, pad1: 0,
+    },
     ['scale'],
   );
 }
@@ -36,6 +39,7 @@ export function attentionBackward(
   out: GPUBuffer, lse: GPUBuffer, s: AttentionShape,
 ): void {
   check(s);
+  if ((s.pos0 ?? 0) !== 0 || (s.kvT ?? s.T) !== s.T) throw new Error('attentionBackward: training attention has no KV cache (pos0 0, kvT = T)');
   const p = attnParams(s);
   const delta = engine.scratch('attention.delta', s.B * s.NH * s.T * 4);
   engine.dispatch(engine.kernel('attention/attention_backward_query'), {

@@ -10,7 +10,7 @@ export function embeddingForward(engine: Engine, out: GPUBuffer, ids: GPUBuffer,
   const n = s.B * s.T * s.C;
   engine.dispatch(engine.kernel('embedding/embedding_forward', { HAS_POS: wpe !== null }), {
     bindings: [out, ids, wte, wpe ?? engine.dummy],
-    params: params({ BT: s.B * s.T, T: s.T, C: s.C, pad: 0 }),
+    params: params({ BT: s.B * s.T, T: s.T, C: s.C, pos0: s.pos0 ?? 0 }),
     workgroups: gridElements(n),
   });
 }

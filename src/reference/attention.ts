@@ -25,21 +25,29 @@ export interface AttentionShape {
   q: RowLayout;
   k: RowLayout;
   v: RowLayout;
+  /** Rows per batch entry in k and v (default T; a KV cache's capacity when decoding). */
+  kvT?: number;
+  /** Absolute position of query row 0: query i attends keys j ≤ pos0 + i (default 0). */
+  pos0?: number;
 }
 
 export function checkAttentionShape(s: AttentionShape): void {
   if (s.NH % s.NKV) throw new RangeError(`attention: ${s.NH} query heads are not a multiple of ${s.NKV} key/value heads`);
+  const kvT = s.kvT ?? s.T;
+  if ((s.pos0 ?? 0) + s.T > kvT) throw new RangeError(`attention: positions up to ${(s.pos0 ?? 0) + s.T} do not fit ${kvT} key/value rows`);
 }
 
 const at = (l: RowLayout, s: AttentionShape, b: number, t: number, h: number) => (b * s.T + t) * l.stride + l.offset + h * s.D;
+const atKV = (l: RowLayout, s: AttentionShape, b: number, t: number, h: number) => (b * (s.kvT ?? s.T) + t) * l.stride + l.offset + h * s.D;
 
 function scores(q: Arr, k: Arr, s: AttentionShape, b: number, h: number, i: number): Float64Array {
   const kvh = Math.floor(h / (s.NH / s.NKV));
   const scale = 1 / Math.sqrt(s.D);
-  const out = new Float64Array(i + 1);
+  const last = (s.pos0 ?? 0) + i;
+  const out = new Float64Array(last + 1);
   const qo = at(s.q, s, b, i, h);
-  for (let j = 0; j <= i; j++) {
-    const ko = at(s.k, s, b, j, kvh);
+  for (let j = 0; j <= last; j++) {
+    const ko = atKV(s.k, s, b, j, kvh);
     let d = 0;
     for (let c = 0; c < s.D; c++) d += q[qo + c] * k[ko + c];
     out[j] = d * scale;
@@ -62,7 +70,7 @@ export function attentionForward(out: Arr, lse: Arr, q: Arr, k: Arr, v: Arr, s: 
         lse[(b * s.NH + h) * s.T + i] = m + Math.log(l);
         for (let c = 0; c < s.D; c++) {
           let acc = 0;
-          for (let j = 0; j <= i; j++) acc += (Math.exp(sc[j] - m) / l) * v[at(s.v, s, b, j, kvh) + c];
+          for (let j = 0; j < sc.length; j++) acc += (Math.exp(sc[j] - m) / l) * v[atKV(s.v, s, b, j, kvh) + c];
           out[(b * s.T + i) * C + h * s.D + c] = acc;
         }
       }
@@ -75,6 +83,7 @@ export function attentionForward(out: Arr, lse: Arr, q: Arr, k: Arr, v: Arr, s: 
  */
 export function attentionBackward(dq: Arr, dk: Arr, dv: Arr, dout: Arr, q: Arr, k: Arr, v: Arr, out: Arr, lse: Arr, s: AttentionShape): void {
   checkAttentionShape(s);
+  if ((s.pos0 ?? 0) !== 0 || (s.kvT ?? s.T) !== s.T) throw new Error('attentionBackward: training attention has no KV cache (pos0 0, kvT = T)');
   const C = s.NH * s.D;
   const scale = 1 / Math.sqrt(s.D);
   for (let b = 0; b < s.B; b++)

@@ -9,15 +9,17 @@ export interface EmbeddingShape {
   T: number;
   C: number;
   V: number;
+  /** Position of token 0 (decoding after cached tokens); default 0. */
+  pos0?: number;
 }
 
-/** out[b,t,:] = wte[ids[b,t],:] (+ wpe[t,:]). Ids out of range throw, naming the position. */
+/** out[b,t,:] = wte[ids[b,t],:] (+ wpe[pos0 + t,:]). Ids out of range throw, naming the position. */
 export function embeddingForward(out: Arr, ids: ArrayLike<number>, wte: Arr, wpe: Arr | null, s: EmbeddingShape): void {
   for (let b = 0; b < s.B; b++)
     for (let t = 0; t < s.T; t++) {
       const id = ids[b * s.T + t];
       if (!(id >= 0 && id < s.V)) throw new RangeError(`embedding: token id ${id} at batch ${b}, position ${t} is outside the vocabulary [0, ${s.V})`);
-      for (let c = 0; c < s.C; c++) out[(b * s.T + t) * s.C + c] = wte[id * s.C + c] + (wpe ? wpe[t * s.C + c] : 0);
+      for (let c = 0; c < s.C; c++) out[(b * s.T + t) * s.C + c] = wte[id * s.C + c] + (wpe ? wpe[((s.pos0 ?? 0) + t) * s.C + c] : 0);
     }
 }
 

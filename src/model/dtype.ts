@@ -1,0 +1,74 @@
+// Element types of stored weights and their conversion to f32 (the GPU's storage type here).
+
+export type DType = 'F32' | 'F16' | 'BF16';
+export const DTYPE_BYTES: Record<DType, number> = { F32: 4, F16: 2, BF16: 2 };
+
+/** IEEE half → float. */
+export function f16ToF32(h: number): number {
+  const s = h & 0x8000 ? -1 : 1;
+  const e = (h >> 10) & 0x1f;
+  const f = h & 0x3ff;
+  if (e === 0) return s * f * 2 ** -24;
+  if (e === 31) return f ? NaN : s * Infinity;
+  return s * (1 + f / 1024) * 2 ** (e - 15);
+}
+
+const F16_TABLE = (() => {
+  const t = new Float32Array(65536);
+  for (let i = 0; i < 65536; i++) t[i] = f16ToF32(i);
+  return t;
+})();
+
+/** Decodes little-endian bytes of `dtype` into a new Float32Array. */
+export function toFloat32(bytes: Uint8Array, dtype: DType): Float32Array {
+  const n = bytes.byteLength / DTYPE_BYTES[dtype];
+  if (dtype === 'F32') {
+    const out = new Float32Array(n);
+    new Uint8Array(out.buffer).set(bytes);
+    return out;
+  }
+  const u16 = new Uint16Array(n);
+  new Uint8Array(u16.buffer).set(bytes);
+  const out = new Float32Array(n);
+  if (dtype === 'F16') {
+    for (let i = 0; i < n; i++) out[i] = F16_TABLE[u16[i]];
+  } else {
+    const u32 = new Uint32Array(out.buffer);
+    for (let i = 0; i < n; i++) u32[i] = u16[i] << 16;
+  }
+  return out;
+}
+
+/** float → IEEE half bits, round to nearest even (for writing F16 tensors). */
+export function f32ToF16(v: number): number {
+  const f = new Float32Array([v]);
+  const x = new Uint32Array(f.buffer)[0];
+  const sign = (x >>> 16) & 0x8000;
+  const exp = (x >>> 23) & 0xff;
+  let mant = x & 0x7fffff;
+  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
+  let e = exp - 127 + 15;
+  if (e >= 31) return sign | 0x7c00;
+  if (e <= 0) {
+    if (e < -10) return sign;
+    mant |= 0x800000;
+    const shift = 14 - e;
+    let h = mant >> shift;
+    const rem = mant & ((1 << shift) - 1);
+    const half = 1 << (shift - 1);
+    if (rem > half || (rem === half && h & 1)) h++;
+    return sign | h;
+  }
+  let h = (e << 10) | (mant >> 13);
+  const rem = mant & 0x1fff;
+  if (rem > 0x1000 || (rem === 0x1000 && h & 1)) h++;
+  return sign | h;
+}
+
+/** float → bfloat16 bits, round to nearest even. */
+export function f32ToBf16(v: number): number {
+  const f = new Float32Array([v]);
+  const x = new Uint32Array(f.buffer)[0];
+  if ((x & 0x7f800000) === 0x7f800000 && x & 0x7fffff) return (x >>> 16) | 0x40;
+  return ((x + 0x7fff + ((x >>> 16) & 1)) >>> 16) & 0xffff;
+}

@@ -1,0 +1,133 @@
+// A hand-written safetensors reader and writer. The reader validates the format's own rules
+// (header length inside the file and under 100 MB, valid JSON, known dtypes, integer shapes,
+// offsets contiguous from 0 and non-overlapping, each byte size equal to its shape's, the data
+// section ending exactly at the file's end) and names the file and tensor in every error. It
+// reads lazily: the header first, then one tensor's slice at a time from a Blob / File, so a
+// model file is never held in memory twice.
+import { DTYPE_BYTES, type DType } from './dtype.ts';
+
+export const MAX_HEADER_BYTES = 100_000_000;
+
+export class SafetensorsError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'SafetensorsError';
+  }
+}
+
+export interface TensorInfo {
+  name: string;
+  dtype: DType;
+  shape: number[];
+  /** Absolute byte range in the file. */
+  begin: number;
+  end: number;
+}
+
+export interface SafetensorsFile {
+  fileName: string;
+  blob: Blob;
+  tensors: Map<string, TensorInfo>;
+  metadata: Record<string, string>;
+}
+
+const KNOWN: readonly string[] = ['F32', 'F16', 'BF16'];
+const OTHER_DTYPES = ['F64', 'I64', 'I32', 'I16', 'I8', 'U8', 'U16', 'U32', 'U64', 'BOOL', 'F8_E4M3', 'F8_E5M2'];
+
+/** Parses and validates the header of a safetensors Blob; tensor bytes stay unread. */
+export async function readSafetensorsHeader(blob: Blob, fileName: string): Promise<SafetensorsFile> {
+  const fail = (msg: string): never => {
+    throw new SafetensorsError(`${fileName}: ${msg}`);
+  };
+  if (blob.size < 8) fail(`file is ${blob.size} bytes, too short for a safetensors header`);
+  const lenBytes = new DataView(await blob.slice(0, 8).arrayBuffer());
+  const headerLen = Number(lenBytes.getBigUint64(0, true));
+  if (headerLen > MAX_HEADER_BYTES) fail(`header length ${headerLen} exceeds the 100 MB limit (corrupted or not a safetensors file)`);
+  if (8 + headerLen > blob.size) fail(`header length ${headerLen} runs past the end of the file (${blob.size} bytes): truncated or corrupted`);
+  let header: unknown;
+  try {
+    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(await blob.slice(8, 8 + headerLen).arrayBuffer()));
+  } catch (e) {
+    fail(`header is not valid UTF-8 JSON (${e instanceof Error ? e.message : String(e)})`);
+  }
+  if (typeof header !== 'object' || header === null || Array.isArray(header)) fail('header is not a JSON object');
+  const dataStart = 8 + headerLen;
+  const dataLen = blob.size - dataStart;
+  const tensors = new Map<string, TensorInfo>();
+  let metadata: Record<string, string> = {};
+  const ranges: Array<[number, number, string]> = [];
+  for (const [name, raw] of Object.entries(header as Record<string, unknown>)) {
+    if (name === '__metadata__') {
+      if (typeof raw !== 'object' || raw === null || Object.values(raw).some((v) => typeof v !== 'string')) fail('__metadata__ must map strings to strings');
+      metadata = raw as Record<string, string>;
+      continue;
+    }
+    const t = raw as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
+    if (typeof t !== 'object' || t === null) fail(`tensor "${name}": entry is not an object`);
+    if (typeof t.dtype !== 'string') fail(`tensor "${name}": missing dtype`);
+    const dtype = t.dtype as string;
+    if (!KNOWN.includes(dtype)) {
+      fail(OTHER_DTYPES.includes(dtype) ? `tensor "${name}": dtype ${dtype} is not supported (F32, F16, BF16 are)` : `tensor "${name}": unknown dtype "${dtype}"`);
+    }
+    if (!Array.isArray(t.shape) || t.shape.some((d) => !Number.isSafeInteger(d) || d < 0)) fail(`tensor "${name}": shape must be a list of non-negative integers`);
+    const off = t.data_offsets;
+    if (!Array.isArray(off) || off.length !== 2 || off.some((d) => !Number.isSafeInteger(d) || d < 0) || off[0] > off[1]) {
+      fail(`tensor "${name}": data_offsets must be [begin, end] with 0 ≤ begin ≤ end`);
+    }
+    const [b, e] = off as [number, number];
+    const shape = t.shape as number[];
+    const expected = shape.reduce((a, d) => a * d, 1) * DTYPE_BYTES[dtype as DType];
+    if (e - b !== expected) fail(`tensor "${name}": ${e - b} bytes stored but shape [${shape.join(', ')}] of ${dtype} needs ${expected}`);
+    if (e > dataLen) fail(`tensor "${name}": data [${b}, ${e}) runs past the end of the data section (${dataLen} bytes): truncated file`);
+    ranges.push([b, e, name]);
+    tensors.set(name, { name, dtype: dtype as DType, shape, begin: dataStart + b, end: dataStart + e });
+  }
+  ranges.sort((x, y) => x[0] - y[0] || x[1] - y[1]);
+  let pos = 0;
+  for (const [b, e, name] of ranges) {
+    if (b < pos) fail(`tensor "${name}": data [${b}, ${e}) overlaps the previous tensor`);
+    if (b > pos) fail(`tensor "${name}": data starts at ${b} but the previous tensor ends at ${pos} (offsets must be contiguous)`);
+    pos = e;
+  }
+  if (pos !== dataLen) fail(`data section is ${dataLen} bytes but the tensors cover ${pos}: ${dataLen > pos ? 'trailing bytes' : 'truncated file'}`);
+  return { fileName, blob, tensors, metadata };
+}
+
+/** The raw little-endian bytes of one tensor (one slice read). */
+export async function readTensorBytes(file: SafetensorsFile, name: string): Promise<Uint8Array> {
+  const t = file.tensors.get(name);
+  if (!t) throw new SafetensorsError(`${file.fileName}: no tensor "${name}"`);
+  return new Uint8Array(await file.blob.slice(t.begin, t.end).arrayBuffer());
+}
+
+export interface TensorToWrite {
+  dtype: DType;
+  shape: number[];
+  /** Little-endian bytes of the tensor (length = product(shape) · dtype size). */
+  data: Uint8Array;
+}
+
+/** Serialises tensors (in the given order) with an 8-byte-aligned header; metadata format = pt. */
+export function writeSafetensors(tensors: Record<string, TensorToWrite>, metadata: Record<string, string> = {}): Uint8Array {
+  const header: Record<string, unknown> = { __metadata__: { format: 'pt', ...metadata } };
+  let offset = 0;
+  for (const [name, t] of Object.entries(tensors)) {
+    const need = t.shape.reduce((a, d) => a * d, 1) * DTYPE_BYTES[t.dtype];
+    if (t.data.byteLength !== need) throw new SafetensorsError(`writeSafetensors: tensor "${name}" has ${t.data.byteLength} bytes, shape needs ${need}`);
+    header[name] = { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + need] };
+    offset += need;
+  }
+  let json = JSON.stringify(header);
+  const pad = (8 - ((new TextEncoder().encode(json).byteLength) % 8)) % 8;
+  json += ' '.repeat(pad);
+  const hbytes = new TextEncoder().encode(json);
+  const out = new Uint8Array(8 + hbytes.byteLength + offset);
+  new DataView(out.buffer).setBigUint64(0, BigInt(hbytes.byteLength), true);
+  out.set(hbytes, 8);
+  let pos = 8 + hbytes.byteLength;
+  for (const t of Object.values(tensors)) {
+    out.set(t.data, pos);
+    pos += t.data.byteLength;
+  }
+  return out;
+}

@@ -1,0 +1,27 @@
+// Float64 reference for shaders/copy/*: copyRows, the strided row/column copy behind KV caches
+// and layout changes. Same name and argument order as src/ops/copy.ts.
+
+type Arr = Float64Array | Float32Array;
+
+export interface CopyRowsShape {
+  B: number;
+  /** Rows per batch entry in the source. */
+  T: number;
+  /** Columns copied per row. */
+  width: number;
+  inStride: number;
+  inOffset: number;
+  /** Rows per batch entry in the destination. */
+  outRows: number;
+  /** First destination row. */
+  r0: number;
+  outStride: number;
+  outOffset: number;
+}
+
+export function copyRows(out: Arr, x: Arr, s: CopyRowsShape): void {
+  if (s.r0 + s.T > s.outRows) throw new RangeError(`copyRows: rows ${s.r0}..${s.r0 + s.T} exceed the destination's ${s.outRows}`);
+  for (let b = 0; b < s.B; b++)
+    for (let t = 0; t < s.T; t++)
+      for (let c = 0; c < s.width; c++) out[(b * s.outRows + s.r0 + t) * s.outStride + s.outOffset + c] = x[(b * s.T + t) * s.inStride + s.inOffset + c];
+}
