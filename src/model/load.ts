@@ -1,0 +1,160 @@
+// Opening a model folder: config.json → ModelSpec, tokenizer files, safetensors headers (one
+// file or shards from model.safetensors.index.json), every tensor the layout needs found with
+// the shape config.json implies, and a memory plan against the device's limits, all before
+// any GPU buffer is allocated. Each failure is one clear message naming the file and tensor.
+import { parseModelConfig, type ModelSpec } from './config.ts';
+import { modelLayout, parameterCount, storedNames, type ModelLayout } from './layout.ts';
+import { readSafetensorsHeader, readTensorBytes, type SafetensorsFile, type TensorInfo } from './safetensors.ts';
+import { toFloat32, type DType } from './dtype.ts';
+import { TextTokenizer } from './tokenizer.ts';
+import type { ModelFiles } from './sources.ts';
+
+export class ModelLoadError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ModelLoadError';
+  }
+}
+
+export interface StoredTensor {
+  file: SafetensorsFile;
+  info: TensorInfo;
+}
+
+export interface OpenedModel {
+  source: string;
+  spec: ModelSpec;
+  layout: ModelLayout;
+  tokenizer: TextTokenizer;
+  /** Canonical name → where its bytes are. */
+  tensors: Map<string, StoredTensor>;
+  dtypes: DType[];
+  parameters: number;
+  /** Tensors in the files that the model does not use (e.g. GPT-2's attn.bias masks). */
+  unused: string[];
+}
+
+async function readJson(files: ModelFiles, name: string, required: boolean): Promise<unknown> {
+  const blob = await files.open(name);
+  if (!blob) {
+    if (required) throw new ModelLoadError(`${name} not found in ${files.label}`);
+    return undefined;
+  }
+  try {
+    return JSON.parse(await blob.text());
+  } catch (e) {
+    throw new ModelLoadError(`${name} in ${files.label} is not valid JSON: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
+
+async function weightFiles(files: ModelFiles): Promise<SafetensorsFile[]> {
+  const index = (await readJson(files, 'model.safetensors.index.json', false)) as { weight_map?: Record<string, string> } | undefined;
+  let names: string[];
+  if (index) {
+    if (!index.weight_map || typeof index.weight_map !== 'object') throw new ModelLoadError('model.safetensors.index.json has no "weight_map"');
+    names = [...new Set(Object.values(index.weight_map))];
+  } else {
+    names = ['model.safetensors'];
+  }
+  const out: SafetensorsFile[] = [];
+  for (const name of names) {
+    const blob = await files.open(name);
+    if (!blob) {
+      throw new ModelLoadError(
+        index ? `${name}, listed in model.safetensors.index.json, not found in ${files.label}` : `model.safetensors not found in ${files.label} (only safetensors weights are supported, not PyTorch .bin files)`,
+      );
+    }
+    out.push(await readSafetensorsHeader(blob, name));
+  }
+  return out;
+}
+
+export async function openModel(files: ModelFiles): Promise<OpenedModel> {
+  let spec: ModelSpec;
+  try {
+    spec = parseModelConfig(await readJson(files, 'config.json', true));
+  } catch (e) {
+    if (e instanceof ModelLoadError) throw e;
+    throw new ModelLoadError(e instanceof Error ? e.message : String(e));
+  }
+  const tokJson = await readJson(files, 'tokenizer.json', false);
+  if (tokJson === undefined) throw new ModelLoadError(`tokenizer.json not found in ${files.label}: the model cannot read text without its tokenizer`);
+  const tokConfig = (await readJson(files, 'tokenizer_config.json', false)) ?? {};
+  let tokenizer: TextTokenizer;
+  try {
+    tokenizer = new TextTokenizer(tokJson, tokConfig);
+  } catch (e) {
+    throw new ModelLoadError(e instanceof Error ? e.message : String(e));
+  }
+  if (tokenizer.vocabSize > spec.vocabSize) {
+    throw new ModelLoadError(`tokenizer.json has ${tokenizer.vocabSize} tokens but config.json's vocab_size is ${spec.vocabSize}`);
+  }
+  const shards = await weightFiles(files);
+  const layout = modelLayout(spec);
+  const byName = new Map<string, StoredTensor>();
+  for (const file of shards) for (const info of file.tensors.values()) byName.set(info.name, { file, info });
+  const tensors = new Map<string, StoredTensor>();
+  const used = new Set<string>();
+  for (const [canonical, shape] of layout.shapes) {
+    const found = storedNames(spec, canonical).map((n) => byName.get(n)).find((t) => t !== undefined);
+    if (!found) {
+      const where = shards.map((s) => s.fileName).join(', ');
+      throw new ModelLoadError(`${where}: missing tensor "${canonical}" that config.json (${spec.modelType}, ${spec.layers} layers) requires`);
+    }
+    if (found.info.shape.length !== shape.length || found.info.shape.some((d, i) => d !== shape[i])) {
+      throw new ModelLoadError(
+        `${found.file.fileName}: tensor "${found.info.name}" has shape [${found.info.shape.join(', ')}] but config.json implies [${shape.join(', ')}]`,
+      );
+    }
+    tensors.set(canonical, found);
+    used.add(found.info.name);
+  }
+  const unused = [...byName.keys()].filter((n) => !used.has(n));
+  const dtypes = [...new Set([...tensors.values()].map((t) => t.info.dtype))];
+  return { source: files.label, spec, layout, tokenizer, tensors, dtypes, parameters: parameterCount(layout), unused };
+}
+
+/** One tensor's values as f32 (read from its file slice and converted). */
+export async function readTensor(model: OpenedModel, canonical: string): Promise<Float32Array> {
+  const t = model.tensors.get(canonical);
+  if (!t) throw new ModelLoadError(`no tensor "${canonical}"`);
+  return toFloat32(await readTensorBytes(t.file, t.info.name), t.info.dtype);
+}
+
+export interface MemoryPlan {
+  /** Bytes of weights on the GPU (f32). */
+  weightBytes: number;
+  largest: { name: string; bytes: number };
+  /** Most tokens one forward pass can hold under the binding limit (logits and MLP activations). */
+  maxTokens: number;
+}
+
+const MiB = 1024 * 1024;
+const mib = (b: number) => `${(b / MiB).toFixed(b < 10 * MiB ? 1 : 0)} MiB`;
+
+/** Checks every buffer against the device limits before anything is allocated. */
+export function planMemory(model: OpenedModel, limits: { maxStorageBufferBindingSize: number; maxBufferSize: number }): MemoryPlan {
+  const cap = Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize);
+  let weightBytes = 0;
+  let largest = { name: '', bytes: 0 };
+  for (const [name, shape] of model.layout.shapes) {
+    const bytes = shape.reduce((a, d) => a * d, 1) * 4;
+    weightBytes += bytes;
+    if (bytes > largest.bytes) largest = { name, bytes };
+  }
+  const s = model.spec;
+  if (largest.bytes > cap) {
+    const shape = model.layout.shapes.get(largest.name)!;
+    const maxRows = Math.floor(cap / (shape[shape.length - 1] * 4));
+    throw new ModelLoadError(
+      `This GPU can bind at most ${mib(cap)} per buffer (maxStorageBufferBindingSize / maxBufferSize), but tensor "${largest.name}" ` +
+        `[${shape.join(', ')}] needs ${mib(largest.bytes)} in f32. Nothing was allocated. Models whose largest tensor fits in ${mib(cap)} load here: ` +
+        `with this model's width that means at most ${maxRows.toLocaleString('en-US')} rows (e.g. vocabulary entries); a smaller model ` +
+        `(SmolLM2-135M's largest tensor is 108 MiB) or a GPU with a larger binding limit would work.`,
+    );
+  }
+  const perToken = Math.max(s.vocabSize, 3 * s.hidden, s.intermediate, s.heads * s.headDim) * 4;
+  const maxTokens = Math.floor(cap / perToken);
+  if (maxTokens < 1) throw new ModelLoadError(`This GPU's ${mib(cap)} binding limit cannot hold even one token's logits (${s.vocabSize} x 4 bytes)`);
+  return { weightBytes, largest, maxTokens };
+}
