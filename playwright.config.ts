@@ -5,6 +5,7 @@ import { defineConfig } from '@playwright/test';
 import { chromiumArgs, chromiumPath } from './scripts/chromium.mjs';
 
 const PORT = Number(process.env.MOR1E_TEST_PORT ?? 5174);
+const HUB_PORT = Number(process.env.MOR1E_HUB_PORT ?? 5175);
 
 export default defineConfig({
   testDir: 'e2e',
@@ -24,10 +25,20 @@ export default defineConfig({
       args: chromiumArgs(),
     },
   },
-  webServer: {
-    command: `npx vite --port ${PORT} --strictPort --host 127.0.0.1`,
-    url: `http://127.0.0.1:${PORT}/e2e/harness.html`,
-    reuseExistingServer: !process.env.CI,
-    timeout: 60_000,
-  },
+  webServer: [
+    {
+      command: `npx vite --port ${PORT} --strictPort --host 127.0.0.1`,
+      url: `http://127.0.0.1:${PORT}/e2e/harness.html`,
+      reuseExistingServer: !process.env.CI,
+      timeout: 60_000,
+    },
+    {
+      // The fixture hub: the Hugging Face URL layout served from e2e/fixtures/models.
+      command: `node e2e/hub-server.mjs`,
+      url: `http://127.0.0.1:${HUB_PORT}/__requests`,
+      env: { MOR1E_HUB_PORT: String(HUB_PORT) },
+      reuseExistingServer: !process.env.CI,
+      timeout: 30_000,
+    },
+  ],
 });

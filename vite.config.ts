@@ -6,6 +6,7 @@ import { resolve } from 'node:path';
 
 export default defineConfig({
   plugins: [react()],
+  appType: 'mpa', // several pages (app, GPU test harness, benchmarks); unknown paths are 404s, not index.html
   worker: { format: 'es' },
   server: { port: 5173, fs: { strict: true } },
   build: {

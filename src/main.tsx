@@ -3,7 +3,7 @@
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { App } from './ui/App.tsx';
-import { initGpu, useStore } from './ui/store/index.ts';
+import { engineClient, initGpu, loadModel, useStore } from './ui/store/index.ts';
 import './ui/style.css';
 
 createRoot(document.getElementById('root')!).render(
@@ -16,6 +16,15 @@ if (import.meta.env.DEV || import.meta.env.MODE === 'test') {
   window.mor1e = {
     gpuStatus: () => useStore.getState().gpu,
     gpuErrors: () => useStore.getState().gpuErrors,
+    async loadModel(source) {
+      const info = await loadModel(typeof source === 'string' ? { kind: 'url', url: source } : source);
+      if (!info) throw new Error(useStore.getState().model.error ?? 'loading failed');
+      return info;
+    },
+    modelState: () => useStore.getState().model,
+    tokenize: (text, addSpecialTokens) => engineClient().api.tokenize(text, addSpecialTokens),
+    logits: (ids) => engineClient().api.logits(ids),
+    generate: (req) => engineClient().api.generate(req),
   };
 }
 

@@ -1,10 +1,21 @@
-// The typed test API on window.mor1e (dev and test builds only). Later issues add calls.
+// The typed test API on window.mor1e (dev and test builds only; see README, Testing). Each call
+// goes through the same store actions and worker API as the UI.
 import type { GpuState } from './ui/store/gpuSlice.ts';
 import type { GpuErrorReport } from './gpu/engine.ts';
+import type { GenerateRequest, GenerateResult, ModelInfo, ModelSource } from './worker/api.ts';
+import type { ModelState } from './ui/store/modelSlice.ts';
 
 export interface Mor1eTestApi {
   gpuStatus(): GpuState;
   gpuErrors(): GpuErrorReport[];
+  /** Loads a model from a URL prefix (a folder served over HTTP) or any ModelSource; rejects with the UI's error message. */
+  loadModel(source: string | ModelSource): Promise<ModelInfo>;
+  modelState(): ModelState;
+  /** Token ids of `text` with the loaded model's tokenizer (special tokens added as it does). */
+  tokenize(text: string, addSpecialTokens?: boolean): Promise<number[]>;
+  /** Logits (T, V) of one sequence, row-major, from the real GPU forward pass. */
+  logits(ids: number[]): Promise<Float32Array>;
+  generate(req: GenerateRequest): Promise<GenerateResult>;
 }
 
 declare global {

@@ -4,7 +4,8 @@
 
 export interface FileProgress {
   file: string;
-  status: 'initiate' | 'progress' | 'done' | 'cached';
+  /** 'missing': the source has no such file (optional files such as a shard index). */
+  status: 'initiate' | 'progress' | 'done' | 'cached' | 'missing';
   loaded: number;
   total: number | null;
 }
@@ -53,9 +54,12 @@ async function download(url: string, file: string, opts: FetchOptions): Promise<
   try {
     res = await (opts.fetchFn ?? fetch)(url);
   } catch (e) {
-    throw new Error(`Downloading ${url} failed: ${e instanceof Error ? e.message : String(e)} (offline, or the server refuses cross-origin requests)`);
+    throw new Error(`Downloading ${url} failed: ${e instanceof Error ? e.message : String(e)} (offline, or the server refuses cross-origin requests)`, { cause: e });
   }
-  if (res.status === 404) return null;
+  if (res.status === 404) {
+    opts.onProgress?.({ file, status: 'missing', loaded: 0, total: null });
+    return null;
+  }
   if (res.status === 401 || res.status === 403) throw new Error(`Downloading ${url} was refused (HTTP ${res.status}): the model may be gated or private`);
   if (!res.ok) throw new Error(`Downloading ${url} failed: HTTP ${res.status} ${res.statusText}`);
   const total = Number(res.headers.get('content-length')) || null;

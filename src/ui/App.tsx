@@ -1,5 +1,7 @@
-// The studio shell. Later issues add model, data, method, training and evaluation panels.
+// The studio shell: GPU, model, playground. Later issues add data, method, training and evaluation panels.
 import { GpuPanel } from './GpuPanel.tsx';
+import { ModelPanel } from './ModelPanel.tsx';
+import { Playground } from './Playground.tsx';
 
 export function App() {
   return (
@@ -9,6 +11,8 @@ export function App() {
         <p className="tagline">Finetune small language models in your browser, on your GPU, with mixtures of rank-1 experts.</p>
       </header>
       <GpuPanel />
+      <ModelPanel />
+      <Playground />
     </main>
   );
 }

@@ -1,7 +1,11 @@
 // The one typed API between the UI and the engine worker (types only; no code runs here).
-// Calls are coarse; progress and GPU errors arrive through one proxied callback.
+// Calls are coarse; progress, tokens and GPU errors arrive through the one callback given to
+// init(). Big arrays (logits) come back transferred.
 import type { AdapterDescription, GpuUnavailableReason, OptionalFeature } from '../gpu/device.ts';
 import type { GpuErrorReport } from '../gpu/engine.ts';
+import type { FileProgress, NamedBlob } from '../model/sources.ts';
+import type { UploadProgress } from '../model/gpuModel.ts';
+import type { ChatMessage } from '../model/tokenizer.ts';
 
 export interface GpuReady {
   ok: true;
@@ -20,9 +24,63 @@ export interface GpuFailed {
 
 export type GpuInitResult = GpuReady | GpuFailed;
 
-export type EngineEvent = { type: 'gpu-error'; error: GpuErrorReport };
+export type ModelSource =
+  | { kind: 'url'; url: string }
+  | { kind: 'hub'; repo: string; revision?: string; hubUrl?: string }
+  | { kind: 'files'; files: NamedBlob[]; label?: string };
+
+export interface ModelInfo {
+  source: string;
+  modelType: string;
+  arch: 'gpt2' | 'llama';
+  layers: number;
+  hidden: number;
+  heads: number;
+  kvHeads: number;
+  vocabSize: number;
+  maxPositions: number;
+  parameters: number;
+  dtypes: string[];
+  /** Weights on the GPU (f32), MiB. */
+  weightMiB: number;
+  /** Most tokens one forward pass can take on this device. */
+  maxTokens: number;
+  hasChatTemplate: boolean;
+  eosId: number | null;
+  /** Tensors in the files that the model does not use. */
+  unused: string[];
+}
+
+export interface GenerateRequest {
+  /** Raw prompt text, or a conversation rendered with the model's chat template. */
+  prompt: string | ChatMessage[];
+  maxNewTokens: number;
+  temperature?: number;
+  topP?: number;
+  seed?: number;
+}
+
+export interface GenerateResult {
+  promptIds: number[];
+  ids: number[];
+  text: string;
+}
+
+export type EngineEvent =
+  | { type: 'gpu-error'; error: GpuErrorReport }
+  | { type: 'file'; progress: FileProgress }
+  | { type: 'upload'; progress: UploadProgress }
+  | { type: 'token'; id: number; text: string };
 
 export interface EngineApi {
   /** Acquires the device inside the worker; never throws for a missing GPU, it says why. */
   init(onEvent: (e: EngineEvent) => void): Promise<GpuInitResult>;
+  /** Opens, validates and uploads a model. On failure the previous model stays loaded. */
+  loadModel(source: ModelSource): Promise<ModelInfo>;
+  unloadModel(): Promise<void>;
+  tokenize(text: string, addSpecialTokens?: boolean): Promise<number[]>;
+  detokenize(ids: number[]): Promise<string>;
+  /** Logits (T, V) of one sequence, row-major. */
+  logits(ids: number[]): Promise<Float32Array>;
+  generate(req: GenerateRequest): Promise<GenerateResult>;
 }
