@@ -8,6 +8,8 @@ import { SHADERS } from '../src/gpu/shaders.ts';
 import { benchOurMatmul, MATMUL_SHAPES, randomData, type MatmulBenchShape } from './matmul.ts';
 import { gflops, round, timeRuns } from './timing.ts';
 import { benchAttention, benchCrossEntropy, SEQ_LENGTHS } from './transformer.ts';
+import { benchForward, benchSafetensors } from './model.ts';
+import { filesFromUrl } from '../src/model/sources.ts';
 import type { ResultRow as BenchRow } from './results.mjs';
 
 export interface BenchOptions {
@@ -98,6 +100,20 @@ async function main() {
       return rows;
     },
   };
+
+  Object.assign(benches, {
+    async safetensors({ runs = 5 }: BenchOptions) {
+      const rows = [await benchSafetensors(engine, adapter, 'F32', runs), await benchSafetensors(engine, adapter, 'BF16', runs)];
+      rows.forEach((r) => log(JSON.stringify(r)));
+      return rows;
+    },
+    async forward({ runs = 5 }: BenchOptions) {
+      // The largest committed test model.
+      const rows = await benchForward(engine, adapter, filesFromUrl('/e2e/fixtures/models/tiny-gpt2/'), 'tiny-gpt2', runs);
+      rows.forEach((r) => log(JSON.stringify(r)));
+      return rows;
+    },
+  });
 
   window.bench = {
     adapter,

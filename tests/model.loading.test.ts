@@ -64,6 +64,8 @@ describe('dtypes', () => {
     for (const v of [0, 1, -2.5, 65504, 1e-5, 0.1]) expect(f16ToF32(f32ToF16(v))).toBeCloseTo(v, 3);
     const bf = toFloat32(new Uint8Array(new Uint16Array([f32ToBf16(1.5), f32ToBf16(-3)]).buffer), 'BF16');
     expect(Array.from(bf)).toEqual([1.5, -3]);
+    const odd = toFloat32(new Uint8Array(new Uint16Array([f32ToBf16(0.5), f32ToBf16(-7), f32ToBf16(2)]).buffer), 'BF16');
+    expect(Array.from(odd)).toEqual([0.5, -7, 2]);
   });
 });
 

@@ -2,7 +2,7 @@
 // machines with a GPU but no browser. Bundled by scripts/build-node-bench.mjs into
 // bench/dist/bench-node.mjs. Env: DAWN_NODE=path/to/dawn.node to load Dawn without
 // node_modules; MOR1E_SHADERS=path/to/shaders; BENCH_RUNS (default 5); BENCH_SHAPES=512,1024;
-// BENCH_ONLY=matmul,attention,cross_entropy.
+// BENCH_ONLY=matmul,attention,cross_entropy,safetensors,forward.
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { acquireDevice, adapterName, GpuUnavailableError } from '../../src/gpu/device.ts';
@@ -11,6 +11,10 @@ import { loadShaders } from '../../src/gpu/shaders.node.ts';
 import { benchOurMatmul, MATMUL_SHAPES } from '../matmul.ts';
 import { gflops, round } from '../timing.ts';
 import { benchAttention, benchCrossEntropy, SEQ_LENGTHS } from '../transformer.ts';
+import { benchForward, benchSafetensors } from '../model.ts';
+import { filesFromBlobs } from '../../src/model/sources.ts';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { mergeRows, type ResultRow } from '../results.mjs';
 
 interface Dawn {
@@ -47,7 +51,7 @@ async function main(): Promise<number> {
   console.log(`bench:node: adapter ${adapter}; features ${ctx.features.join(', ') || 'none'}`);
   const runs = Number(process.env.BENCH_RUNS ?? 5);
   const only = process.env.BENCH_SHAPES?.split(',');
-  const benches = (process.env.BENCH_ONLY ?? 'matmul,attention,cross_entropy').split(',');
+  const benches = (process.env.BENCH_ONLY ?? 'matmul,attention,cross_entropy,safetensors,forward').split(',');
   const rows: ResultRow[] = [];
   for (const s of MATMUL_SHAPES.filter((x) => benches.includes('matmul') && (!only || only.includes(x.name)))) {
     const flops = 2 * s.M * s.N * s.K;
@@ -67,10 +71,20 @@ async function main(): Promise<number> {
     console.log(JSON.stringify(row));
     rows.push(row);
   }
+  const push = (r: ResultRow) => {
+    const row = { ...r, runner: 'node-dawn' };
+    console.log(JSON.stringify(row));
+    rows.push(row);
+  };
   for (const T of SEQ_LENGTHS) {
-    if (benches.includes('attention')) rows.push({ ...(await benchAttention(engine, adapter, T, runs)), runner: 'node-dawn' });
-    if (benches.includes('cross_entropy')) rows.push({ ...(await benchCrossEntropy(engine, adapter, T, runs)), runner: 'node-dawn' });
-    console.log(JSON.stringify(rows[rows.length - 1]));
+    if (benches.includes('attention')) push(await benchAttention(engine, adapter, T, runs));
+    if (benches.includes('cross_entropy')) push(await benchCrossEntropy(engine, adapter, T, runs));
+  }
+  if (benches.includes('safetensors')) for (const dt of ['F32', 'BF16'] as const) push(await benchSafetensors(engine, adapter, dt, runs));
+  if (benches.includes('forward')) {
+    const dir = process.env.MOR1E_MODEL_DIR ?? fileURLToPath(new URL('../../e2e/fixtures/models/tiny-gpt2', import.meta.url));
+    const files = filesFromBlobs(readdirSync(dir).map((f) => ({ name: f, blob: new Blob([readFileSync(join(dir, f))]) })));
+    for (const r of await benchForward(engine, adapter, files, 'tiny-gpt2', runs)) push(r);
   }
   if (engine.errors.length) throw new Error(`GPU errors: ${engine.errors.map((e) => e.message).join('; ')}`);
   mergeRows(rows);

@@ -27,15 +27,25 @@ export function toFloat32(bytes: Uint8Array, dtype: DType): Float32Array {
     new Uint8Array(out.buffer).set(bytes);
     return out;
   }
-  const u16 = new Uint16Array(n);
-  new Uint8Array(u16.buffer).set(bytes);
   const out = new Float32Array(n);
   if (dtype === 'F16') {
+    const u16 = new Uint16Array(n);
+    new Uint8Array(u16.buffer).set(bytes);
     for (let i = 0; i < n; i++) out[i] = F16_TABLE[u16[i]];
-  } else {
-    const u32 = new Uint32Array(out.buffer);
-    for (let i = 0; i < n; i++) u32[i] = u16[i] << 16;
+    return out;
   }
+  // BF16 is the top half of an f32: read the pairs as u32 words (little-endian: the low half
+  // is the first value) and shift, two values per load.
+  const pairs = new Uint32Array(Math.ceil(n / 2));
+  new Uint8Array(pairs.buffer).set(bytes);
+  const u32 = new Uint32Array(out.buffer);
+  const full = n >> 1;
+  for (let i = 0; i < full; i++) {
+    const w = pairs[i];
+    u32[2 * i] = w << 16;
+    u32[2 * i + 1] = w & 0xffff0000;
+  }
+  if (n & 1) u32[n - 1] = pairs[full] << 16;
   return out;
 }
 

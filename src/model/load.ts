@@ -125,7 +125,7 @@ export interface MemoryPlan {
   /** Bytes of weights on the GPU (f32). */
   weightBytes: number;
   largest: { name: string; bytes: number };
-  /** Most tokens one forward pass can hold under the binding limit (logits and MLP activations). */
+  /** Most tokens one forward pass can hold: the context, or fewer where the binding limit caps logits / MLP activations. */
   maxTokens: number;
 }
 
@@ -154,7 +154,7 @@ export function planMemory(model: OpenedModel, limits: { maxStorageBufferBinding
     );
   }
   const perToken = Math.max(s.vocabSize, 3 * s.hidden, s.intermediate, s.heads * s.headDim) * 4;
-  const maxTokens = Math.floor(cap / perToken);
+  const maxTokens = Math.min(s.maxPositions, Math.floor(cap / perToken));
   if (maxTokens < 1) throw new ModelLoadError(`This GPU's ${mib(cap)} binding limit cannot hold even one token's logits (${s.vocabSize} x 4 bytes)`);
   return { weightBytes, largest, maxTokens };
 }
