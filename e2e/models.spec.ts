@@ -93,6 +93,14 @@ test('loads from the hub by model id with per-file progress, and a reload comes 
   const after = await (await request.get(`${HUB}/__requests`)).json();
   expect(after['/mor1e-test/tiny-qwen2/resolve/main/model.safetensors']).toBe(before['/mor1e-test/tiny-qwen2/resolve/main/model.safetensors']);
 
+  // The other architectures (and a sharded checkpoint through its index) from the hub too.
+  for (const name of ['tiny-gpt2', 'tiny-llama-sharded', 'tiny-llama-bf16']) {
+    const info = await page.evaluate(([repo, hubUrl]) => window.mor1e!.loadModel({ kind: 'hub', repo, hubUrl }), [`mor1e-test/${name}`, HUB]);
+    const g = golden(name);
+    expect(maxRelError(await gpuLogits(page, g.ids), g.logits), `${name} (${info.modelType}) from the hub`).toBeLessThan(1e-4);
+  }
+  await page.evaluate((hubUrl) => window.mor1e!.loadModel({ kind: 'hub', repo: 'mor1e-test/tiny-qwen2', hubUrl }), HUB);
+
   // A model id the hub does not have: a clear message, and the loaded model stays.
   await page.getByTestId('model-tab-hub').click();
   await page.getByTestId('hub-repo').fill('mor1e-test/no-such-model');

@@ -3,9 +3,11 @@
 // op(A) is A (stored M x K) or, with TRANS_A, Aᵀ (A stored K x M); likewise op(B) is B
 // (stored K x N) or, with TRANS_B, Bᵀ (B stored N x K). A batch stride of 0 broadcasts.
 // Work split: one workgroup per 64 x 64 tile of C and batch entry (grid ceil(N/64),
-// ceil(M/64), batch); 16 x 16 threads, each owning a 4 x 4 block of outputs. The K loop
-// stages 16-deep slabs of op(A) and op(B) in workgroup memory (k-major, as vec4 so the
-// inner loop does 4 vec4 FMAs per pair of loads). Loads are bounds-checked, so the edges of
+// ceil(M/64), batch); 8 x 8 threads, each owning an 8 x 8 block of outputs (16 vec4
+// accumulators). The K loop stages 32-deep slabs of op(A) and op(B) in workgroup memory
+// (k-major vec4; 16 KiB), so a barrier pair covers 32 k-steps of 16 vec4 FMAs per 4 loads.
+// (It replaced a 16 x 16-thread, 4 x 4-per-thread, 16-deep version that was 1.1-1.6x slower
+// on the bench page; see BENCHMARKS.md.) Loads are bounds-checked, so the edges of
 // odd shapes read zeros and out-of-range outputs are never written.
 // Output C: `=` by default, `+=` with ACCUMULATE (parameter gradients).
 
@@ -16,8 +18,8 @@ override ACCUMULATE: bool = false;
 
 const BM: u32 = 64u;
 const BN: u32 = 64u;
-const BK: u32 = 16u;
-const THREADS: u32 = 256u;
+const BK: u32 = 32u;
+const THREADS: u32 = 64u;
 
 struct Params {
   M: u32,
@@ -36,8 +38,8 @@ struct Params {
 @group(0) @binding(3) var<storage, read> bias: array<f32>;     // (N), read only with HAS_BIAS
 @group(0) @binding(4) var<uniform> p: Params;
 
-var<workgroup> As: array<vec4<f32>, 256>;  // [BK][BM / 4]: op(A)[m][k] at k * BM + m
-var<workgroup> Bs: array<vec4<f32>, 256>;  // [BK][BN / 4]: op(B)[k][n] at k * BN + n
+var<workgroup> As: array<vec4<f32>, 512>;  // [BK][BM / 4]: op(A)[m][k] at k * BM + m
+var<workgroup> Bs: array<vec4<f32>, 512>;  // [BK][BN / 4]: op(B)[k][n] at k * BN + n
 
 fn loadA(base: u32, m: u32, k: u32) -> f32 {
   if (m >= p.M || k >= p.K) { return 0.0; }
@@ -51,7 +53,7 @@ fn loadB(base: u32, k: u32, n: u32) -> f32 {
   return B[base + k * p.N + n];
 }
 
-@compute @workgroup_size(16, 16, 1)
+@compute @workgroup_size(8, 8, 1)
 fn matmul_forward(@builtin(workgroup_id) wg: vec3<u32>,
                   @builtin(local_invocation_id) lid: vec3<u32>,
                   @builtin(local_invocation_index) li: u32) {
@@ -60,14 +62,14 @@ fn matmul_forward(@builtin(workgroup_id) wg: vec3<u32>,
   let n0 = wg.x * BN;
   let baseA = b * p.strideA;
   let baseB = b * p.strideB;
-  var acc: array<vec4<f32>, 4>;
-  for (var i = 0u; i < 4u; i++) { acc[i] = vec4<f32>(0.0); }
+  var acc: array<vec4<f32>, 16>;  // row i: acc[2i] columns 0..3, acc[2i+1] columns 4..7
+  for (var i = 0u; i < 16u; i++) { acc[i] = vec4<f32>(0.0); }
 
   for (var k0 = 0u; k0 < p.K; k0 += BK) {
-    // Stage BK x BM of op(A) and BK x BN of op(B): 1024 values each, 4 per thread. The
+    // Stage BK x BM of op(A) and BK x BN of op(B): 2048 values each, 32 per thread. The
     // element order follows the stored layout so that neighbouring threads read neighbouring
     // addresses.
-    for (var r = 0u; r < 4u; r++) {
+    for (var r = 0u; r < 32u; r++) {
       let e = li + r * THREADS;
       var mA: u32; var kA: u32;
       if (TRANS_A) { kA = e / BM; mA = e % BM; } else { mA = e / BK; kA = e % BK; }
@@ -78,24 +80,30 @@ fn matmul_forward(@builtin(workgroup_id) wg: vec3<u32>,
     }
     workgroupBarrier();
     for (var k = 0u; k < BK; k++) {
-      let a = As[k * (BM / 4u) + lid.y];
-      let bv = Bs[k * (BN / 4u) + lid.x];
-      acc[0] += a.x * bv;
-      acc[1] += a.y * bv;
-      acc[2] += a.z * bv;
-      acc[3] += a.w * bv;
+      let a0 = As[k * (BM / 4u) + lid.y * 2u];
+      let a1 = As[k * (BM / 4u) + lid.y * 2u + 1u];
+      let b0 = Bs[k * (BN / 4u) + lid.x * 2u];
+      let b1 = Bs[k * (BN / 4u) + lid.x * 2u + 1u];
+      acc[0] += a0.x * b0; acc[1] += a0.x * b1;
+      acc[2] += a0.y * b0; acc[3] += a0.y * b1;
+      acc[4] += a0.z * b0; acc[5] += a0.z * b1;
+      acc[6] += a0.w * b0; acc[7] += a0.w * b1;
+      acc[8] += a1.x * b0; acc[9] += a1.x * b1;
+      acc[10] += a1.y * b0; acc[11] += a1.y * b1;
+      acc[12] += a1.z * b0; acc[13] += a1.z * b1;
+      acc[14] += a1.w * b0; acc[15] += a1.w * b1;
     }
     workgroupBarrier();
   }
 
   let baseC = b * p.strideC;
-  for (var i = 0u; i < 4u; i++) {
-    let m = m0 + lid.y * 4u + i;
+  for (var i = 0u; i < 8u; i++) {
+    let m = m0 + lid.y * 8u + i;
     if (m >= p.M) { break; }
-    for (var j = 0u; j < 4u; j++) {
-      let n = n0 + lid.x * 4u + j;
+    for (var j = 0u; j < 8u; j++) {
+      let n = n0 + lid.x * 8u + j;
       if (n >= p.N) { break; }
-      var v = acc[i][j];
+      var v = acc[2u * i + j / 4u][j % 4u];
       if (HAS_BIAS) { v += bias[n]; }
       let idx = baseC + m * p.N + n;
       if (ACCUMULATE) { C[idx] += v; } else { C[idx] = v; }

@@ -6,19 +6,21 @@
 import { params, type Engine } from '../gpu/engine.ts';
 import { resolveMatmulShape, type MatmulShape, type ResolvedMatmulShape } from '../reference/matmul.ts';
 
+/** 'tiled' is the production kernel; 'naive' the simple baseline it must beat (bench page). */
 export type MatmulVariant = 'tiled' | 'naive';
 
 const TILE = 64;
 
 function launch(engine: Engine, C: GPUBuffer, A: GPUBuffer, B: GPUBuffer, bias: GPUBuffer | null, s: ResolvedMatmulShape, accumulate: boolean, variant: MatmulVariant): void {
-  const kernel = engine.kernel(variant === 'tiled' ? 'matmul/matmul_forward' : 'matmul/matmul_forward_naive', {
+  const file = variant === 'tiled' ? 'matmul/matmul_forward' : 'matmul/matmul_forward_naive';
+  const kernel = engine.kernel(file, {
     TRANS_A: s.transA,
     TRANS_B: s.transB,
     HAS_BIAS: bias !== null,
     ACCUMULATE: accumulate,
   });
   const grid: [number, number, number] =
-    variant === 'tiled' ? [Math.ceil(s.N / TILE), Math.ceil(s.M / TILE), s.batch] : [Math.ceil(s.N / 16), Math.ceil(s.M / 16), s.batch];
+    variant === 'naive' ? [Math.ceil(s.N / 16), Math.ceil(s.M / 16), s.batch] : [Math.ceil(s.N / TILE), Math.ceil(s.M / TILE), s.batch];
   engine.dispatch(kernel, {
     bindings: [C, A, B, bias ?? engine.dummy],
     params: params({ M: s.M, N: s.N, K: s.K, batch: s.batch, strideA: s.strideA, strideB: s.strideB, strideC: s.strideC, pad: 0 }),
