@@ -1,0 +1,369 @@
+// Float64 reference of one adapted linear layer, forward and backward, for every method of
+// ../shared/METHOD.md: T-REX (rank1_flex), MoR1E (rank1), LoRA, MoLoRA-style and SiRA-style,
+// with dense or top-k routing, the two gates, the intuition scores, the ablations (router only,
+// intuition only) and the two router regularisers. The GPU kernels must match it.
+//   y = W0 x + bias + beta · delta        (LoRA: + (alpha / r) · B A x)
+// The backward is of L = Σ y ⊙ dy + λ_H · mean_t H(p_t) + λ_LB · E · Σ_k f_k P_k.
+
+export type AdapterMethod = 'trex' | 'mor1e' | 'lora' | 'molora' | 'sira';
+
+export interface AdapterSpec {
+  method: AdapterMethod;
+  /** Tokens. */
+  T: number;
+  /** Input width (W0 is m x n). */
+  n: number;
+  m: number;
+  /** trex: A rows and B columns (E = r1 · r2). */
+  r1?: number;
+  r2?: number;
+  /** mor1e: experts (r1 = r2 = E). */
+  E?: number;
+  /** lora, molora, sira: rank. */
+  r?: number;
+  /** lora: scaling alpha / r. */
+  alpha?: number;
+  /** trex / mor1e: keep the k largest routing scores (null or absent = dense). */
+  topk?: number | null;
+  lambdaH?: number;
+  lambdaLB?: number;
+  /** Ablations: false drops the router term (intuition only) or the intuition term (router only). */
+  useRouter?: boolean;
+  useIntuition?: boolean;
+}
+
+export const TOKEN_COEF = 32;
+export const TASK_COEF = 4;
+export const GATE_SLOPE = 100;
+export const MOLORA_EXPERTS = 8;
+export const SIRA_KEEP = 6;
+
+type Arr = Float64Array | Float32Array;
+
+export interface AdapterTensors {
+  x: Arr; // (T, n)
+  W0: Arr; // (m, n)
+  bias?: Arr | null; // (m)
+  A: Arr; // (rA, n)
+  B: Arr; // (m, rB)
+  Wr?: Arr | null; // (E or 8, n)
+  wOmega?: Arr | null; // (1)
+  wBeta?: Arr | null; // (1)
+  s?: Arr | null; // (T, E)
+}
+
+export interface AdapterDims {
+  /** Rows of A. */
+  rA: number;
+  /** Columns of B. */
+  rB: number;
+  /** Router outputs (experts E; 8 for molora / sira; 0 for lora). */
+  E: number;
+  gated: boolean;
+}
+
+export function adapterDims(s: AdapterSpec): AdapterDims {
+  const need = (v: number | undefined, name: string) => {
+    if (!Number.isInteger(v) || (v as number) < 1) throw new RangeError(`adapter ${s.method}: ${name} must be a positive integer, got ${v}`);
+    return v as number;
+  };
+  switch (s.method) {
+    case 'trex': {
+      const r1 = need(s.r1, 'r1'), r2 = need(s.r2, 'r2');
+      return { rA: r1, rB: r2, E: r1 * r2, gated: true };
+    }
+    case 'mor1e': {
+      const E = need(s.E, 'E');
+      return { rA: E, rB: E, E, gated: true };
+    }
+    case 'lora': {
+      const r = need(s.r, 'r');
+      return { rA: r, rB: r, E: 0, gated: false };
+    }
+    case 'molora':
+    case 'sira': {
+      const r = need(s.r, 'r');
+      if (r % MOLORA_EXPERTS) throw new RangeError(`adapter ${s.method}: rank ${r} must be a multiple of ${MOLORA_EXPERTS} (8 experts of rank r/8)`);
+      return { rA: r, rB: r, E: MOLORA_EXPERTS, gated: false };
+    }
+  }
+}
+
+/** Trainable parameters of one adapted Linear(n → m), as METHOD.md counts them. */
+export function adapterParamCount(s: AdapterSpec): number {
+  const d = adapterDims(s);
+  return d.rA * s.n + s.m * d.rB + d.E * s.n + (d.gated ? 2 : 0);
+}
+
+const sigmoid = (v: number) => 1 / (1 + Math.exp(-v));
+
+function softmax(z: ArrayLike<number>): Float64Array {
+  let mx = -Infinity;
+  for (let i = 0; i < z.length; i++) mx = Math.max(mx, z[i]);
+  const p = new Float64Array(z.length);
+  let sum = 0;
+  for (let i = 0; i < z.length; i++) sum += p[i] = Math.exp(z[i] - mx);
+  for (let i = 0; i < z.length; i++) p[i] /= sum;
+  return p;
+}
+
+/** Indices of the k largest values, ties to the lower index, in index order. */
+export function topkIndices(u: ArrayLike<number>, k: number): number[] {
+  const idx = Array.from({ length: u.length }, (_, i) => i);
+  idx.sort((a, b) => u[b] - u[a] || a - b);
+  return idx.slice(0, k).sort((a, b) => a - b);
+}
+
+/** Per-token routing state saved for the backward. */
+export interface TokenRoute {
+  /** Full softmax of the router logits. */
+  p: Float64Array;
+  /** The kept experts (all, when dense). */
+  kept: number[];
+  /** Probabilities renormalised over the kept set (= p when dense). */
+  pk: Float64Array;
+  /** Routing weights (0 for skipped experts). */
+  g: Float64Array;
+}
+
+export interface AdapterForward {
+  y: Float64Array;
+  /** Regulariser values (means over tokens, before the λ factors). */
+  entropy: number;
+  balance: number;
+  routes: TokenRoute[];
+  a: Float64Array; // (T, rA)
+  /** Input of B: h (trex), a ⊙ g (mor1e), a ⊙ q (molora / sira), a (lora). */
+  hB: Float64Array; // (T, rB)
+  delta: Float64Array; // (T, m)
+  w: number;
+  beta: number;
+  /** Load-balance counts f_k (fraction of tokens whose largest u is k). */
+  f: Float64Array;
+}
+
+function route(spec: AdapterSpec, d: AdapterDims, t: TokenRoute['p'], s: ArrayLike<number> | null, w: number): TokenRoute {
+  const p = t;
+  const useRouter = spec.useRouter ?? true;
+  const useIntuition = spec.useIntuition ?? true;
+  const u = new Float64Array(d.E);
+  for (let k = 0; k < d.E; k++) u[k] = (useRouter ? TOKEN_COEF * w * p[k] : 0) + (useIntuition && s ? TASK_COEF * (1 - w) * s[k] : 0);
+  const k = spec.topk ?? d.E;
+  if (!(Number.isInteger(k) && k >= 1 && k <= d.E)) throw new RangeError(`adapter: topk ${spec.topk} must be in 1..${d.E}`);
+  if (k === d.E) return { p, kept: Array.from({ length: d.E }, (_, i) => i), pk: p, g: u };
+  const kept = topkIndices(u, k);
+  let S = 0;
+  for (const i of kept) S += p[i];
+  const pk = new Float64Array(d.E);
+  const g = new Float64Array(d.E);
+  for (const i of kept) {
+    pk[i] = p[i] / S;
+    g[i] = (useRouter ? TOKEN_COEF * w * pk[i] : 0) + (useIntuition && s ? TASK_COEF * (1 - w) * s[i] : 0);
+  }
+  return { p, kept, pk, g };
+}
+
+export function adapterForward(spec: AdapterSpec, t: AdapterTensors): AdapterForward {
+  const d = adapterDims(spec);
+  const { T, n, m } = spec;
+  const y = new Float64Array(T * m);
+  const a = new Float64Array(T * d.rA);
+  const hB = new Float64Array(T * d.rB);
+  const delta = new Float64Array(T * m);
+  const routes: TokenRoute[] = [];
+  const w = d.gated ? sigmoid(GATE_SLOPE * t.wOmega![0]) : 0;
+  const beta = d.gated ? sigmoid(GATE_SLOPE * t.wBeta![0]) : 1;
+  const f = new Float64Array(d.E);
+  let entropy = 0;
+  let balance = 0;
+  const P = new Float64Array(d.E);
+  for (let i = 0; i < T; i++) {
+    const x = t.x.subarray(i * n, (i + 1) * n);
+    for (let r = 0; r < d.rA; r++) {
+      let v = 0;
+      for (let c = 0; c < n; c++) v += t.A[r * n + c] * x[c];
+      a[i * d.rA + r] = v;
+    }
+    const ai = a.subarray(i * d.rA, (i + 1) * d.rA);
+    const h = hB.subarray(i * d.rB, (i + 1) * d.rB);
+    if (d.E > 0) {
+      const z = new Float64Array(d.E);
+      for (let k = 0; k < d.E; k++) {
+        let v = 0;
+        for (let c = 0; c < n; c++) v += t.Wr![k * n + c] * x[c];
+        z[k] = v;
+      }
+      const p = softmax(z);
+      if (d.gated) {
+        const rt = route(spec, d, p, t.s ? t.s.subarray(i * d.E, (i + 1) * d.E) : null, w);
+        routes.push(rt);
+        if (spec.method === 'trex') {
+          for (let j = 0; j < d.rB; j++) {
+            let v = 0;
+            for (let r = 0; r < d.rA; r++) v += rt.g[r * d.rB + j] * ai[r];
+            h[j] = v;
+          }
+        } else {
+          for (let k = 0; k < d.E; k++) h[k] = ai[k] * rt.g[k];
+        }
+        // Regulariser statistics: entropy of the full softmax, argmax of the dense u.
+        for (let k = 0; k < d.E; k++) {
+          entropy -= p[k] > 0 ? p[k] * Math.log(p[k]) : 0;
+          P[k] += p[k] / T;
+        }
+        const useRouter = spec.useRouter ?? true, useIntuition = spec.useIntuition ?? true;
+        let best = 0, bestU = -Infinity;
+        for (let k = 0; k < d.E; k++) {
+          const u = (useRouter ? TOKEN_COEF * w * p[k] : 0) + (useIntuition && t.s ? TASK_COEF * (1 - w) * t.s[i * d.E + k] : 0);
+          if (u > bestU) (bestU = u), (best = k);
+        }
+        f[best] += 1 / T;
+      } else {
+        // MoLoRA / SiRA: rank slot k follows expert k mod 8 (torch repeat); SiRA keeps the top 6.
+        const keep = spec.method === 'sira' ? new Set(topkIndices(p, SIRA_KEEP)) : null;
+        const q = new Float64Array(d.E);
+        for (let e = 0; e < d.E; e++) q[e] = !keep || keep.has(e) ? p[e] : 0;
+        routes.push({ p, kept: keep ? [...keep].sort((x, y) => x - y) : Array.from({ length: d.E }, (_, e) => e), pk: p, g: q });
+        for (let k = 0; k < d.rA; k++) h[k] = ai[k] * q[k % MOLORA_EXPERTS];
+      }
+    } else {
+      for (let k = 0; k < d.rA; k++) h[k] = ai[k] * (spec.alpha ?? d.rA) / d.rA;
+    }
+    for (let o = 0; o < m; o++) {
+      let base = t.bias ? t.bias[o] : 0;
+      for (let c = 0; c < n; c++) base += t.W0[o * n + c] * x[c];
+      let dl = 0;
+      for (let j = 0; j < d.rB; j++) dl += t.B[o * d.rB + j] * h[j];
+      delta[i * m + o] = dl;
+      y[i * m + o] = base + beta * dl;
+    }
+  }
+  if (d.gated) {
+    entropy /= T;
+    for (let k = 0; k < d.E; k++) balance += f[k] * P[k];
+    balance *= d.E;
+  }
+  return { y, entropy, balance, routes, a, hB, delta, w, beta, f };
+}
+
+export interface AdapterGrads {
+  dx: Float64Array;
+  dA: Float64Array;
+  dB: Float64Array;
+  dWr: Float64Array | null;
+  dwOmega: number;
+  dwBeta: number;
+}
+
+/** Gradients of L = Σ y ⊙ dy + λ_H · entropy + λ_LB · balance. */
+export function adapterBackward(spec: AdapterSpec, t: AdapterTensors, fw: AdapterForward, dy: Arr): AdapterGrads {
+  const d = adapterDims(spec);
+  const { T, n, m } = spec;
+  const dx = new Float64Array(T * n);
+  const dA = new Float64Array(d.rA * n);
+  const dB = new Float64Array(m * d.rB);
+  const dWr = d.E > 0 ? new Float64Array(d.E * n) : null;
+  let dwOmega = 0;
+  let dwBeta = 0;
+  const lH = spec.lambdaH ?? 0, lLB = spec.lambdaLB ?? 0;
+  const w = fw.w, beta = fw.beta;
+  for (let i = 0; i < T; i++) {
+    const x = t.x.subarray(i * n, (i + 1) * n);
+    const dyi = dy.subarray(i * m, (i + 1) * m);
+    const ai = fw.a.subarray(i * d.rA, (i + 1) * d.rA);
+    const h = fw.hB.subarray(i * d.rB, (i + 1) * d.rB);
+    const scale = d.gated ? beta : 1;
+    // dδ = beta · dy; dB += dδ ⊗ hB; dhB = Bᵀ dδ.
+    const dh = new Float64Array(d.rB);
+    for (let o = 0; o < m; o++) {
+      const dd = scale * dyi[o];
+      for (let j = 0; j < d.rB; j++) {
+        dB[o * d.rB + j] += dd * h[j];
+        dh[j] += t.B[o * d.rB + j] * dd;
+      }
+      if (d.gated) dwBeta += dyi[o] * fw.delta[i * m + o] * GATE_SLOPE * beta * (1 - beta);
+      for (let c = 0; c < n; c++) dx[i * n + c] += t.W0[o * n + c] * dyi[o];
+    }
+    const da = new Float64Array(d.rA);
+    let dz: Float64Array | null = null;
+    if (d.gated) {
+      const rt = fw.routes[i];
+      const dg = new Float64Array(d.E);
+      if (spec.method === 'trex') {
+        for (let r = 0; r < d.rA; r++)
+          for (let j = 0; j < d.rB; j++) {
+            dg[r * d.rB + j] = ai[r] * dh[j];
+            da[r] += rt.g[r * d.rB + j] * dh[j];
+          }
+      } else {
+        for (let k = 0; k < d.E; k++) {
+          dg[k] = dh[k] * ai[k];
+          da[k] = dh[k] * rt.g[k];
+        }
+      }
+      const useRouter = spec.useRouter ?? true, useIntuition = spec.useIntuition ?? true;
+      // Gate: g_k = 32 w pk_k + 4 (1 − w) s_k over the kept set.
+      for (const k of rt.kept) {
+        const sk = t.s ? t.s[i * d.E + k] : 0;
+        dwOmega += dg[k] * ((useRouter ? TOKEN_COEF * rt.pk[k] : 0) - (useIntuition ? TASK_COEF * sk : 0)) * GATE_SLOPE * w * (1 - w);
+      }
+      dz = new Float64Array(d.E);
+      if (useRouter) {
+        // Softmax backward through the kept set (the renormalised softmax over z restricted to it).
+        let dot = 0;
+        for (const k of rt.kept) dot += rt.pk[k] * TOKEN_COEF * w * dg[k];
+        for (const k of rt.kept) dz[k] += rt.pk[k] * (TOKEN_COEF * w * dg[k] - dot);
+      }
+      // Regularisers act on the full softmax p.
+      const p = rt.p;
+      const dp = new Float64Array(d.E);
+      for (let k = 0; k < d.E; k++) dp[k] = (lH * -(Math.log(p[k]) + 1)) / T + (lLB * d.E * fw.f[k]) / T;
+      let dot = 0;
+      for (let k = 0; k < d.E; k++) dot += p[k] * dp[k];
+      for (let k = 0; k < d.E; k++) dz[k] += p[k] * (dp[k] - dot);
+    } else if (d.E > 0) {
+      const rt = fw.routes[i];
+      const dq = new Float64Array(d.E);
+      for (let k = 0; k < d.rA; k++) {
+        da[k] = dh[k] * rt.g[k % MOLORA_EXPERTS];
+        dq[k % MOLORA_EXPERTS] += dh[k] * ai[k];
+      }
+      // SiRA's dropped experts are constant zeros: no gradient reaches their probabilities.
+      for (let e = 0; e < d.E; e++) if (!rt.kept.includes(e)) dq[e] = 0;
+      dz = new Float64Array(d.E);
+      let dot = 0;
+      for (let e = 0; e < d.E; e++) dot += rt.p[e] * dq[e];
+      for (let e = 0; e < d.E; e++) dz[e] = rt.p[e] * (dq[e] - dot);
+    } else {
+      const sc = (spec.alpha ?? d.rA) / d.rA;
+      for (let r = 0; r < d.rA; r++) da[r] = dh[r] * sc;
+    }
+    for (let r = 0; r < d.rA; r++)
+      for (let c = 0; c < n; c++) {
+        dA[r * n + c] += da[r] * x[c];
+        dx[i * n + c] += t.A[r * n + c] * da[r];
+      }
+    if (dz)
+      for (let k = 0; k < d.E; k++)
+        for (let c = 0; c < n; c++) {
+          dWr![k * n + c] += dz[k] * x[c];
+          dx[i * n + c] += t.Wr![k * n + c] * dz[k];
+        }
+  }
+  return { dx, dA, dB, dWr, dwOmega, dwBeta };
+}
+
+/** Initial trainable tensors as METHOD.md fixes them: A ~ U(−1/√n, 1/√n), B = 0, W_r = 0, gates 0. */
+export function adapterInit(spec: AdapterSpec, rand: () => number): { A: Float64Array; B: Float64Array; Wr: Float64Array | null; wOmega: Float64Array | null; wBeta: Float64Array | null } {
+  const d = adapterDims(spec);
+  const bound = 1 / Math.sqrt(spec.n);
+  const A = new Float64Array(d.rA * spec.n);
+  for (let i = 0; i < A.length; i++) A[i] = (rand() * 2 - 1) * bound;
+  return {
+    A,
+    B: new Float64Array(spec.m * d.rB),
+    Wr: d.E > 0 ? new Float64Array(d.E * spec.n) : null,
+    wOmega: d.gated ? new Float64Array(1) : null,
+    wBeta: d.gated ? new Float64Array(1) : null,
+  };
+}

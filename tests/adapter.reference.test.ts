@@ -1,0 +1,117 @@
+// The adapted-layer reference (METHOD.md) against central finite differences, for every method
+// and routing mode, on all parameters and on x (s is data); parameter counts; initial values.
+import { describe, expect, it } from 'vitest';
+import { adapterBackward, adapterForward, adapterInit, adapterParamCount, topkIndices, type AdapterSpec, type AdapterTensors } from '../src/reference/adapter.ts';
+import { dot, maxRelError, numericGrad, randn, rng } from '../src/reference/gradcheck.ts';
+
+function tensors(spec: AdapterSpec, seed: number): AdapterTensors & { dy: Float64Array } {
+  const r = rng(seed);
+  const { T, n, m } = spec;
+  const rA = spec.method === 'trex' ? spec.r1! : spec.method === 'mor1e' ? spec.E! : spec.r!;
+  const rB = spec.method === 'trex' ? spec.r2! : spec.method === 'mor1e' ? spec.E! : spec.r!;
+  const E = spec.method === 'trex' ? spec.r1! * spec.r2! : spec.method === 'mor1e' ? spec.E! : spec.method === 'lora' ? 0 : 8;
+  const gated = spec.method === 'trex' || spec.method === 'mor1e';
+  return {
+    x: randn(T * n, r),
+    W0: randn(m * n, r),
+    bias: randn(m, r),
+    A: randn(rA * n, r),
+    B: randn(m * rB, r),
+    Wr: E ? randn(E * n, r, 2) : null,
+    // Gates away from saturation so that sigmoid(100 w) has a usable slope.
+    wOmega: gated ? Float64Array.from([0.004]) : null,
+    wBeta: gated ? Float64Array.from([-0.003]) : null,
+    s: gated ? randn(T * E, r) : null,
+    dy: randn(T * m, r),
+  };
+}
+
+function loss(spec: AdapterSpec, t: AdapterTensors, dy: Float64Array): number {
+  const f = adapterForward(spec, t);
+  return dot(f.y, dy) + (spec.lambdaH ?? 0) * f.entropy + (spec.lambdaLB ?? 0) * f.balance;
+}
+
+const specs: Array<[string, AdapterSpec]> = [
+  ['trex dense 2x3', { method: 'trex', T: 4, n: 5, m: 3, r1: 2, r2: 3 }],
+  ['trex top-2 of 6', { method: 'trex', T: 5, n: 4, m: 3, r1: 2, r2: 3, topk: 2 }],
+  ['trex top-1 with both regularisers', { method: 'trex', T: 4, n: 5, m: 2, r1: 3, r2: 2, topk: 1, lambdaH: 0.3, lambdaLB: 0.2 }],
+  ['trex dense, negative entropy weight', { method: 'trex', T: 3, n: 4, m: 3, r1: 2, r2: 2, lambdaH: -0.5 }],
+  ['trex router only (no intuition)', { method: 'trex', T: 3, n: 4, m: 3, r1: 2, r2: 3, useIntuition: false, topk: 3 }],
+  ['trex intuition only (no router)', { method: 'trex', T: 3, n: 4, m: 3, r1: 2, r2: 3, useRouter: false }],
+  ['mor1e dense E=5', { method: 'mor1e', T: 4, n: 5, m: 3, E: 5, lambdaLB: 0.4 }],
+  ['mor1e top-3 of 5', { method: 'mor1e', T: 4, n: 3, m: 4, E: 5, topk: 3, lambdaH: 0.2 }],
+  ['lora r=3 alpha=6', { method: 'lora', T: 3, n: 4, m: 5, r: 3, alpha: 6 }],
+  ['molora r=16', { method: 'molora', T: 3, n: 4, m: 3, r: 16 }],
+  ['sira r=8', { method: 'sira', T: 4, n: 3, m: 3, r: 8 }],
+];
+
+describe('adapter layer reference vs finite differences', () => {
+  for (const [name, spec] of specs) {
+    it(name, () => {
+      const t = tensors(spec, name.length * 13 + 1);
+      const fw = adapterForward(spec, t);
+      // Stay away from top-k ties, where the selection (and so the loss) jumps.
+      if (spec.topk) {
+        for (const rt of fw.routes) {
+          const u = Array.from(rt.g);
+          expect(u.filter((v) => v !== 0).length).toBe(spec.topk);
+        }
+      }
+      const g = adapterBackward(spec, t, fw, t.dy);
+      const L = () => loss(spec, t, t.dy);
+      const TOL = 2e-6;
+      expect(maxRelError(g.dx, numericGrad(t.x as Float64Array, L)), 'dx').toBeLessThan(TOL);
+      expect(maxRelError(g.dA, numericGrad(t.A as Float64Array, L)), 'dA').toBeLessThan(TOL);
+      expect(maxRelError(g.dB, numericGrad(t.B as Float64Array, L)), 'dB').toBeLessThan(TOL);
+      if (t.Wr) expect(maxRelError(g.dWr!, numericGrad(t.Wr as Float64Array, L)), 'dWr').toBeLessThan(TOL);
+      if (t.wOmega) {
+        expect(maxRelError([g.dwOmega], numericGrad(t.wOmega as Float64Array, L, 1e-7)), 'dwOmega').toBeLessThan(1e-5);
+        expect(maxRelError([g.dwBeta], numericGrad(t.wBeta as Float64Array, L, 1e-7)), 'dwBeta').toBeLessThan(1e-5);
+      }
+    });
+  }
+});
+
+describe('adapter definitions', () => {
+  it('trainable parameters follow METHOD.md', () => {
+    const n = 576, m = 1536;
+    expect(adapterParamCount({ method: 'trex', T: 1, n, m, r1: 4, r2: 8 })).toBe(4 * n + 8 * m + 32 * n + 2);
+    expect(adapterParamCount({ method: 'mor1e', T: 1, n, m, E: 32 })).toBe(32 * n + 32 * m + 32 * n + 2);
+    expect(adapterParamCount({ method: 'lora', T: 1, n, m, r: 32 })).toBe(32 * n + 32 * m);
+    expect(adapterParamCount({ method: 'molora', T: 1, n, m, r: 32 })).toBe(32 * n + 32 * m + 8 * n);
+    expect(() => adapterParamCount({ method: 'molora', T: 1, n, m, r: 12 })).toThrow(/multiple of 8/);
+  });
+
+  it('initial values: B = 0 makes the adapter an identity on W0; gates start at 0.5; A is kaiming-uniform', () => {
+    const spec: AdapterSpec = { method: 'trex', T: 3, n: 16, m: 5, r1: 4, r2: 8 };
+    const init = adapterInit(spec, rng(4));
+    expect(Math.max(...Array.from(init.A).map(Math.abs))).toBeLessThanOrEqual(1 / 4);
+    const t = { ...tensors(spec, 9), ...init };
+    const fw = adapterForward(spec, t);
+    expect(fw.w).toBe(0.5);
+    expect(fw.beta).toBe(0.5);
+    const base = new Float64Array(3 * 5);
+    for (let i = 0; i < 3; i++) for (let o = 0; o < 5; o++) {
+      let v = t.bias![o];
+      for (let c = 0; c < 16; c++) v += t.W0[o * 16 + c] * t.x[i * 16 + c];
+      base[i * 5 + o] = v;
+    }
+    expect(maxRelError(fw.y, base)).toBeLessThan(1e-12);
+    // With W_r = 0 the router is uniform: g = 32·0.5/E + 4·0.5·s.
+    expect(fw.routes[0].g[3]).toBeCloseTo(16 / 32 + 2 * t.s![3], 12);
+    // The first step moves only B (dA, dW_r and the gate gradients are 0 while B = 0).
+    const g = adapterBackward(spec, t, fw, (t as unknown as { dy: Float64Array }).dy);
+    expect(Math.max(...Array.from(g.dB).map(Math.abs))).toBeGreaterThan(0);
+    expect(Math.max(...Array.from(g.dA).map(Math.abs), ...Array.from(g.dWr!).map(Math.abs), Math.abs(g.dwOmega), Math.abs(g.dwBeta))).toBe(0);
+  });
+
+  it('top-k picks the k largest with ties to the lower index; k = E is the dense rule', () => {
+    expect(topkIndices([1, 3, 3, 2], 2)).toEqual([1, 2]);
+    expect(topkIndices([5, 5, 5], 1)).toEqual([0]);
+    const spec: AdapterSpec = { method: 'mor1e', T: 2, n: 3, m: 2, E: 4 };
+    const t = tensors(spec, 3);
+    const dense = adapterForward(spec, t);
+    const kE = adapterForward({ ...spec, topk: 4 }, t);
+    expect(maxRelError(kE.y, dense.y)).toBe(0);
+  });
+});
