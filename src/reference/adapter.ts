@@ -215,7 +215,10 @@ export function adapterForward(spec: AdapterSpec, t: AdapterTensors): AdapterFor
         let best = 0, bestU = -Infinity;
         for (let k = 0; k < d.E; k++) {
           const u = (useRouter ? TOKEN_COEF * w * p[k] : 0) + (useIntuition && t.s ? TASK_COEF * (1 - w) * t.s[i * d.E + k] : 0);
-          if (u > bestU) (bestU = u), (best = k);
+          if (u > bestU) {
+            bestU = u;
+            best = k;
+          }
         }
         f[best] += 1 / T;
       } else {
