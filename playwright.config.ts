@@ -27,8 +27,7 @@ export default defineConfig({
   },
   webServer: [
     {
-      // --bypass-lock: tests may run while `npm run dev` serves the same project.
-      command: `npx vite --port ${PORT} --strictPort --host 127.0.0.1 --bypass-lock`,
+      command: `npx vite --port ${PORT} --strictPort --host 127.0.0.1`,
       url: `http://127.0.0.1:${PORT}/e2e/harness.html`,
       reuseExistingServer: !process.env.CI,
       timeout: 60_000,
