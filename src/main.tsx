@@ -25,6 +25,7 @@ if (import.meta.env.DEV || import.meta.env.MODE === 'test') {
     tokenize: (text, addSpecialTokens) => engineClient().api.tokenize(text, addSpecialTokens),
     logits: (ids) => engineClient().api.logits(ids),
     generate: (req) => engineClient().api.generate(req),
+    adapterLayer: (spec, tensors) => engineClient().api.adapterLayer(spec, tensors),
   };
 }
 

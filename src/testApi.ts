@@ -4,6 +4,8 @@ import type { GpuState } from './ui/store/gpuSlice.ts';
 import type { GpuErrorReport } from './gpu/engine.ts';
 import type { GenerateRequest, GenerateResult, ModelInfo, ModelSource } from './worker/api.ts';
 import type { ModelState } from './ui/store/modelSlice.ts';
+import type { AdapterSpec } from './reference/adapter.ts';
+import type { AdapterLayerResult, AdapterLayerTensors } from './adapters/layerRun.ts';
 
 export interface Mor1eTestApi {
   gpuStatus(): GpuState;
@@ -16,6 +18,12 @@ export interface Mor1eTestApi {
   /** Logits (T, V) of one sequence, row-major, from the real GPU forward pass. */
   logits(ids: number[]): Promise<Float32Array>;
   generate(req: GenerateRequest): Promise<GenerateResult>;
+  /**
+   * One adapted layer (trex, mor1e, lora, molora, sira) forward and backward through the real
+   * WGSL kernels: y, dx, dA, dB, dWr, dwOmega, dwBeta, entropy, balance (those the method has),
+   * for L = Σ y ⊙ dy + λ_H · entropy + λ_LB · balance.
+   */
+  adapterLayer(spec: AdapterSpec, tensors: AdapterLayerTensors): Promise<AdapterLayerResult>;
 }
 
 declare global {

@@ -11,7 +11,8 @@
 // p renormalised over them (pk), g = 32 w pk + 4 (1 − w) s on the kept set, 0 elsewhere.
 // USE_ROUTER / USE_INTUITION = false drop the 32 w p or the 4 (1 − w) s term (ablations).
 // Saved for backward and statistics: route = [p | pk | g] per token (3E), and top1 = argmax of
-// the dense u (trex / mor1e) or of P (molora / sira).
+// the dense u (trex / mor1e) or of P (molora / sira). For molora / sira the pk slot holds the
+// kept flag (1 or 0) and g holds q.
 // Reference: src/reference/adapter.ts adapterForward. One thread per token (E ≤ 256).
 // Outputs route, hB, top1: `=`.
 
@@ -79,15 +80,16 @@ fn adapter_route_forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin
       let pe = route[ro + e];
       if (pe > route[ro + best]) { best = e; }
       var q = pe;
+      var keep = 1.0;
       if (METHOD == 3u) {
         var above = 0u;
         for (var j = 0u; j < p.E; j++) {
           let pj = route[ro + j];
           if (pj > pe || (pj == pe && j < e)) { above++; }
         }
-        if (above >= 6u) { q = 0.0; }
+        if (above >= 6u) { q = 0.0; keep = 0.0; }
       }
-      route[ro + p.E + e] = pe;
+      route[ro + p.E + e] = keep;
       route[ro + 2u * p.E + e] = q;
     }
     top1[t] = best;

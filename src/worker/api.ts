@@ -6,6 +6,8 @@ import type { GpuErrorReport } from '../gpu/engine.ts';
 import type { FileProgress, NamedBlob } from '../model/sources.ts';
 import type { UploadProgress } from '../model/gpuModel.ts';
 import type { ChatMessage } from '../model/tokenizer.ts';
+import type { AdapterSpec } from '../reference/adapter.ts';
+import type { AdapterLayerResult, AdapterLayerTensors } from '../adapters/layerRun.ts';
 
 export interface GpuReady {
   ok: true;
@@ -83,4 +85,6 @@ export interface EngineApi {
   /** Logits (T, V) of one sequence, row-major. */
   logits(ids: number[]): Promise<Float32Array>;
   generate(req: GenerateRequest): Promise<GenerateResult>;
+  /** One adapted layer's forward and backward through the real WGSL kernels (tests, benchmarks). */
+  adapterLayer(spec: AdapterSpec, tensors: AdapterLayerTensors): Promise<AdapterLayerResult>;
 }

@@ -8,6 +8,7 @@ import { openModel, type OpenedModel } from '../model/load.ts';
 import { GpuModel } from '../model/gpuModel.ts';
 import { filesFromBlobs, filesFromHub, filesFromUrl, modelCache, type FileProgress, type ModelFiles } from '../model/sources.ts';
 import { generate } from '../model/generate.ts';
+import { runAdapterLayer } from '../adapters/layerRun.ts';
 import type { EngineApi, EngineEvent, GenerateRequest, GenerateResult, GpuInitResult, ModelInfo, ModelSource } from './api.ts';
 
 let engine: Engine | null = null;
@@ -99,6 +100,10 @@ const api: EngineApi = {
     const stopIds = [...new Set([...(m.info.eosId !== null ? [m.info.eosId] : []), ...m.opened.spec.eosTokenIds])];
     const ids = await generate(m.gpu, promptIds, { ...req, stopIds }, (id) => emit({ type: 'token', id, text: tok.decode([id]) }));
     return { promptIds, ids, text: tok.decode(ids) };
+  },
+
+  async adapterLayer(spec, tensors) {
+    return runAdapterLayer(needEngine(), spec, tensors);
   },
 };
 

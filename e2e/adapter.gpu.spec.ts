@@ -1,0 +1,102 @@
+// GPU parity for one adapted layer of every method (issue: the paper's core), through the app's
+// window.mor1e.adapterLayer, against the float64 reference of src/reference/adapter.ts: odd
+// shapes (n = 37, m = 53, T = 19, E not a power of two), dense and top-k routing with k = 1, 2
+// and E, both regularisers, and the ablations. The layer poisons what its kernels assign.
+import { test, expect, type Page } from '@playwright/test';
+import { adapterBackward, adapterDims, adapterForward, type AdapterSpec } from '../src/reference/adapter.ts';
+import { maxRelError, rand32, seeded } from './util.ts';
+
+const TOL = 2e-5;
+
+async function openApp(page: Page) {
+  await page.goto('/');
+  await expect(page.getByTestId('gpu-status')).toHaveAttribute('data-status', 'ready', { timeout: 60_000 });
+}
+
+function makeTensors(spec: AdapterSpec, name: string) {
+  const r = seeded(name);
+  const d = adapterDims(spec);
+  const { T, n, m } = spec;
+  return {
+    x: rand32(T * n, r),
+    W0: rand32(m * n, r, 0.5),
+    bias: rand32(m, r),
+    A: rand32(d.rA * n, r, 0.5),
+    B: rand32(m * d.rB, r, 0.5),
+    Wr: d.E ? rand32(d.E * n, r, 0.5) : null,
+    wOmega: d.gated ? Float64Array.from([Math.fround(0.004)]) : null,
+    wBeta: d.gated ? Float64Array.from([Math.fround(-0.003)]) : null,
+    s: d.gated ? rand32(T * d.E, r) : null,
+    dy: rand32(T * m, r),
+  };
+}
+
+const cases: Array<[string, AdapterSpec]> = [
+  ['trex 3x5 dense, odd shapes', { method: 'trex', T: 19, n: 37, m: 53, r1: 3, r2: 5 }],
+  ['trex 3x5 top-1', { method: 'trex', T: 19, n: 37, m: 53, r1: 3, r2: 5, topk: 1 }],
+  ['trex 3x5 top-2 with entropy and load balance', { method: 'trex', T: 19, n: 37, m: 53, r1: 3, r2: 5, topk: 2, lambdaH: 0.05, lambdaLB: 0.1 }],
+  ['trex 3x5 top-k = E (the dense rule)', { method: 'trex', T: 19, n: 37, m: 53, r1: 3, r2: 5, topk: 15 }],
+  ['trex 4x8 dense, negative entropy weight', { method: 'trex', T: 7, n: 24, m: 20, r1: 4, r2: 8, lambdaH: -0.1 }],
+  ['trex router only (intuition off), top-3', { method: 'trex', T: 9, n: 13, m: 11, r1: 2, r2: 3, topk: 3, useIntuition: false }],
+  ['trex intuition only (router off)', { method: 'trex', T: 9, n: 13, m: 11, r1: 2, r2: 3, useRouter: false }],
+  ['mor1e E=7 dense with load balance', { method: 'mor1e', T: 19, n: 37, m: 53, E: 7, lambdaLB: 0.2 }],
+  ['mor1e E=7 top-2', { method: 'mor1e', T: 19, n: 37, m: 53, E: 7, topk: 2 }],
+  ['lora r=5 alpha=10', { method: 'lora', T: 19, n: 37, m: 53, r: 5, alpha: 10 }],
+  ['molora r=16', { method: 'molora', T: 19, n: 37, m: 53, r: 16 }],
+  ['sira r=16 (top-6 of 8)', { method: 'sira', T: 19, n: 37, m: 53, r: 16 }],
+];
+
+test.describe.configure({ mode: 'serial' });
+
+test('every adapter method matches the float64 reference on the GPU', async ({ page }) => {
+  await openApp(page);
+  for (const [name, spec] of cases) {
+    const t = makeTensors(spec, name);
+    const ref = adapterForward(spec, t);
+    // Keep top-k away from ties, where f32 and f64 could choose differently.
+    if (spec.topk && spec.topk < adapterDims(spec).E) {
+      for (const rt of ref.routes) {
+        const u = rt.p.map((pk, k) => (spec.useRouter === false ? 0 : 32 * ref.w * pk) + (spec.useIntuition === false ? 0 : 4 * (1 - ref.w) * t.s![ref.routes.indexOf(rt) * adapterDims(spec).E + k]));
+        const sorted = Array.from(u).sort((a, b) => b - a);
+        expect(sorted[spec.topk - 1] - sorted[spec.topk], `${name}: top-k margin`).toBeGreaterThan(1e-3);
+      }
+    }
+    const g = adapterBackward(spec, t, ref, t.dy);
+    const asF32 = (a: Float64Array | null) => (a ? Array.from(a) : null);
+    const got = await page.evaluate(
+      ([s, tt]) => {
+        const f = (a: number[] | null) => (a ? Float32Array.from(a) : null);
+        return window.mor1e!.adapterLayer(s, {
+          x: f(tt.x)!, W0: f(tt.W0)!, bias: f(tt.bias), A: f(tt.A)!, B: f(tt.B)!, Wr: f(tt.Wr), wOmega: f(tt.wOmega), wBeta: f(tt.wBeta), s: f(tt.s), dy: f(tt.dy)!,
+        }).then((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, typeof v === 'number' ? v : Array.from(v as Float32Array)])));
+      },
+      [spec, { x: asF32(t.x), W0: asF32(t.W0), bias: asF32(t.bias), A: asF32(t.A), B: asF32(t.B), Wr: asF32(t.Wr), wOmega: asF32(t.wOmega), wBeta: asF32(t.wBeta), s: asF32(t.s), dy: asF32(t.dy) }] as const,
+    );
+    const errs: Record<string, number> = {
+      y: maxRelError(got.y as number[], ref.y),
+      dx: maxRelError(got.dx as number[], g.dx),
+      dA: maxRelError(got.dA as number[], g.dA),
+      dB: maxRelError(got.dB as number[], g.dB),
+    };
+    if (g.dWr) errs.dWr = maxRelError(got.dWr as number[], g.dWr);
+    if (adapterDims(spec).gated) {
+      errs.dwOmega = maxRelError(got.dwOmega as number[], [g.dwOmega]);
+      errs.dwBeta = maxRelError(got.dwBeta as number[], [g.dwBeta]);
+      errs.entropy = maxRelError([got.entropy as number], [ref.entropy]);
+      errs.balance = maxRelError([got.balance as number], [ref.balance]);
+    }
+    console.log(`[adapter] ${name}: ${Object.entries(errs).map(([k, v]) => `${k} ${v.toExponential(1)}`).join(', ')}`);
+    for (const [k, v] of Object.entries(errs)) expect(v, `${name}: ${k}`).toBeLessThan(TOL);
+  }
+  expect(await page.evaluate(() => window.mor1e!.gpuErrors())).toEqual([]);
+});
+
+test('a tensor of the wrong size is named, and the layer still runs afterwards', async ({ page }) => {
+  await openApp(page);
+  const spec: AdapterSpec = { method: 'lora', T: 2, n: 3, m: 4, r: 2 };
+  await expect(
+    page.evaluate((s) => window.mor1e!.adapterLayer(s, { x: new Float32Array(6), W0: new Float32Array(12), A: new Float32Array(5), B: new Float32Array(8), dy: new Float32Array(8) }), spec),
+  ).rejects.toThrow(/tensor "A" has 5 values, the spec needs 6/);
+  const r = await page.evaluate((s) => window.mor1e!.adapterLayer(s, { x: new Float32Array(6), W0: new Float32Array(12), A: new Float32Array(6), B: new Float32Array(8), dy: new Float32Array(8) }).then((o) => o.y.length), spec);
+  expect(r).toBe(8);
+});
