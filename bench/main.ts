@@ -9,6 +9,7 @@ import { benchOurMatmul, MATMUL_SHAPES, randomData, type MatmulBenchShape } from
 import { gflops, round, timeRuns } from './timing.ts';
 import { benchAttention, benchCrossEntropy, SEQ_LENGTHS } from './transformer.ts';
 import { benchForward, benchSafetensors } from './model.ts';
+import { benchAdapters } from './adapter.ts';
 import { filesFromUrl } from '../src/model/sources.ts';
 import type { ResultRow as BenchRow } from './results.mjs';
 
@@ -104,6 +105,11 @@ async function main() {
   Object.assign(benches, {
     async safetensors({ runs = 5 }: BenchOptions) {
       const rows = [await benchSafetensors(engine, adapter, 'F32', runs), await benchSafetensors(engine, adapter, 'BF16', runs)];
+      rows.forEach((r) => log(JSON.stringify(r)));
+      return rows;
+    },
+    async adapter({ runs = 5 }: BenchOptions) {
+      const rows = await benchAdapters(engine, adapter, runs);
       rows.forEach((r) => log(JSON.stringify(r)));
       return rows;
     },

@@ -1,6 +1,6 @@
 // npm run bench: serves the benchmark page with Vite, drives it in headless Chromium, merges
 // the rows into bench/results.json (rows of the benches run now replace their old rows) and
-// prints a table. Options: --only matmul,attention,cross_entropy,safetensors,forward
+// prints a table. Options: --only matmul,attention,cross_entropy,safetensors,forward,adapter
 // --shapes 512,1024 (matmul)
 // --runs 5  --no-naive
 import { chromium } from 'playwright';
@@ -16,7 +16,7 @@ const opt = (name, dflt) => {
 const runs = Number(opt('runs', 5));
 const shapes = opt('shapes', undefined)?.split(',');
 const naive = !argv.includes('--no-naive');
-const only = opt('only', 'matmul,attention,cross_entropy,safetensors,forward').split(',');
+const only = opt('only', 'matmul,attention,cross_entropy,safetensors,forward,adapter').split(',');
 
 const server = await createServer({ server: { port: 0, host: '127.0.0.1' }, logLevel: 'error' });
 await server.listen();
