@@ -3,7 +3,7 @@
 // shapes (n = 37, m = 53, T = 19, E not a power of two), dense and top-k routing with k = 1, 2
 // and E, both regularisers, and the ablations. The layer poisons what its kernels assign.
 import { test, expect, type Page } from '@playwright/test';
-import { adapterBackward, adapterDims, adapterForward, type AdapterSpec } from '../src/reference/adapter.ts';
+import { adapterBackward, adapterDims, adapterForward, routeStats, type AdapterSpec } from '../src/reference/adapter.ts';
 import { maxRelError, rand32, seeded } from './util.ts';
 
 const TOL = 2e-5;
@@ -99,4 +99,40 @@ test('a tensor of the wrong size is named, and the layer still runs afterwards',
   ).rejects.toThrow(/tensor "A" has 5 values, the spec needs 6/);
   const r = await page.evaluate((s) => window.mor1e!.adapterLayer(s, { x: new Float32Array(6), W0: new Float32Array(12), A: new Float32Array(6), B: new Float32Array(8), dy: new Float32Array(8) }).then((o) => o.y.length), spec);
   expect(r).toBe(8);
+});
+
+test.describe('router statistics on the GPU', () => {
+  const stat = (name: string, spec: AdapterSpec) => [name, spec] as const;
+  for (const [name, spec] of [
+    stat('trex 3x5 top-2, three tasks', { method: 'trex', T: 23, n: 9, m: 7, r1: 3, r2: 5, topk: 2 }),
+    stat('mor1e E=6 dense, three tasks', { method: 'mor1e', T: 17, n: 8, m: 5, E: 6 }),
+    stat('sira r=16, three tasks', { method: 'sira', T: 13, n: 6, m: 4, r: 16 }),
+  ]) {
+    test(name, async ({ page }) => {
+      await page.goto('/e2e/harness.html');
+      await page.waitForFunction(() => window.harness !== undefined || window.harnessError !== undefined);
+      const t = makeTensors(spec, name);
+      const d = adapterDims(spec);
+      const task = Array.from({ length: spec.T }, (_, i) => (i * 7) % 3);
+      const ref = adapterForward(spec, t);
+      const want = routeStats(spec, ref, t, task, 4);
+      const WrA = [...(t.Wr ? Array.from(t.Wr) : []), ...Array.from(t.A)];
+      const sizes = { proj: spec.T * (d.E + d.rA), route: spec.T * 3 * d.E, hB: spec.T * d.rB, top1: spec.T, delta: spec.T * spec.m, stats: want.length };
+      const got = await page.evaluate(
+        (c) => window.harness!.run(c),
+        {
+          op: 'adapterForward',
+          inputs: {
+            x: { data: Array.from(t.x) }, W0: { data: Array.from(t.W0) }, WrA: { data: WrA }, B: { data: Array.from(t.B) },
+            gates: { data: [t.wOmega?.[0] ?? 0, t.wBeta?.[0] ?? 0] }, ...(t.s ? { s: { data: Array.from(t.s) } } : {}), task: { data: task, type: 'u32' as const },
+          },
+          outputs: { y: { length: spec.T * spec.m }, ...Object.fromEntries(Object.entries(sizes).map(([k, v]) => [k, { length: v }])) },
+          args: { spec, groups: 4 },
+        },
+      );
+      // Counts are exact; shares and means match to f32 rounding.
+      for (let grp = 0; grp < 4; grp++) expect(got.stats[grp * (3 * d.E + 2) + 3 * d.E + 1]).toBe(want[grp * (3 * d.E + 2) + 3 * d.E + 1]);
+      expect(maxRelError(got.stats, want)).toBeLessThan(TOL);
+    });
+  }
 });

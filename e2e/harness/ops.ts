@@ -13,6 +13,7 @@ import * as ce from '../../src/ops/crossEntropy.ts';
 import * as red from '../../src/ops/reduce.ts';
 import * as opt from '../../src/ops/optim.ts';
 import * as copy from '../../src/ops/copy.ts';
+import * as adapter from '../../src/ops/adapter.ts';
 
 export type Buffers = Record<string, GPUBuffer>;
 type Op = (e: Engine, b: Buffers, a: any) => void;
@@ -57,5 +58,10 @@ export const OPS: Record<string, Op> = {
 
   reduceSum: (e, b, a) => red.reduceSum(e, b.out, (a.tensors as Array<{ name: string; n: number }>).map((t) => ({ buffer: b[t.name], n: t.n })), a.opts),
   copyRows: (e, b, a) => copy.copyRows(e, b.out, b.x, a.shape),
+  adapterForward: (e, b, a) =>
+    adapter.adapterForward(
+      e, b.y, { proj: b.proj, route: b.route, hB: b.hB, top1: b.top1, delta: b.delta, stats: b.stats },
+      { x: b.x, W0: b.W0, bias: null, WrA: b.WrA, B: b.B, gates: b.gates, s: b.s ?? null, task: b.task ?? null }, a.spec, a.groups,
+    ),
   adamwUpdate: (e, b, a) => opt.adamwUpdate(e, b.param, b.m, b.v, b.grad, b.norm ?? null, a.hyper, a.n),
 };

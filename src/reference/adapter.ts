@@ -356,6 +356,46 @@ export function adapterBackward(spec: AdapterSpec, t: AdapterTensors, fw: Adapte
   return { dx, dA, dB, dWr, dwOmega, dwBeta };
 }
 
+/**
+ * Router statistics as adapter_route_stats lays them out: per group (0 = all tokens, 1 + c =
+ * tokens of task c) f (top-1 share) | P (mean p) | G (mean g) | mean entropy | token count,
+ * then the load-balance value E · Σ f_k P_k of group 0.
+ */
+export function routeStats(spec: AdapterSpec, fw: AdapterForward, t: AdapterTensors, task: ArrayLike<number> | null, groups: number): Float64Array {
+  const d = adapterDims(spec);
+  const E = d.E;
+  const stride = 3 * E + 2;
+  const out = new Float64Array(groups * stride + 1);
+  const useRouter = spec.useRouter ?? true, useIntuition = spec.useIntuition ?? true;
+  for (let grp = 0; grp < groups; grp++) {
+    const o = grp * stride;
+    let count = 0;
+    for (let i = 0; i < spec.T; i++) {
+      if (grp > 0 && task![i] + 1 !== grp) continue;
+      count++;
+      const rt = fw.routes[i];
+      let best = 0, bestU = -Infinity;
+      for (let k = 0; k < E; k++) {
+        const u = d.gated ? (useRouter ? TOKEN_COEF * fw.w * rt.p[k] : 0) + (useIntuition && t.s ? TASK_COEF * (1 - fw.w) * t.s[i * E + k] : 0) : rt.p[k];
+        if (u > bestU) {
+          bestU = u;
+          best = k;
+        }
+        out[o + E + k] += rt.p[k];
+        out[o + 2 * E + k] += rt.g[k];
+        if (rt.p[k] > 0) out[o + 3 * E] -= rt.p[k] * Math.log(rt.p[k]);
+      }
+      out[o + best] += 1;
+    }
+    for (let j = 0; j < 3 * E + 1; j++) out[o + j] = count ? out[o + j] / count : 0;
+    out[o + 3 * E + 1] = count;
+  }
+  let b = 0;
+  for (let k = 0; k < E; k++) b += out[k] * out[E + k];
+  out[groups * stride] = E * b;
+  return out;
+}
+
 /** Initial trainable tensors as METHOD.md fixes them: A ~ U(−1/√n, 1/√n), B = 0, W_r = 0, gates 0. */
 export function adapterInit(spec: AdapterSpec, rand: () => number): { A: Float64Array; B: Float64Array; Wr: Float64Array | null; wOmega: Float64Array | null; wBeta: Float64Array | null } {
   const d = adapterDims(spec);
