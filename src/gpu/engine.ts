@@ -186,6 +186,12 @@ export class Engine {
     pass.end();
   }
 
+  /** Zeroes a buffer in stream order with the dispatches (unlike `write`, which runs before them). */
+  clear(buffer: GPUBuffer): void {
+    this.encoder ??= this.device.createCommandEncoder({ label: 'engine' });
+    this.encoder.clearBuffer(buffer);
+  }
+
   /** Copies between buffers in stream order with the dispatches. */
   copy(src: GPUBuffer, dst: GPUBuffer, size = src.size, srcOffset = 0, dstOffset = 0): void {
     this.encoder ??= this.device.createCommandEncoder({ label: 'engine' });

@@ -70,6 +70,16 @@ export class GpuModel {
     return new GpuModel(engine, opened, plan, weights, rope);
   }
 
+  /** A frozen base weight on the GPU (canonical name). */
+  weight(name: string): GPUBuffer {
+    return this.W(name);
+  }
+
+  /** RoPE tables (Llama family), null for learned positions. */
+  get ropeTables(): RopeTables | null {
+    return this.rope;
+  }
+
   private W(name: string): GPUBuffer {
     const b = this.w.get(name);
     if (!b) throw new Error(`GpuModel: no weight ${name}`);

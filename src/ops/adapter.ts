@@ -17,7 +17,9 @@ const METHOD_ID = { trex: 0, mor1e: 1, molora: 2, sira: 3, lora: 4 } as const;
 /** The layer's parameters and inputs on the GPU. */
 export interface AdapterInputs {
   x: GPUBuffer; // (T, n)
-  W0: GPUBuffer; // (m, n), frozen
+  /** (m, n), frozen; (n, m) when w0InOut (GPT-2's Conv1D layout). */
+  W0: GPUBuffer;
+  w0InOut?: boolean;
   bias: GPUBuffer | null; // (m), frozen
   /** [W_r; A] stacked: (E + rA, n); just A for LoRA. */
   WrA: GPUBuffer;
@@ -70,11 +72,12 @@ function common(spec: AdapterSpec) {
   return { d, k, overrides, scale };
 }
 
-export function adapterForward(engine: Engine, y: GPUBuffer, saved: AdapterSaved, inp: AdapterInputs, spec: AdapterSpec, groups = 1): void {
+/** y (=|+=) W0 x + bias + beta · delta; `accumulate` adds into y (a residual stream). */
+export function adapterForward(engine: Engine, y: GPUBuffer, saved: AdapterSaved, inp: AdapterInputs, spec: AdapterSpec, groups = 1, accumulate = false): void {
   const { d, k, overrides, scale } = common(spec);
   const { T, n, m } = spec;
   if (d.gated && !inp.s) throw new Error(`adapter ${spec.method}: the intuition scores s are required`);
-  matmulForward(engine, y, inp.x, inp.W0, inp.bias, { M: T, N: m, K: n, transB: true });
+  matmulForward(engine, y, inp.x, inp.W0, inp.bias, { M: T, N: m, K: n, transB: !inp.w0InOut }, accumulate);
   matmulForward(engine, saved.proj, inp.x, inp.WrA, null, { M: T, N: d.E + d.rA, K: n, transB: true });
   engine.dispatch(engine.kernel('adapter/adapter_route_forward', overrides), {
     bindings: [saved.route, saved.hB, saved.top1, saved.proj, inp.s ?? engine.dummy, inp.gates],
@@ -97,7 +100,8 @@ export function adapterForward(engine: Engine, y: GPUBuffer, saved: AdapterSaved
   });
 }
 
-export function adapterBackward(engine: Engine, g: AdapterGrads, dy: GPUBuffer, saved: AdapterSaved, inp: AdapterInputs, spec: AdapterSpec): void {
+/** Gradients of the layer; dx is assigned, or added to with `accumulateDx`. */
+export function adapterBackward(engine: Engine, g: AdapterGrads, dy: GPUBuffer, saved: AdapterSaved, inp: AdapterInputs, spec: AdapterSpec, accumulateDx = false): void {
   const { d, overrides, scale } = common(spec);
   const { T, n, m } = spec;
   const elems = T * m;
@@ -123,7 +127,7 @@ export function adapterBackward(engine: Engine, g: AdapterGrads, dy: GPUBuffer, 
   });
   const inShape = { M: T, N: d.E + d.rA, K: n, transB: true };
   matmulBackwardWeight(engine, g.dWrA, inp.x, dproj, inShape);
-  matmulBackwardInput(engine, g.dx, dy, inp.W0, { M: T, N: m, K: n, transB: true });
+  matmulBackwardInput(engine, g.dx, dy, inp.W0, { M: T, N: m, K: n, transB: !inp.w0InOut }, accumulateDx);
   matmulBackwardInput(engine, g.dx, dproj, inp.WrA, inShape, true);
   if (d.gated) {
     engine.dispatch(engine.kernel('adapter/adapter_gates_final'), {

@@ -12,7 +12,7 @@ function forward(engine: Engine, out: GPUBuffer, mean: GPUBuffer | null, rstd: G
 }
 
 function backward(
-  engine: Engine, dx: GPUBuffer, dw: GPUBuffer, db: GPUBuffer | null, dout: GPUBuffer, x: GPUBuffer, w: GPUBuffer,
+  engine: Engine, dx: GPUBuffer, dw: GPUBuffer | null, db: GPUBuffer | null, dout: GPUBuffer, x: GPUBuffer, w: GPUBuffer,
   mean: GPUBuffer | null, rstd: GPUBuffer, s: NormShape, accumulate: boolean,
 ): void {
   const RMS = mean === null;
@@ -21,6 +21,7 @@ function backward(
     params: params({ N: s.N, C: s.C, pad0: 0, pad1: 0 }),
     workgroups: gridFor(s.N),
   });
+  if (!dw) return; // frozen weights: no parameter gradients wanted
   engine.dispatch(engine.kernel('norm/norm_backward_weight', { RMS }), {
     bindings: [dw, db ?? engine.scratch('norm.db(unused)', 4), dout, x, mean ?? engine.dummy, rstd],
     params: params({ N: s.N, C: s.C, pad0: 0, pad1: 0 }),
@@ -32,9 +33,9 @@ export function layernormForward(engine: Engine, out: GPUBuffer, mean: GPUBuffer
   forward(engine, out, mean, rstd, x, w, b, s);
 }
 
-/** dx (=|+=), dw +=, db +=. */
+/** dx (=|+=), dw +=, db += (dw, db null: weights frozen, only dx). */
 export function layernormBackward(
-  engine: Engine, dx: GPUBuffer, dw: GPUBuffer, db: GPUBuffer, dout: GPUBuffer, x: GPUBuffer, w: GPUBuffer,
+  engine: Engine, dx: GPUBuffer, dw: GPUBuffer | null, db: GPUBuffer | null, dout: GPUBuffer, x: GPUBuffer, w: GPUBuffer,
   mean: GPUBuffer, rstd: GPUBuffer, s: NormShape, accumulate = false,
 ): void {
   backward(engine, dx, dw, db, dout, x, w, mean, rstd, s, accumulate);
@@ -44,7 +45,7 @@ export function rmsnormForward(engine: Engine, out: GPUBuffer, rstd: GPUBuffer, 
   forward(engine, out, null, rstd, x, w, null, s);
 }
 
-/** dx (=|+=), dw +=. */
-export function rmsnormBackward(engine: Engine, dx: GPUBuffer, dw: GPUBuffer, dout: GPUBuffer, x: GPUBuffer, w: GPUBuffer, rstd: GPUBuffer, s: NormShape, accumulate = false): void {
+/** dx (=|+=), dw += (dw null: weight frozen, only dx). */
+export function rmsnormBackward(engine: Engine, dx: GPUBuffer, dw: GPUBuffer | null, dout: GPUBuffer, x: GPUBuffer, w: GPUBuffer, rstd: GPUBuffer, s: NormShape, accumulate = false): void {
   backward(engine, dx, dw, null, dout, x, w, null, rstd, s, accumulate);
 }
