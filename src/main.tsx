@@ -26,6 +26,7 @@ if (import.meta.env.DEV || import.meta.env.MODE === 'test') {
     logits: (ids) => engineClient().api.logits(ids),
     generate: (req) => engineClient().api.generate(req),
     adapterLayer: (spec, tensors) => engineClient().api.adapterLayer(spec, tensors),
+    finetune: (req) => engineClient().api.finetune(req),
   };
 }
 

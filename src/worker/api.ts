@@ -8,6 +8,7 @@ import type { UploadProgress } from '../model/gpuModel.ts';
 import type { ChatMessage } from '../model/tokenizer.ts';
 import type { AdapterSpec } from '../reference/adapter.ts';
 import type { AdapterLayerResult, AdapterLayerTensors } from '../adapters/layerRun.ts';
+import type { AdapterConfig, TrainBatch, TrainHyper } from '../reference/train.ts';
 
 export interface GpuReady {
   ok: true;
@@ -68,6 +69,16 @@ export interface GenerateResult {
   text: string;
 }
 
+export interface FinetuneRequest {
+  adapter: AdapterConfig;
+  /** A fixed batch, reused every step (the full data pipeline comes with the training engine). */
+  batch: TrainBatch;
+  steps: number;
+  hyper: TrainHyper;
+  /** Seed of the adapters' initial values (METHOD.md's initialisation). */
+  seed: number;
+}
+
 export type EngineEvent =
   | { type: 'gpu-error'; error: GpuErrorReport }
   | { type: 'file'; progress: FileProgress }
@@ -87,4 +98,6 @@ export interface EngineApi {
   generate(req: GenerateRequest): Promise<GenerateResult>;
   /** One adapted layer's forward and backward through the real WGSL kernels (tests, benchmarks). */
   adapterLayer(spec: AdapterSpec, tensors: AdapterLayerTensors): Promise<AdapterLayerResult>;
+  /** Attaches fresh adapters to the loaded model and trains them on one batch; resolves to each step's loss. */
+  finetune(req: FinetuneRequest): Promise<{ losses: number[] }>;
 }

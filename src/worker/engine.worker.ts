@@ -9,6 +9,7 @@ import { GpuModel } from '../model/gpuModel.ts';
 import { filesFromBlobs, filesFromHub, filesFromUrl, modelCache, type FileProgress, type ModelFiles } from '../model/sources.ts';
 import { generate } from '../model/generate.ts';
 import { runAdapterLayer } from '../adapters/layerRun.ts';
+import { GpuTrainer, initAdapterParams } from '../train/trainer.ts';
 import type { EngineApi, EngineEvent, GenerateRequest, GenerateResult, GpuInitResult, ModelInfo, ModelSource } from './api.ts';
 
 let engine: Engine | null = null;
@@ -104,6 +105,18 @@ const api: EngineApi = {
 
   async adapterLayer(spec, tensors) {
     return runAdapterLayer(needEngine(), spec, tensors);
+  },
+
+  async finetune(req) {
+    const m = needModel();
+    const trainer = new GpuTrainer(needEngine(), m.gpu, req.adapter, initAdapterParams(m.gpu, req.adapter, req.seed));
+    try {
+      const losses: number[] = [];
+      for (let i = 0; i < req.steps; i++) losses.push(await trainer.step(req.batch, req.hyper));
+      return { losses };
+    } finally {
+      trainer.destroy();
+    }
   },
 };
 
