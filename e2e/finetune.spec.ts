@@ -27,7 +27,7 @@ function fixedBatch(V: number, E: number): TrainBatch {
   const B = 4, T = 9;
   const ids = Array.from({ length: B * T }, () => Math.floor(r() * V));
   const targets = ids.map((_, i) => (i % T < 3 ? -100 : ids[i + 1 < B * T && (i + 1) % T !== 0 ? i + 1 : i]));
-  return { B, T, ids, targets, s: E ? Array.from({ length: B * E }, (_, i) => (i % E === Math.floor(i / E) % E ? 1 : 0.1)) : null };
+  return { B, T, ids, targets, s: E ? Array.from({ length: B * E }, (_, i) => (i % E === Math.floor(i / E) % E ? 1 : 0.1)) : null, task: [0, 1, 0, 1] };
 }
 
 const HYPER: TrainHyper = { lr: 1e-2, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, maxNorm: 1 };
@@ -52,7 +52,22 @@ for (const [model, cfg] of cases) {
     const { spec, weights } = await nodeModel(model);
     const E = adapterDims(layerSpec(cfg, adaptedLayers(spec, cfg)[0].lin, 1)).E;
     const batch = fixedBatch(spec.vocabSize, adapterDims(layerSpec(cfg, adaptedLayers(spec, cfg)[0].lin, 1)).gated ? E : 0);
-    const { losses } = await page.evaluate((req) => window.mor1e!.finetune(req), { adapter: cfg, batch, steps: 30, hyper: HYPER, seed: 7 });
+    const { losses, routerStats } = await page.evaluate((req) => window.mor1e!.finetune(req), { adapter: cfg, batch, steps: 30, hyper: HYPER, seed: 7 });
+    // Router statistics of the last step, split by task: shares and mean probabilities sum to 1.
+    if (E > 0) {
+      expect(routerStats.length).toBe(adaptedLayers(spec, cfg).length);
+      for (const layer of routerStats) {
+        expect(layer.groups.map((g) => g.tokens)).toEqual([36, 18, 18]);
+        for (const g of layer.groups) {
+          expect(g.f.reduce((a, b) => a + b)).toBeCloseTo(1, 5);
+          expect(g.P.reduce((a, b) => a + b)).toBeCloseTo(1, 5);
+          expect(g.entropy).toBeGreaterThanOrEqual(0);
+        }
+        expect(layer.balance).toBeGreaterThan(0);
+      }
+    } else {
+      expect(routerStats).toEqual([]);
+    }
 
     const params = initAdapterParams({ spec }, cfg, 7);
     const zero = (p: AdapterParams): AdapterParams => ({

@@ -2,7 +2,7 @@
 // goes through the same store actions and worker API as the UI.
 import type { GpuState } from './ui/store/gpuSlice.ts';
 import type { GpuErrorReport } from './gpu/engine.ts';
-import type { FinetuneRequest, GenerateRequest, GenerateResult, ModelInfo, ModelSource } from './worker/api.ts';
+import type { FinetuneRequest, FinetuneResult, GenerateRequest, GenerateResult, ModelInfo, ModelSource } from './worker/api.ts';
 import type { ModelState } from './ui/store/modelSlice.ts';
 import type { AdapterSpec } from './reference/adapter.ts';
 import type { AdapterLayerResult, AdapterLayerTensors } from './adapters/layerRun.ts';
@@ -25,7 +25,7 @@ export interface Mor1eTestApi {
    */
   adapterLayer(spec: AdapterSpec, tensors: AdapterLayerTensors): Promise<AdapterLayerResult>;
   /** Fresh adapters (seeded METHOD.md init) on the loaded model, trained on one fixed batch: each step's loss. */
-  finetune(req: FinetuneRequest): Promise<{ losses: number[] }>;
+  finetune(req: FinetuneRequest): Promise<FinetuneResult>;
 }
 
 declare global {

@@ -50,6 +50,20 @@ export function layerSpec(cfg: AdapterConfig, lin: Linear, N: number): AdapterSp
   return { ...rest, T: N, n: lin.in, m: lin.out };
 }
 
+/** The paper's defaults per method: T-REX 4 x 8, MoR1E E = 32, LoRA / MoLoRA / SiRA rank 32 (LoRA alpha = r). */
+export function withDefaults(cfg: Partial<AdapterConfig> & { method: AdapterConfig['method'] }): AdapterConfig {
+  switch (cfg.method) {
+    case 'trex':
+      return { r1: 4, r2: 8, ...cfg };
+    case 'mor1e':
+      return { E: 32, ...cfg };
+    case 'lora':
+      return { r: 32, alpha: cfg.r ?? 32, ...cfg };
+    default:
+      return { r: 32, ...cfg };
+  }
+}
+
 export interface TrainBatch {
   /** Sequences and their (equal, padded) length. */
   B: number;
@@ -60,6 +74,8 @@ export interface TrainBatch {
   targets: number[];
   /** (B, E) intuition scores per sequence (gated methods), the same for every token and layer. */
   s: number[] | null;
+  /** (B) task label per sequence (0-based), for router statistics split by task; optional. */
+  task?: number[] | null;
 }
 
 /** W0 as (out, in), the adapter reference's layout (GPT-2 stores Conv1D weights as (in, out)). */

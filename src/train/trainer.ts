@@ -30,6 +30,9 @@ interface Tensor {
 interface AdaptedLayer {
   key: string;
   lin: Linear;
+  /** Router statistics of the last step (adapter_route_stats layout), kept for readback. */
+  stats: GPUBuffer | null;
+  statsGroups: number;
   /** [W_r; A] stacked, B, and the two gates. */
   WrA: Tensor;
   B: Tensor;
@@ -76,7 +79,7 @@ export class GpuTrainer {
       if (p.Wr) stacked.set(p.Wr);
       stacked.set(p.A, p.Wr?.length ?? 0);
       this.layers.set(key, {
-        key, lin, WrA: tensor(`${key}.WrA`, stacked), B: tensor(`${key}.B`, p.B),
+        key, lin, stats: null, statsGroups: 0, WrA: tensor(`${key}.WrA`, stacked), B: tensor(`${key}.B`, p.B),
         gates: p.wOmega ? tensor(`${key}.gates`, [p.wOmega[0], p.wBeta![0]]) : null,
       });
     }
@@ -109,6 +112,9 @@ export class GpuTrainer {
 
     const ids = e.scratch('train.ids', Uint32Array.from(batch.ids));
     const targets = e.scratch('train.targets', Int32Array.from(batch.targets));
+    const groups = 1 + (batch.task ? Math.max(...batch.task) + 1 : 0);
+    if (batch.task && (batch.task.length !== B || batch.task.some((t) => !(Number.isInteger(t) && t >= 0)))) throw new Error(`train step: task labels must be B = ${B} non-negative integers`);
+    const taskRows = batch.task ? e.scratch('train.task', Uint32Array.from({ length: N }, (_, i) => batch.task![Math.floor(i / T)])) : null;
     const sRows = batch.s ? e.scratch('train.s', Float32Array.from({ length: N * this.E }, (_, i) => batch.s![Math.floor(Math.floor(i / this.E) / T) * this.E + (i % this.E)])) : null;
     const nAdapted = this.layers.size;
     const lcfg = { ...this.cfg, lambdaH: (this.cfg.lambdaH ?? 0) / nAdapted, lambdaLB: (this.cfg.lambdaLB ?? 0) / nAdapted };
@@ -118,9 +124,19 @@ export class GpuTrainer {
       const a = this.layers.get(key);
       if (!a) return matmulForward(e, out, x, W(lin.w), lin.b ? W(lin.b) : null, { M: N, N: lin.out, K: lin.in, transB: lin.outIn }, accumulate);
       const spec = layerSpec(lcfg, lin, N);
-      const sv = Object.fromEntries(Object.entries(adapterSavedSizes(spec)).map(([k, v]) => [k, buf(`${key}.${k}`, v)])) as unknown as AdapterSaved;
-      const inputs: AdapterInputs = { x, W0: W(lin.w), w0InOut: !lin.outIn, bias: lin.b ? W(lin.b) : null, WrA: a.WrA.value, B: a.B.value, gates: a.gates?.value ?? e.dummy, s: sRows, task: null };
-      adapterForward(e, out, sv, inputs, spec, 1, accumulate);
+      const sizes = adapterSavedSizes(spec, groups);
+      const sv = Object.fromEntries(Object.entries(sizes).map(([k, v]) => [k, buf(`${key}.${k}`, v)])) as unknown as AdapterSaved;
+      if (this.E > 0) {
+        // Routed methods keep their statistics past the step, for routerStats().
+        if (a.statsGroups !== groups) {
+          a.stats?.destroy();
+          a.stats = e.createBuffer(`${key}.stats`, sizes.stats * 4);
+          a.statsGroups = groups;
+        }
+        sv.stats = a.stats!;
+      }
+      const inputs: AdapterInputs = { x, W0: W(lin.w), w0InOut: !lin.outIn, bias: lin.b ? W(lin.b) : null, WrA: a.WrA.value, B: a.B.value, gates: a.gates?.value ?? e.dummy, s: sRows, task: taskRows };
+      adapterForward(e, out, sv, inputs, spec, groups, accumulate);
       saved.set(key, { saved: sv, inputs, spec });
     };
     const linB = (dx: GPUBuffer, dy: GPUBuffer, lin: Linear, key: string, accumulate: boolean) => {
@@ -255,9 +271,33 @@ export class GpuTrainer {
     const [lossV, ...statVals] = await Promise.all([e.read(lossBuf, 4), ...regs.map((r) => e.read(r.stats))]);
     let reg = 0;
     regs.forEach((r, i) => {
-      reg += (lcfg.lambdaH ?? 0) * statVals[i][3 * r.E] + (lcfg.lambdaLB ?? 0) * statVals[i][3 * r.E + 2];
+      // Group 0 (all tokens): entropy at 3E; the balance value after every group.
+      reg += (lcfg.lambdaH ?? 0) * statVals[i][3 * r.E] + (lcfg.lambdaLB ?? 0) * statVals[i][groups * (3 * r.E + 2)];
     });
     return lossV[0] + reg;
+  }
+
+  /**
+   * Router statistics of the last step for every adapted layer: per group (all tokens, then each
+   * task) the top-1 share f, mean probability P and mean routing weight G per expert, the mean
+   * router entropy and the token count, plus the load-balance value. One readback per call: the
+   * training loop asks every few steps, never per op.
+   */
+  async routerStats(): Promise<Array<{ key: string; E: number; groups: Array<{ f: number[]; P: number[]; G: number[]; entropy: number; tokens: number }>; balance: number }>> {
+    const out = [];
+    for (const [key, l] of this.layers) {
+      if (!l.stats) continue;
+      const E = this.E;
+      const v = await this.e.read(l.stats);
+      const stride = 3 * E + 2;
+      const groups = [];
+      for (let g = 0; g < l.statsGroups; g++) {
+        const o = g * stride;
+        groups.push({ f: Array.from(v.subarray(o, o + E)), P: Array.from(v.subarray(o + E, o + 2 * E)), G: Array.from(v.subarray(o + 2 * E, o + 3 * E)), entropy: v[o + 3 * E], tokens: v[o + 3 * E + 1] });
+      }
+      out.push({ key, E, groups, balance: v[l.statsGroups * stride] });
+    }
+    return out;
   }
 
   /** The adapter parameters as they stand (for export and tests). */
@@ -271,5 +311,6 @@ export class GpuTrainer {
 
   destroy(): void {
     for (const t of this.tensors()) for (const b of [t.value, t.grad, t.m, t.v]) b.destroy();
+    for (const l of this.layers.values()) l.stats?.destroy();
   }
 }

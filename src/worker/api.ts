@@ -79,6 +79,12 @@ export interface FinetuneRequest {
   seed: number;
 }
 
+export interface FinetuneResult {
+  losses: number[];
+  /** Router statistics of the last step per adapted layer (gated and routed methods). */
+  routerStats: Awaited<ReturnType<import('../train/trainer.ts').GpuTrainer['routerStats']>>;
+}
+
 export type EngineEvent =
   | { type: 'gpu-error'; error: GpuErrorReport }
   | { type: 'file'; progress: FileProgress }
@@ -99,5 +105,5 @@ export interface EngineApi {
   /** One adapted layer's forward and backward through the real WGSL kernels (tests, benchmarks). */
   adapterLayer(spec: AdapterSpec, tensors: AdapterLayerTensors): Promise<AdapterLayerResult>;
   /** Attaches fresh adapters to the loaded model and trains them on one batch; resolves to each step's loss. */
-  finetune(req: FinetuneRequest): Promise<{ losses: number[] }>;
+  finetune(req: FinetuneRequest): Promise<FinetuneResult>;
 }

@@ -113,7 +113,7 @@ const api: EngineApi = {
     try {
       const losses: number[] = [];
       for (let i = 0; i < req.steps; i++) losses.push(await trainer.step(req.batch, req.hyper));
-      return { losses };
+      return { losses, routerStats: await trainer.routerStats() };
     } finally {
       trainer.destroy();
     }
