@@ -13,7 +13,7 @@ import { ropeBackward, ropeForward, type RopeShape } from '../src/reference/rope
 import { attentionBackward, attentionForward, type AttentionShape } from '../src/reference/attention.ts';
 import { countTargets, crossEntropyBackward, crossEntropyForward } from '../src/reference/crossEntropy.ts';
 import { adamwUpdate, reduceSum, type AdamWHyper } from '../src/reference/optim.ts';
-import { copyRows, type CopyRowsShape } from '../src/reference/copy.ts';
+import { copyRows, copyRowsBackward, type CopyRowsShape } from '../src/reference/copy.ts';
 
 /** Relative error (floor 1) of f32 kernels against float64; they land around 1e-7..1e-6. */
 const TOL = 1e-5;
@@ -210,7 +210,7 @@ test.describe('causal attention with GQA', () => {
   }
 });
 
-test.describe('attention with a KV cache, and copyRows', () => {
+test.describe('attention with a KV cache, and copyRows forward and backward', () => {
   const shapes: Array<[string, AttentionShape]> = [
     ['decode 1 token after 5 cached, GQA', { B: 1, T: 1, NH: 4, NKV: 2, D: 6, kvT: 11, pos0: 5, q: { stride: 24, offset: 0 }, k: { stride: 12, offset: 0 }, v: { stride: 12, offset: 0 } }],
     ['prefill 7 into a cache of 20, B=2, fused-width rows', { B: 2, T: 7, NH: 3, NKV: 3, D: 5, kvT: 20, pos0: 0, q: { stride: 15, offset: 0 }, k: { stride: 15, offset: 0 }, v: { stride: 15, offset: 0 } }],
@@ -243,6 +243,13 @@ test.describe('attention with a KV cache, and copyRows', () => {
       const g = await gpu.run({ op: 'copyRows', inputs: { x: f32(x) }, outputs: { out: { length: out.length, init: arr(init) } }, args: { shape: s } });
       expect(maxRelError(g.out, out)).toBeLessThan(TOL);
       expect(g.out.filter((x, i) => x !== Math.fround(out[i])).length, 'copies are exact').toBe(0);
+      // Backward: the gradient gathered back into the source layout (columns outside the block keep their values).
+      const dout = rand32(out.length, r);
+      const dxInit = rand32(x.length, r);
+      const dx = Float64Array.from(dxInit);
+      copyRowsBackward(dx, dout, s);
+      const gb = await gpu.run({ op: 'copyRowsBackward', inputs: { dout: f32(dout) }, outputs: { dx: { length: dx.length, init: arr(dxInit) } }, args: { shape: s } });
+      expect(maxRelError(gb.dx, dx)).toBeLessThan(TOL);
     });
   }
 });

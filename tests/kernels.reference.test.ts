@@ -10,7 +10,7 @@ import { ropeBackward, ropeForward } from '../src/reference/rope.ts';
 import { attentionBackward, attentionForward, type AttentionShape } from '../src/reference/attention.ts';
 import { crossEntropyBackward, crossEntropyForward } from '../src/reference/crossEntropy.ts';
 import { adamwUpdate, clipScale, reduceSum } from '../src/reference/optim.ts';
-import { copyRows } from '../src/reference/copy.ts';
+import { copyRows, copyRowsBackward } from '../src/reference/copy.ts';
 
 const F = (n: number) => new Float64Array(n);
 const TOL = 1e-7;
@@ -173,6 +173,14 @@ describe('finite-difference checks of the references', () => {
     const out = F(2 * 4 * 2);
     copyRows(out, x, { B: 2, T: 3, width: 2, inStride: 5, inOffset: 1, outRows: 4, r0: 1, outStride: 2, outOffset: 0 });
     expect(Array.from(out)).toEqual([0, 0, 1, 2, 6, 7, 11, 12, 0, 0, 16, 17, 21, 22, 26, 27]);
+  });
+
+  it('copyRows backward against finite differences', () => {
+    const r = rng(12);
+    const s = { B: 2, T: 3, width: 2, inStride: 5, inOffset: 1, outRows: 4, r0: 1, outStride: 3, outOffset: 1 };
+    const x = randn(30, r), G = randn(24, r), out = F(24), dx = F(30);
+    copyRowsBackward(dx, G, s);
+    expect(maxRelError(dx, numericGrad(x, () => (out.fill(0), copyRows(out, x, s), dot(out, G))))).toBeLessThan(TOL);
   });
 
   it('cross-entropy: dlogits with masked tokens, and the mean over unmasked ones', () => {

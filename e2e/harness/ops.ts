@@ -58,6 +58,7 @@ export const OPS: Record<string, Op> = {
 
   reduceSum: (e, b, a) => red.reduceSum(e, b.out, (a.tensors as Array<{ name: string; n: number }>).map((t) => ({ buffer: b[t.name], n: t.n })), a.opts),
   copyRows: (e, b, a) => copy.copyRows(e, b.out, b.x, a.shape),
+  copyRowsBackward: (e, b, a) => copy.copyRowsBackward(e, b.dx, b.dout, a.shape),
   adapterForward: (e, b, a) =>
     adapter.adapterForward(
       e, b.y, { proj: b.proj, route: b.route, hB: b.hB, top1: b.top1, delta: b.delta, stats: b.stats },
