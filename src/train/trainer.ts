@@ -155,7 +155,7 @@ export class GpuTrainer {
     // ---- forward
     let x = buf('x0', N * C);
     embeddingForward(e, x, ids, W(L.embed), L.pos ? W(L.pos) : null, { B, T, C, V });
-    const acts: Array<Record<string, GPUBuffer> & { st1: never }> = [];
+    const acts: Array<Record<string, GPUBuffer>> = [];
     const normStats: Array<{ n1: ReturnType<typeof stats>; n2: ReturnType<typeof stats> }> = [];
     const shapes: AttentionShape[] = [];
     for (const [l, blk] of L.blocks.entries()) {
@@ -202,7 +202,7 @@ export class GpuTrainer {
         swigluForward(e, a.a, a.gt, a.up, N * I);
         linF(xn, a.a, blk.down!, `${l}.down`, true);
       }
-      acts.push(a as never);
+      acts.push(a);
       normStats.push({ n1, n2 });
       shapes.push(shape);
       x = xn;
@@ -225,7 +225,7 @@ export class GpuTrainer {
     normB(dx, dxf, x, nf, L.finalNorm);
     for (let l = L.blocks.length - 1; l >= 0; l--) {
       const blk = L.blocks[l];
-      const a = acts[l] as Record<string, GPUBuffer>;
+      const a = acts[l];
       const dh2 = buf('dh2', N * C);
       if (blk.fc) {
         const dg = buf('dg', N * I), du = buf('du', N * I);
