@@ -58,6 +58,10 @@ export class GpuTrainer {
   private readonly layers = new Map<string, AdaptedLayer>();
   private readonly E: number;
   private stepCount = 0;
+  private history: GPUBuffer | null = null;
+  private historyCapacity = 0;
+  /** Outgrown history buffers, destroyed after the next readback. */
+  private readonly retired: GPUBuffer[] = [];
 
   constructor(engine: Engine, model: GpuModel, cfg: AdapterConfig, init: Map<string, AdapterParams>) {
     this.e = engine;
@@ -89,12 +93,34 @@ export class GpuTrainer {
     return [...this.layers.values()].flatMap((l) => [l.WrA, l.B, ...(l.gates ? [l.gates] : [])]);
   }
 
+  /** Floats per step in the loss history: the cross-entropy, then (entropy, balance) per adapted layer. */
+  private get historyWidth(): number {
+    return 1 + 2 * this.layers.size;
+  }
+
+  /** The step's row in the GPU-side loss history, growing the buffer (in stream) when full. */
+  private historyRow(step: number): number {
+    const rowBytes = this.historyWidth * 4;
+    if (!this.history || step > this.historyCapacity) {
+      const capacity = Math.max(64, this.historyCapacity * 2);
+      const next = this.e.createBuffer('train.lossHistory', capacity * rowBytes);
+      if (this.history) {
+        this.e.copy(this.history, next, this.historyCapacity * rowBytes);
+        this.retired.push(this.history);
+      }
+      this.history = next;
+      this.historyCapacity = capacity;
+    }
+    return (step - 1) * this.historyWidth;
+  }
+
   /**
    * One optimiser step on a batch: forward, masked cross-entropy, backward into the adapter
-   * gradients, global-norm clip and AdamW, all in one submission. Resolves to the batch's loss
-   * (cross-entropy mean plus the regularisers) before the update.
+   * gradients, global-norm clip and AdamW, all in one submission. Nothing is read back: the
+   * loss and the regulariser values land in a GPU-side history that `losses()` reads in one
+   * go. Resolves when the GPU has finished the step (so its temporaries return to the pool).
    */
-  async step(batch: TrainBatch, hyper: TrainHyper): Promise<number> {
+  async step(batch: TrainBatch, hyper: TrainHyper): Promise<void> {
     const e = this.e, m = this.model, s = m.spec, L = m.layout;
     const { B, T } = batch;
     const N = B * T, C = s.hidden, D = s.headDim, NH = s.heads, NKV = s.kvHeads, I = s.intermediate, V = s.vocabSize;
@@ -214,8 +240,8 @@ export class GpuTrainer {
     matmulForward(e, logits, xf, W(L.head), null, { M: N, N: V, K: C, transB: true });
     const losses = buf('losses', N);
     crossEntropyBackward(e, logits, losses, targets, { N, V, count });
-    const lossBuf = buf('loss', 1);
-    reduceSum(e, lossBuf, [{ buffer: losses, n: N }], { scale: 1 / count });
+    const row = this.historyRow(this.stepCount);
+    reduceSum(e, this.history!, [{ buffer: losses, n: N }], { scale: 1 / count, index: row });
 
     // ---- backward
     const dxf = buf('dxf', N * C);
@@ -259,22 +285,42 @@ export class GpuTrainer {
       normB(dx, dh1, a.x, normStats[l].n1, blk.norm1);
     }
 
-    // ---- regulariser values (for the reported loss), global norm, AdamW
-    const regs: Array<{ stats: GPUBuffer; E: number }> = [];
-    if ((this.cfg.lambdaH ?? 0) !== 0 || (this.cfg.lambdaLB ?? 0) !== 0) for (const sv of saved.values()) regs.push({ stats: sv.saved.stats, E: adapterDims(sv.spec).E });
+    // ---- regulariser values into the history (in-stream copies), global norm, AdamW
+    if ((this.cfg.lambdaH ?? 0) !== 0 || (this.cfg.lambdaLB ?? 0) !== 0) {
+      [...saved.values()].forEach((sv, i) => {
+        const E = adapterDims(sv.spec).E;
+        const at = (row + 1 + 2 * i) * 4;
+        e.copy(sv.saved.stats, this.history!, 4, 3 * E * 4, at); // group 0's mean entropy
+        e.copy(sv.saved.stats, this.history!, 4, groups * (3 * E + 2) * 4, at + 4); // the balance value
+      });
+    }
     const tensors = this.tensors();
     const norm = buf('grad.norm', 1);
     reduceSum(e, norm, tensors.map((t): TensorRef => ({ buffer: t.grad, n: t.n })), { square: true, sqrt: true });
     for (const t of tensors) {
       adamwUpdate(e, t.value, t.m, t.v, t.grad, norm, { ...hyper, step: this.stepCount }, t.n);
     }
-    const [lossV, ...statVals] = await Promise.all([e.read(lossBuf, 4), ...regs.map((r) => e.read(r.stats))]);
-    let reg = 0;
-    regs.forEach((r, i) => {
-      // Group 0 (all tokens): entropy at 3E; the balance value after every group.
-      reg += (lcfg.lambdaH ?? 0) * statVals[i][3 * r.E] + (lcfg.lambdaLB ?? 0) * statVals[i][groups * (3 * r.E + 2)];
-    });
-    return lossV[0] + reg;
+    await e.submit();
+  }
+
+  /**
+   * The loss of every step so far (cross-entropy mean plus the regularisers, before that step's
+   * update), from one readback of the GPU-side history: call it every few steps, not per step.
+   */
+  async losses(): Promise<number[]> {
+    if (!this.history || this.stepCount === 0) return [];
+    const Wd = this.historyWidth;
+    const v = await this.e.read(this.history, this.stepCount * Wd * 4);
+    for (const b of this.retired.splice(0)) b.destroy();
+    const n = this.layers.size;
+    const lH = (this.cfg.lambdaH ?? 0) / n, lLB = (this.cfg.lambdaLB ?? 0) / n;
+    const out: number[] = [];
+    for (let st = 0; st < this.stepCount; st++) {
+      let loss = v[st * Wd];
+      if (lH !== 0 || lLB !== 0) for (let i = 0; i < n; i++) loss += lH * v[st * Wd + 1 + 2 * i] + lLB * v[st * Wd + 2 + 2 * i];
+      out.push(loss);
+    }
+    return out;
   }
 
   /**
@@ -312,5 +358,6 @@ export class GpuTrainer {
   destroy(): void {
     for (const t of this.tensors()) for (const b of [t.value, t.grad, t.m, t.v]) b.destroy();
     for (const l of this.layers.values()) l.stats?.destroy();
+    for (const b of [...this.retired, ...(this.history ? [this.history] : [])]) b.destroy();
   }
 }

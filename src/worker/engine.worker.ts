@@ -111,9 +111,8 @@ const api: EngineApi = {
     const m = needModel();
     const trainer = new GpuTrainer(needEngine(), m.gpu, req.adapter, initAdapterParams(m.gpu, req.adapter, req.seed));
     try {
-      const losses: number[] = [];
-      for (let i = 0; i < req.steps; i++) losses.push(await trainer.step(req.batch, req.hyper));
-      return { losses, routerStats: await trainer.routerStats() };
+      for (let i = 0; i < req.steps; i++) await trainer.step(req.batch, req.hyper);
+      return { losses: await trainer.losses(), routerStats: await trainer.routerStats() };
     } finally {
       trainer.destroy();
     }
