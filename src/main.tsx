@@ -3,7 +3,7 @@
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { App } from './ui/App.tsx';
-import { engineClient, initGpu, loadModel, useStore } from './ui/store/index.ts';
+import { engineClient, importDataset, initGpu, loadModel, useStore } from './ui/store/index.ts';
 import './ui/style.css';
 
 createRoot(document.getElementById('root')!).render(
@@ -27,6 +27,13 @@ if (import.meta.env.DEV || import.meta.env.MODE === 'test') {
     generate: (req) => engineClient().api.generate(req),
     adapterLayer: (spec, tensors) => engineClient().api.adapterLayer(spec, tensors),
     finetune: (req) => engineClient().api.finetune(req),
+    async importDataset(input, options) {
+      const result = await importDataset(input, options);
+      if (!result) throw new Error(useStore.getState().data.error ?? 'importing failed');
+      return result;
+    },
+    dataState: () => useStore.getState().data,
+    peekBatches: (req) => engineClient().api.peekBatches(req),
   };
 }
 

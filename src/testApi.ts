@@ -6,6 +6,8 @@ import type { FinetuneRequest, FinetuneResult, GenerateRequest, GenerateResult, 
 import type { ModelState } from './ui/store/modelSlice.ts';
 import type { AdapterSpec } from './reference/adapter.ts';
 import type { AdapterLayerResult, AdapterLayerTensors } from './adapters/layerRun.ts';
+import type { DatasetBatch, ImportOptions, ImportResult, PeekRequest } from './data/types.ts';
+import type { DataState } from './ui/store/dataSlice.ts';
 
 export interface Mor1eTestApi {
   gpuStatus(): GpuState;
@@ -24,6 +26,15 @@ export interface Mor1eTestApi {
    * for L = Σ y ⊙ dy + λ_H · entropy + λ_LB · balance.
    */
   adapterLayer(spec: AdapterSpec, tensors: AdapterLayerTensors): Promise<AdapterLayerResult>;
+  /**
+   * Imports a dataset (JSONL, JSON array, CSV, TSV) from text or a URL in the worker, tokenized
+   * with the loaded model's tokenizer; resolves to the counts, tasks and problems by line (the
+   * first 1,000). Rejects, with the UI's message, when no row is usable.
+   */
+  importDataset(input: { name: string; text: string } | { url: string; name?: string }, options?: ImportOptions): Promise<ImportResult>;
+  dataState(): DataState;
+  /** The next `count` batches exactly as the trainer would receive them, without moving the cursor. */
+  peekBatches(req: PeekRequest): Promise<DatasetBatch[]>;
   /** Fresh adapters (seeded METHOD.md init) on the loaded model, trained on one fixed batch: each step's loss. */
   finetune(req: FinetuneRequest): Promise<FinetuneResult>;
 }

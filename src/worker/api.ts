@@ -9,6 +9,8 @@ import type { ChatMessage } from '../model/tokenizer.ts';
 import type { AdapterSpec } from '../reference/adapter.ts';
 import type { AdapterLayerResult, AdapterLayerTensors } from '../adapters/layerRun.ts';
 import type { AdapterConfig, TrainBatch, TrainHyper } from '../reference/train.ts';
+import type { DatasetBatch, DatasetInput, ImportOptions, ImportResult, PeekRequest } from '../data/types.ts';
+import type { ReadProgress } from '../data/records.ts';
 
 export interface GpuReady {
   ok: true;
@@ -89,7 +91,11 @@ export type EngineEvent =
   | { type: 'gpu-error'; error: GpuErrorReport }
   | { type: 'file'; progress: FileProgress }
   | { type: 'upload'; progress: UploadProgress }
-  | { type: 'token'; id: number; text: string };
+  | { type: 'token'; id: number; text: string }
+  /** Import progress (throttled to a few per second). */
+  | { type: 'dataset-progress'; progress: ReadProgress }
+  /** The dataset after a model change re-tokenized it (or why it could not be). */
+  | { type: 'dataset'; result: ImportResult | null; error?: string };
 
 export interface EngineApi {
   /** Acquires the device inside the worker; never throws for a missing GPU, it says why. */
@@ -104,6 +110,15 @@ export interface EngineApi {
   generate(req: GenerateRequest): Promise<GenerateResult>;
   /** One adapted layer's forward and backward through the real WGSL kernels (tests, benchmarks). */
   adapterLayer(spec: AdapterSpec, tensors: AdapterLayerTensors): Promise<AdapterLayerResult>;
+  /**
+   * Reads, validates and (with a model loaded) tokenizes a dataset; it replaces the current one
+   * only on success. Resolves to the counts and problems; rejects when no row is usable.
+   */
+  importDataset(input: DatasetInput, options?: ImportOptions): Promise<ImportResult>;
+  /** The current dataset's import result (null: none). */
+  datasetInfo(): Promise<ImportResult | null>;
+  /** The next batches exactly as the trainer would receive them, without moving the cursor. */
+  peekBatches(req: PeekRequest): Promise<DatasetBatch[]>;
   /** Attaches fresh adapters to the loaded model and trains them on one batch; resolves to each step's loss. */
   finetune(req: FinetuneRequest): Promise<FinetuneResult>;
 }

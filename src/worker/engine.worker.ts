@@ -10,11 +10,35 @@ import { filesFromBlobs, filesFromHub, filesFromUrl, modelCache, type FileProgre
 import { generate } from '../model/generate.ts';
 import { runAdapterLayer } from '../adapters/layerRun.ts';
 import { GpuTrainer, initAdapterParams } from '../train/trainer.ts';
+import { Dataset, type TokenizerInfo } from '../data/dataset.ts';
+import type { ReadProgress } from '../data/records.ts';
 import type { EngineApi, EngineEvent, GenerateRequest, GenerateResult, GpuInitResult, ModelInfo, ModelSource } from './api.ts';
 
 let engine: Engine | null = null;
 let emit: (e: EngineEvent) => void = () => {};
 let loaded: { opened: OpenedModel; gpu: GpuModel; info: ModelInfo } | null = null;
+let dataset: Dataset | null = null;
+
+function tokenizerInfo(): TokenizerInfo | null {
+  if (!loaded) return null;
+  return { tok: loaded.opened.tokenizer, eosId: loaded.info.eosId, maxPositions: loaded.opened.spec.maxPositions };
+}
+
+function needDataset(): Dataset {
+  if (!dataset) throw new Error('No dataset is imported');
+  return dataset;
+}
+
+/** Progress events at most every 100 ms (and the last one of each phase). */
+function throttledProgress(): (p: ReadProgress) => void {
+  let last = 0;
+  return (progress) => {
+    const now = Date.now();
+    if (now - last < 100 && progress.loaded !== progress.total) return;
+    last = now;
+    emit({ type: 'dataset-progress', progress });
+  };
+}
 
 function needEngine(): Engine {
   if (!engine) throw new Error('The GPU engine is not started (no WebGPU device)');
@@ -72,6 +96,16 @@ const api: EngineApi = {
     const gpu = await GpuModel.load(e, opened, (progress) => emit({ type: 'upload', progress }));
     loaded?.gpu.destroy();
     loaded = { opened, gpu, info: describe(opened, gpu) };
+    if (dataset) {
+      // Rows are tokenized with the model's tokenizer: a new model tokenizes them again.
+      const ds = dataset;
+      try {
+        await ds.tokenize(tokenizerInfo()!, throttledProgress());
+        emit({ type: 'dataset', result: ds.result() });
+      } catch (e) {
+        emit({ type: 'dataset', result: ds.result(), error: e instanceof Error ? e.message : String(e) });
+      }
+    }
     return loaded.info;
   },
 
@@ -101,6 +135,21 @@ const api: EngineApi = {
     const stopIds = [...new Set([...(m.info.eosId !== null ? [m.info.eosId] : []), ...m.opened.spec.eosTokenIds])];
     const ids = await generate(m.gpu, promptIds, { ...req, stopIds }, (id) => emit({ type: 'token', id, text: tok.decode([id]) }));
     return { promptIds, ids, text: tok.decode(ids) };
+  },
+
+  async importDataset(input, options = {}) {
+    const ds = await Dataset.import(input, options, tokenizerInfo(), throttledProgress());
+    // A file of no known shape is reported (with its columns, for a mapping) but replaces nothing.
+    if (ds.shape !== 'unknown') dataset = ds;
+    return ds.result();
+  },
+
+  async datasetInfo() {
+    return dataset?.result() ?? null;
+  },
+
+  async peekBatches(req) {
+    return needDataset().peekBatches(req);
   },
 
   async adapterLayer(spec, tensors) {

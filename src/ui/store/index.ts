@@ -3,15 +3,18 @@ import { create } from 'zustand';
 import { createGpuSlice, type GpuSlice } from './gpuSlice.ts';
 import { createModelSlice, type ModelSlice } from './modelSlice.ts';
 import { createPlaygroundSlice, type PlaygroundSlice } from './playgroundSlice.ts';
+import { createDataSlice, type DataSlice } from './dataSlice.ts';
+import type { DatasetInput, ImportOptions, ImportResult } from '../../data/types.ts';
 import { createEngineClient, type EngineClient } from '../../worker/client.ts';
 import type { EngineEvent, GenerateResult, ModelInfo, ModelSource } from '../../worker/api.ts';
 
-export type StoreState = GpuSlice & ModelSlice & PlaygroundSlice;
+export type StoreState = GpuSlice & ModelSlice & PlaygroundSlice & DataSlice;
 
 export const useStore = create<StoreState>()((...a) => ({
   ...createGpuSlice(...a),
   ...createModelSlice(...a),
   ...createPlaygroundSlice(...a),
+  ...createDataSlice(...a),
 }));
 
 let client: EngineClient | null = null;
@@ -34,6 +37,12 @@ function onEngineEvent(e: EngineEvent): void {
       break;
     case 'upload':
       s.patchModel({ upload: e.progress });
+      break;
+    case 'dataset-progress':
+      s.patchData({ progress: e.progress });
+      break;
+    case 'dataset':
+      s.patchData({ result: e.result, error: e.error ?? null });
       break;
     case 'token':
       if (s.playground.generating) s.patchPlayground({ output: s.playground.output + e.text });
@@ -96,6 +105,21 @@ export async function generateText(): Promise<GenerateResult | null> {
     return result;
   } catch (e) {
     patchPlayground({ generating: false, error: message(e) });
+    return null;
+  }
+}
+
+/** Imports a dataset in the worker; on failure the error is shown and the previous dataset stays. */
+export async function importDataset(input: DatasetInput, options?: ImportOptions): Promise<ImportResult | null> {
+  const { patchData } = useStore.getState();
+  patchData({ importing: true, error: null, progress: null });
+  try {
+    const result = await engineClient().api.importDataset(input, options);
+    if (result.shape === 'unknown') patchData({ importing: false, unmapped: result });
+    else patchData({ importing: false, result, unmapped: null });
+    return result;
+  } catch (e) {
+    patchData({ importing: false, error: message(e) });
     return null;
   }
 }
