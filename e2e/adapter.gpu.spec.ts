@@ -1,7 +1,8 @@
 // GPU parity for one adapted layer of every method (issue: the paper's core), through the app's
 // window.mor1e.adapterLayer, against the float64 reference of src/reference/adapter.ts: odd
 // shapes (n = 37, m = 53, T = 19, E not a power of two), dense and top-k routing with k = 1, 2
-// and E, both regularisers, and the ablations. The layer poisons what its kernels assign.
+// and E, both regularisers, the ablations, and padded tokens (the regularisers and statistics
+// average over real tokens only). The layer poisons what its kernels assign.
 import { test, expect, type Page } from '@playwright/test';
 import { adapterBackward, adapterDims, adapterForward, routeStats, type AdapterSpec } from '../src/reference/adapter.ts';
 import { maxRelError, rand32, seeded } from './util.ts';
@@ -31,7 +32,10 @@ function makeTensors(spec: AdapterSpec, name: string) {
   };
 }
 
-const cases: Array<[string, AdapterSpec]> = [
+// Two "sequences" of 10 and 9 tokens, ending in 3 and 4 padding tokens.
+const PAD19 = Array.from({ length: 19 }, (_, i) => (i < 7 || (i >= 10 && i < 15) ? 1 : 0));
+
+const cases: Array<[string, AdapterSpec, number[]?]> = [
   ['trex 3x5 dense, odd shapes', { method: 'trex', T: 19, n: 37, m: 53, r1: 3, r2: 5 }],
   ['trex 3x5 top-1', { method: 'trex', T: 19, n: 37, m: 53, r1: 3, r2: 5, topk: 1 }],
   ['trex 3x5 top-2 with entropy and load balance', { method: 'trex', T: 19, n: 37, m: 53, r1: 3, r2: 5, topk: 2, lambdaH: 0.05, lambdaLB: 0.1 }],
@@ -44,14 +48,18 @@ const cases: Array<[string, AdapterSpec]> = [
   ['lora r=5 alpha=10', { method: 'lora', T: 19, n: 37, m: 53, r: 5, alpha: 10 }],
   ['molora r=16', { method: 'molora', T: 19, n: 37, m: 53, r: 16 }],
   ['sira r=16 (top-6 of 8)', { method: 'sira', T: 19, n: 37, m: 53, r: 16 }],
+  ['trex 3x5 dense, padded, both regularisers', { method: 'trex', T: 19, n: 37, m: 53, r1: 3, r2: 5, lambdaH: 0.2, lambdaLB: 0.3 }, PAD19],
+  ['trex 3x5 top-2, padded, both regularisers', { method: 'trex', T: 19, n: 37, m: 53, r1: 3, r2: 5, topk: 2, lambdaH: -0.1, lambdaLB: 0.4 }, PAD19],
+  ['mor1e E=7 dense, padded, both regularisers', { method: 'mor1e', T: 19, n: 37, m: 53, E: 7, lambdaH: 0.3, lambdaLB: 0.2 }, PAD19],
+  ['mor1e E=7 top-3, padded, both regularisers', { method: 'mor1e', T: 19, n: 37, m: 53, E: 7, topk: 3, lambdaH: 0.15, lambdaLB: 0.5 }, PAD19],
 ];
 
 test.describe.configure({ mode: 'serial' });
 
 test('every adapter method matches the float64 reference on the GPU', async ({ page }) => {
   await openApp(page);
-  for (const [name, spec] of cases) {
-    const t = makeTensors(spec, name);
+  for (const [name, spec, mask] of cases) {
+    const t = { ...makeTensors(spec, name), mask: mask ?? null };
     const ref = adapterForward(spec, t);
     // Keep top-k away from ties, where f32 and f64 could choose differently.
     if (spec.topk && spec.topk < adapterDims(spec).E) {
@@ -62,15 +70,21 @@ test('every adapter method matches the float64 reference on the GPU', async ({ p
       }
     }
     const g = adapterBackward(spec, t, ref, t.dy);
+    if (mask) {
+      // The padding matters here: counting it would move the regularisers well past TOL.
+      const all = adapterForward(spec, { ...t, mask: null });
+      const gAll = adapterBackward(spec, { ...t, mask: null }, all, t.dy);
+      expect(Math.max(maxRelError([all.entropy, all.balance], [ref.entropy, ref.balance]), maxRelError(gAll.dWr!, g.dWr!)), `${name}: padding matters`).toBeGreaterThan(100 * TOL);
+    }
     const asF32 = (a: Float64Array | null) => (a ? Array.from(a) : null);
     const got = await page.evaluate(
       ([s, tt]) => {
         const f = (a: number[] | null) => (a ? Float32Array.from(a) : null);
         return window.mor1e!.adapterLayer(s, {
-          x: f(tt.x)!, W0: f(tt.W0)!, bias: f(tt.bias), A: f(tt.A)!, B: f(tt.B)!, Wr: f(tt.Wr), wOmega: f(tt.wOmega), wBeta: f(tt.wBeta), s: f(tt.s), dy: f(tt.dy)!,
+          x: f(tt.x)!, W0: f(tt.W0)!, bias: f(tt.bias), A: f(tt.A)!, B: f(tt.B)!, Wr: f(tt.Wr), wOmega: f(tt.wOmega), wBeta: f(tt.wBeta), s: f(tt.s), mask: f(tt.mask), dy: f(tt.dy)!,
         }).then((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, typeof v === 'number' ? v : Array.from(v as Float32Array)])));
       },
-      [spec, { x: asF32(t.x), W0: asF32(t.W0), bias: asF32(t.bias), A: asF32(t.A), B: asF32(t.B), Wr: asF32(t.Wr), wOmega: asF32(t.wOmega), wBeta: asF32(t.wBeta), s: asF32(t.s), dy: asF32(t.dy) }] as const,
+      [spec, { x: asF32(t.x), W0: asF32(t.W0), bias: asF32(t.bias), A: asF32(t.A), B: asF32(t.B), Wr: asF32(t.Wr), wOmega: asF32(t.wOmega), wBeta: asF32(t.wBeta), s: asF32(t.s), mask: t.mask, dy: asF32(t.dy) }] as const,
     );
     const errs: Record<string, number> = {
       y: maxRelError(got.y as number[], ref.y),
@@ -97,21 +111,29 @@ test('a tensor of the wrong size is named, and the layer still runs afterwards',
   await expect(
     page.evaluate((s) => window.mor1e!.adapterLayer(s, { x: new Float32Array(6), W0: new Float32Array(12), A: new Float32Array(5), B: new Float32Array(8), dy: new Float32Array(8) }), spec),
   ).rejects.toThrow(/tensor "A" has 5 values, the spec needs 6/);
+  await expect(
+    page.evaluate((s) => window.mor1e!.adapterLayer(s, { x: new Float32Array(6), W0: new Float32Array(12), A: new Float32Array(6), B: new Float32Array(8), mask: new Float32Array(3), dy: new Float32Array(8) }), spec),
+  ).rejects.toThrow(/tensor "mask" has 3 values, the spec needs 2/);
+  await expect(
+    page.evaluate((s) => window.mor1e!.adapterLayer(s, { x: new Float32Array(6), W0: new Float32Array(12), A: new Float32Array(6), B: new Float32Array(8), mask: Float32Array.from([1, 0.5]), dy: new Float32Array(8) }), spec),
+  ).rejects.toThrow(/mask\[1\] = 0.5 must be 0 \(padding\) or 1/);
   const r = await page.evaluate((s) => window.mor1e!.adapterLayer(s, { x: new Float32Array(6), W0: new Float32Array(12), A: new Float32Array(6), B: new Float32Array(8), dy: new Float32Array(8) }).then((o) => o.y.length), spec);
   expect(r).toBe(8);
 });
 
 test.describe('router statistics on the GPU', () => {
-  const stat = (name: string, spec: AdapterSpec) => [name, spec] as const;
-  for (const [name, spec] of [
+  const stat = (name: string, spec: AdapterSpec, mask: number[] | null = null) => [name, spec, mask] as const;
+  for (const [name, spec, mask] of [
     stat('trex 3x5 top-2, three tasks', { method: 'trex', T: 23, n: 9, m: 7, r1: 3, r2: 5, topk: 2 }),
     stat('mor1e E=6 dense, three tasks', { method: 'mor1e', T: 17, n: 8, m: 5, E: 6 }),
     stat('sira r=16, three tasks', { method: 'sira', T: 13, n: 6, m: 4, r: 16 }),
+    stat('trex 3x5 top-2, three tasks, padded', { method: 'trex', T: 23, n: 9, m: 7, r1: 3, r2: 5, topk: 2 }, Array.from({ length: 23 }, (_, i) => (i % 8 < 5 ? 1 : 0))),
+    stat('molora r=8, three tasks, padded', { method: 'molora', T: 13, n: 6, m: 4, r: 8 }, Array.from({ length: 13 }, (_, i) => (i < 10 ? 1 : 0))),
   ]) {
     test(name, async ({ page }) => {
       await page.goto('/e2e/harness.html');
       await page.waitForFunction(() => window.harness !== undefined || window.harnessError !== undefined);
-      const t = makeTensors(spec, name);
+      const t = { ...makeTensors(spec, name), mask };
       const d = adapterDims(spec);
       const task = Array.from({ length: spec.T }, (_, i) => (i * 7) % 3);
       const ref = adapterForward(spec, t);
@@ -125,6 +147,7 @@ test.describe('router statistics on the GPU', () => {
           inputs: {
             x: { data: Array.from(t.x) }, W0: { data: Array.from(t.W0) }, WrA: { data: WrA }, B: { data: Array.from(t.B) },
             gates: { data: [t.wOmega?.[0] ?? 0, t.wBeta?.[0] ?? 0] }, ...(t.s ? { s: { data: Array.from(t.s) } } : {}), task: { data: task, type: 'u32' as const },
+            ...(mask ? { mask: { data: mask, type: 'u32' as const } } : {}),
           },
           outputs: { y: { length: spec.T * spec.m }, ...Object.fromEntries(Object.entries(sizes).map(([k, v]) => [k, { length: v }])) },
           args: { spec, groups: 4 },
@@ -132,6 +155,7 @@ test.describe('router statistics on the GPU', () => {
       );
       // Counts are exact; shares and means match to f32 rounding.
       for (let grp = 0; grp < 4; grp++) expect(got.stats[grp * (3 * d.E + 2) + 3 * d.E + 1]).toBe(want[grp * (3 * d.E + 2) + 3 * d.E + 1]);
+      if (mask) expect(got.stats[3 * d.E + 1], 'real tokens only').toBe(mask.reduce((a, b) => a + b));
       expect(maxRelError(got.stats, want)).toBeLessThan(TOL);
     });
   }

@@ -1,6 +1,8 @@
 // End to end: adapters trained through the real model path on the GPU. 30 AdamW steps of each
 // method on a small fixed batch lower the loss, and the first three losses equal the float64
-// reference loop's (same seeded initialisation, same batch, same hyper-parameters).
+// reference loop's (same seeded initialisation, same batch, same hyper-parameters). A padded
+// batch (the second sequence shorter) with both router regularisers matches the float64 loop,
+// whose regularisers and statistics count the real tokens only.
 import { test, expect } from '@playwright/test';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -80,6 +82,58 @@ for (const [model, cfg] of cases) {
     console.log(`[finetune] ${cfg.method} on ${model}: GPU ${losses.slice(0, 3).map((l) => l.toFixed(6)).join(', ')} … ${losses[29].toFixed(4)}; float64 ${ref.map((l) => l.toFixed(6)).join(', ')}`);
     for (let i = 0; i < 3; i++) expect(Math.abs(losses[i] - ref[i]) / Math.abs(ref[i]), `loss ${i + 1}`).toBeLessThan(1e-4);
     expect(losses[29]).toBeLessThan(losses[0] * 0.8);
+    expect(await page.evaluate(() => window.mor1e!.gpuErrors())).toEqual([]);
+  });
+}
+
+// B = 2 sequences of T = 9 positions: the first full, the second 5 real tokens then 4 padding
+// (id 0, target −100, mask 0). Targets: next token, prompt (first 2) masked.
+function paddedBatch(V: number, E: number): TrainBatch {
+  const r = rng(5);
+  const B = 2, T = 9, lengths = [9, 5];
+  const mask = Array.from({ length: B * T }, (_, i) => (i % T < lengths[Math.floor(i / T)] ? 1 : 0));
+  const ids = mask.map((m) => (m ? Math.floor(r() * V) : 0));
+  const targets = ids.map((_, i) => (i % T < 2 || (i + 1) % T === 0 || !mask[i + 1] ? -100 : ids[i + 1]));
+  return { B, T, ids, targets, s: Array.from({ length: B * E }, (_, i) => (i % E === Math.floor(i / E) % E ? 1 : 0.1)), task: [0, 1], mask };
+}
+
+const padded: Array<[string, AdapterConfig]> = [
+  ['tiny-llama', { method: 'trex', r1: 2, r2: 4, topk: 3, lambdaH: 0.5, lambdaLB: 0.5 }],
+  ['tiny-gpt2', { method: 'mor1e', E: 4, lambdaH: 0.5, lambdaLB: 0.5 }],
+];
+
+for (const [model, cfg] of padded) {
+  test(`${cfg.method} on ${model}, padded batch with both regularisers: the first three losses match the float64 loop`, async ({ page }) => {
+    test.setTimeout(300_000);
+    await page.goto('/');
+    await expect(page.getByTestId('gpu-status')).toHaveAttribute('data-status', 'ready', { timeout: 60_000 });
+    await page.evaluate((u) => window.mor1e!.loadModel(u), `/e2e/fixtures/models/${model}/`);
+    const { spec, weights } = await nodeModel(model);
+    const E = adapterDims(layerSpec(cfg, adaptedLayers(spec, cfg)[0].lin, 1)).E;
+    const batch = paddedBatch(spec.vocabSize, E);
+    const { losses, routerStats } = await page.evaluate((req) => window.mor1e!.finetune(req), { adapter: cfg, batch, steps: 3, hyper: HYPER, seed: 7 });
+    // The statistics count real tokens only: 14 in all, 9 of task 0, 5 of task 1.
+    expect(routerStats.length).toBe(adaptedLayers(spec, cfg).length);
+    for (const layer of routerStats) {
+      expect(layer.groups.map((g) => g.tokens)).toEqual([14, 9, 5]);
+      for (const g of layer.groups) expect(g.f.reduce((a, b) => a + b)).toBeCloseTo(1, 5);
+    }
+
+    const reference = (b: TrainBatch) => {
+      const params = initAdapterParams({ spec }, cfg, 7);
+      const zero = (p: AdapterParams): AdapterParams => ({
+        A: new Float64Array(p.A.length), B: new Float64Array(p.B.length), Wr: p.Wr && new Float64Array(p.Wr.length),
+        wOmega: p.wOmega && new Float64Array(1), wBeta: p.wBeta && new Float64Array(1),
+      });
+      const state = new Map([...params].map(([k, p]) => [k, { m: zero(p), v: zero(p) }]));
+      return [1, 2, 3].map((step) => referenceTrainStep(spec, weights, cfg, params, state, b, HYPER, step));
+    };
+    const ref = reference(batch);
+    const unmasked = reference({ ...batch, mask: null });
+    console.log(`[finetune] padded ${cfg.method} on ${model}: GPU ${losses.map((l) => l.toFixed(6)).join(', ')}; float64 ${ref.map((l) => l.toFixed(6)).join(', ')} (padding counted: ${unmasked.map((l) => l.toFixed(6)).join(', ')})`);
+    // Counting the padding tokens would be visible in these losses.
+    expect(Math.max(...unmasked.map((u, i) => Math.abs(u - ref[i]) / Math.abs(ref[i])))).toBeGreaterThan(1e-3);
+    for (let i = 0; i < 3; i++) expect(Math.abs(losses[i] - ref[i]) / Math.abs(ref[i]), `loss ${i + 1}`).toBeLessThan(1e-4);
     expect(await page.evaluate(() => window.mor1e!.gpuErrors())).toEqual([]);
   });
 }

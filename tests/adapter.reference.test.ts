@@ -1,7 +1,8 @@
 // The adapted-layer reference (METHOD.md) against central finite differences, for every method
-// and routing mode, on all parameters and on x (s is data); parameter counts; initial values.
+// and routing mode, on all parameters and on x (s is data), with and without padding tokens;
+// padding tokens' independence from the regularisers; parameter counts; initial values.
 import { describe, expect, it } from 'vitest';
-import { adapterBackward, adapterForward, adapterInit, adapterParamCount, topkIndices, type AdapterSpec, type AdapterTensors } from '../src/reference/adapter.ts';
+import { adapterBackward, adapterForward, adapterInit, adapterParamCount, routeStats, topkIndices, type AdapterSpec, type AdapterTensors } from '../src/reference/adapter.ts';
 import { dot, maxRelError, numericGrad, randn, rng } from '../src/reference/gradcheck.ts';
 
 function tensors(spec: AdapterSpec, seed: number): AdapterTensors & { dy: Float64Array } {
@@ -45,31 +46,111 @@ const specs: Array<[string, AdapterSpec]> = [
   ['sira r=8', { method: 'sira', T: 4, n: 3, m: 3, r: 8 }],
 ];
 
+// Padding: two sequences of 4 tokens in one layer (rows 0-3 and 4-7), the second (or both)
+// ending in padding; both regularisers on.
+const padded: Array<[string, AdapterSpec, number[]]> = [
+  ['trex top-2, both regularisers, padded sequences', { method: 'trex', T: 8, n: 4, m: 3, r1: 2, r2: 3, topk: 2, lambdaH: 0.3, lambdaLB: 0.4 }, [1, 1, 1, 0, 1, 1, 0, 0]],
+  ['trex dense, both regularisers, padded sequence', { method: 'trex', T: 8, n: 4, m: 3, r1: 2, r2: 2, lambdaH: -0.4, lambdaLB: 0.5 }, [1, 1, 1, 1, 1, 0, 0, 0]],
+  ['mor1e dense E=5, both regularisers, padded sequences', { method: 'mor1e', T: 8, n: 5, m: 3, E: 5, lambdaH: 0.25, lambdaLB: 0.6 }, [1, 1, 0, 0, 1, 1, 1, 0]],
+  ['mor1e top-3 of 5, both regularisers, padded sequence', { method: 'mor1e', T: 8, n: 3, m: 4, E: 5, topk: 3, lambdaH: 0.2, lambdaLB: 0.3 }, [1, 1, 1, 1, 1, 1, 0, 0]],
+];
+
+function gradcheck(spec: AdapterSpec, t: AdapterTensors & { dy: Float64Array }) {
+  const fw = adapterForward(spec, t);
+  // Stay away from top-k ties, where the selection (and so the loss) jumps.
+  if (spec.topk) {
+    for (const rt of fw.routes) {
+      const u = Array.from(rt.g);
+      expect(u.filter((v) => v !== 0).length).toBe(spec.topk);
+    }
+  }
+  const g = adapterBackward(spec, t, fw, t.dy);
+  const L = () => loss(spec, t, t.dy);
+  const TOL = 2e-6;
+  expect(maxRelError(g.dx, numericGrad(t.x as Float64Array, L)), 'dx').toBeLessThan(TOL);
+  expect(maxRelError(g.dA, numericGrad(t.A as Float64Array, L)), 'dA').toBeLessThan(TOL);
+  expect(maxRelError(g.dB, numericGrad(t.B as Float64Array, L)), 'dB').toBeLessThan(TOL);
+  if (t.Wr) expect(maxRelError(g.dWr!, numericGrad(t.Wr as Float64Array, L)), 'dWr').toBeLessThan(TOL);
+  if (t.wOmega) {
+    expect(maxRelError([g.dwOmega], numericGrad(t.wOmega as Float64Array, L, 1e-7)), 'dwOmega').toBeLessThan(1e-5);
+    expect(maxRelError([g.dwBeta], numericGrad(t.wBeta as Float64Array, L, 1e-7)), 'dwBeta').toBeLessThan(1e-5);
+  }
+}
+
 describe('adapter layer reference vs finite differences', () => {
-  for (const [name, spec] of specs) {
-    it(name, () => {
-      const t = tensors(spec, name.length * 13 + 1);
+  for (const [name, spec] of specs) it(name, () => gradcheck(spec, tensors(spec, name.length * 13 + 1)));
+  for (const [name, spec, mask] of padded) it(name, () => gradcheck(spec, { ...tensors(spec, name.length * 13 + 1), mask }));
+});
+
+describe('padding tokens and the router regularisers', () => {
+  for (const [name, spec, mask] of padded) {
+    it(`${name}: padding tokens change neither the regularisers nor their gradients`, () => {
+      const t = { ...tensors(spec, name.length * 7 + 3), mask };
+      const real = mask.reduce((a, b) => a + b);
+      // dy = 0: every gradient comes from the regularisers.
+      const dy = new Float64Array(spec.T * spec.m);
       const fw = adapterForward(spec, t);
-      // Stay away from top-k ties, where the selection (and so the loss) jumps.
-      if (spec.topk) {
-        for (const rt of fw.routes) {
-          const u = Array.from(rt.g);
-          expect(u.filter((v) => v !== 0).length).toBe(spec.topk);
+      expect(fw.count).toBe(real);
+      const g = adapterBackward(spec, t, fw, dy);
+      expect(Math.max(...Array.from(g.dWr!).map(Math.abs)), 'the regularisers do move W_r').toBeGreaterThan(1e-3);
+      // The regulariser values are those of the real tokens alone.
+      const keep = mask.flatMap((v, i) => (v ? [i] : []));
+      const rows = (a: ArrayLike<number>, w: number) => Float64Array.from(keep.flatMap((i) => Array.from({ length: w }, (_, c) => a[i * w + c])));
+      const E = fw.routes[0].p.length;
+      const alone = adapterForward({ ...spec, T: real }, { ...t, x: rows(t.x, spec.n), s: rows(t.s!, E), mask: null });
+      expect(Math.abs(fw.entropy - alone.entropy)).toBeLessThan(1e-12);
+      expect(Math.abs(fw.balance - alone.balance)).toBeLessThan(1e-12);
+      // Move the x of every padding token.
+      const x2 = Float64Array.from(t.x);
+      const r = rng(11);
+      for (let i = 0; i < spec.T; i++) if (!mask[i]) for (let c = 0; c < spec.n; c++) x2[i * spec.n + c] += 2 * r() - 1;
+      const t2 = { ...t, x: x2 };
+      const fw2 = adapterForward(spec, t2);
+      expect(fw2.entropy).toBe(fw.entropy);
+      expect(fw2.balance).toBe(fw.balance);
+      const g2 = adapterBackward(spec, t2, fw2, dy);
+      for (const k of ['dA', 'dB', 'dWr'] as const) expect(Array.from(g2[k]!), k).toEqual(Array.from(g[k]!));
+      expect(g2.dwOmega).toBe(g.dwOmega);
+      expect(g2.dwBeta).toBe(g.dwBeta);
+      for (let i = 0; i < spec.T; i++)
+        for (let c = 0; c < spec.n; c++) {
+          if (mask[i]) expect(g2.dx[i * spec.n + c]).toBe(g.dx[i * spec.n + c]);
+          else expect(g2.dx[i * spec.n + c], `dx of padding token ${i}`).toBe(0);
         }
-      }
-      const g = adapterBackward(spec, t, fw, t.dy);
-      const L = () => loss(spec, t, t.dy);
-      const TOL = 2e-6;
-      expect(maxRelError(g.dx, numericGrad(t.x as Float64Array, L)), 'dx').toBeLessThan(TOL);
-      expect(maxRelError(g.dA, numericGrad(t.A as Float64Array, L)), 'dA').toBeLessThan(TOL);
-      expect(maxRelError(g.dB, numericGrad(t.B as Float64Array, L)), 'dB').toBeLessThan(TOL);
-      if (t.Wr) expect(maxRelError(g.dWr!, numericGrad(t.Wr as Float64Array, L)), 'dWr').toBeLessThan(TOL);
-      if (t.wOmega) {
-        expect(maxRelError([g.dwOmega], numericGrad(t.wOmega as Float64Array, L, 1e-7)), 'dwOmega').toBeLessThan(1e-5);
-        expect(maxRelError([g.dwBeta], numericGrad(t.wBeta as Float64Array, L, 1e-7)), 'dwBeta').toBeLessThan(1e-5);
-      }
+      // Without the mask the same move does change them (the check above has teeth).
+      const unmasked = adapterForward(spec, { ...t, mask: null });
+      const unmasked2 = adapterForward(spec, { ...t2, mask: null });
+      expect(Math.abs(unmasked2.entropy - unmasked.entropy) + Math.abs(unmasked2.balance - unmasked.balance)).toBeGreaterThan(1e-4);
     });
   }
+
+  it('a mask of all ones is bit-identical to no mask', () => {
+    for (const [name, spec] of [...specs, ...padded.map(([n, s]) => [n, s] as const)]) {
+      const t = tensors(spec, name.length * 5 + 2);
+      const ones = { ...t, mask: new Array<number>(spec.T).fill(1) };
+      const a = adapterForward(spec, t), b = adapterForward(spec, ones);
+      expect(Array.from(b.y), name).toEqual(Array.from(a.y));
+      expect([b.entropy, b.balance, ...b.f], name).toEqual([a.entropy, a.balance, ...a.f]);
+      const ga = adapterBackward(spec, t, a, t.dy), gb = adapterBackward(spec, ones, b, t.dy);
+      for (const k of ['dx', 'dA', 'dB', 'dWr'] as const) expect(gb[k] && Array.from(gb[k]), `${name}: ${k}`).toEqual(ga[k] && Array.from(ga[k]));
+      expect([gb.dwOmega, gb.dwBeta], name).toEqual([ga.dwOmega, ga.dwBeta]);
+      if (a.routes.length) expect(Array.from(routeStats(spec, b, ones, null, 1)), name).toEqual(Array.from(routeStats(spec, a, t, null, 1)));
+    }
+  });
+
+  it('router statistics count real tokens only, per task, and agree with the forward', () => {
+    const [, spec, mask] = padded[0];
+    const t = { ...tensors(spec, 5), mask };
+    const fw = adapterForward(spec, t);
+    const task = [0, 0, 0, 0, 1, 1, 1, 1];
+    const st = routeStats(spec, fw, t, task, 3);
+    const E = 6, stride = 3 * E + 2;
+    expect([0, 1, 2].map((g) => st[g * stride + 3 * E + 1])).toEqual([5, 3, 2]);
+    expect(Math.abs(st[3 * E] - fw.entropy)).toBeLessThan(1e-12);
+    expect(Math.abs(st[3 * stride] - fw.balance)).toBeLessThan(1e-12);
+    expect(maxRelError(st.subarray(0, E), fw.f)).toBeLessThan(1e-12);
+    expect(() => routeStats(spec, fw, { ...t, mask: [1, 1] }, task, 3)).toThrow(/mask has 2 values/);
+  });
 });
 
 describe('adapter definitions', () => {

@@ -62,7 +62,7 @@ export const OPS: Record<string, Op> = {
   adapterForward: (e, b, a) =>
     adapter.adapterForward(
       e, b.y, { proj: b.proj, route: b.route, hB: b.hB, top1: b.top1, delta: b.delta, stats: b.stats },
-      { x: b.x, W0: b.W0, bias: null, WrA: b.WrA, B: b.B, gates: b.gates, s: b.s ?? null, task: b.task ?? null }, a.spec, a.groups,
+      { x: b.x, W0: b.W0, bias: null, WrA: b.WrA, B: b.B, gates: b.gates, s: b.s ?? null, task: b.task ?? null, mask: b.mask ?? null }, a.spec, a.groups,
     ),
   adamwUpdate: (e, b, a) => opt.adamwUpdate(e, b.param, b.m, b.v, b.grad, b.norm ?? null, a.hyper, a.n),
 };

@@ -4,13 +4,12 @@
 //   trex:  dg[i·r2 + j] = a_i dh_j,  da_i = Σ_j G[i][j] dh_j
 //   mor1e: dg_k = dh_k a_k,          da_k = dh_k g_k
 //   dz (kept set K): pk ⊙ (32 w dg − <pk, 32 w dg>_K)       (softmax restricted to K; router term)
-//      + p ⊙ (dp_reg − <p, dp_reg>),  dp_reg_k = (λ_H · −(log p_k + 1) + λ_LB · E · f_k) / T
+//      (the router regularisers' share of dz is added afterwards by adapter_reg_backward)
 //   omegaPart = Σ_{k∈K} dg_k (32 pk_k − 4 s_k)   (× 100 w (1 − w) in adapter_gates_final)
 //   molora / sira: dq_e = Σ_{k mod 8 = e} dh_k a_k (0 for SiRA's dropped e), dz = P ⊙ (dq − <P, dq>),
 //                  da_k = dh_k q_(k mod 8)
 //   lora:  da = dh · alpha / r
-// f (top-1 shares) comes from adapter_route_stats group 0 (no gradient flows through it).
-// Reference: src/reference/adapter.ts adapterBackward. One thread per token.
+// Reference: src/reference/adapter.ts adapterBackward (with λ_H = λ_LB = 0). One thread per token.
 // Outputs dproj, omegaPart: `=`.
 
 override METHOD: u32 = 0u;
@@ -23,9 +22,9 @@ struct Params {
   rA: u32,
   rB: u32,
   scale: f32,     // lora: alpha / r
-  lambdaH: f32,
-  lambdaLB: f32,
-  _pad: u32,
+  _pad0: u32,
+  _pad1: u32,
+  _pad2: u32,
 }
 
 @group(0) @binding(0) var<storage, read_write> dproj: array<f32>;      // (T, E + rA): dz | da
@@ -35,18 +34,9 @@ struct Params {
 @group(0) @binding(4) var<storage, read> route: array<f32>;            // (T, 3E): p | pk | g
 @group(0) @binding(5) var<storage, read> s: array<f32>;                // (T, E)
 @group(0) @binding(6) var<storage, read> gates: array<f32>;            // (2): w_omega, w_beta
-@group(0) @binding(7) var<storage, read> stats: array<f32>;            // group 0: f (E) first
-@group(0) @binding(8) var<uniform> p: Params;
+@group(0) @binding(7) var<uniform> p: Params;
 
 fn sigmoid(v: f32) -> f32 { return 1.0 / (1.0 + exp(-v)); }
-
-// dL/dp_k of the regularisers for one token (log clamped: an underflowed p must not give 0·∞).
-fn reg_grad(pk: f32, k: u32, invT: f32) -> f32 {
-  var g = 0.0;
-  if (p.lambdaH != 0.0) { g += p.lambdaH * -(log(max(pk, 1e-30)) + 1.0); }
-  if (p.lambdaLB != 0.0) { g += p.lambdaLB * f32(p.E) * stats[k]; }
-  return g * invT;
-}
 
 @compute @workgroup_size(64, 1, 1)
 fn adapter_route_backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
@@ -108,21 +98,12 @@ fn adapter_route_backward(@builtin(global_invocation_id) gid: vec3<u32>, @builti
       omega += dg * c;
     }
   }
-  // Regularisers on the full softmax.
-  var rdot = 0.0;
-  let invT = 1.0 / f32(p.T);
-  for (var k = 0u; k < p.E; k++) {
-    let pk = route[ro + k];
-    rdot += pk * reg_grad(pk, k, invT);
-  }
   for (var k = 0u; k < p.E; k++) {
     var dg: f32;
     if (METHOD == 0u) { dg = proj[ao + k / p.rB] * dh[ho + k % p.rB]; } else { dg = dh[ho + k] * proj[ao + k]; }
-    let pk = route[ro + k];
     let pkk = route[ro + p.E + k];
     var dz = 0.0;
     if (USE_ROUTER && pkk > 0.0) { dz += pkk * (32.0 * w * dg - dot); }
-    dz += pk * (reg_grad(pk, k, invT) - rdot);
     dproj[po + k] = dz;
   }
   omegaPart[t] = omega;

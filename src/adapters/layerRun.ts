@@ -15,6 +15,12 @@ export interface AdapterLayerTensors {
   wOmega?: Float32Array | null;
   wBeta?: Float32Array | null;
   s?: Float32Array | null;
+  /**
+   * (T) padding mask, 1 = real token, 0 = padding; absent or null = every token is real. The
+   * router statistics (entropy, balance) and the regulariser gradients average over the real
+   * tokens only.
+   */
+  mask?: Float32Array | null;
   dy: Float32Array;
 }
 
@@ -43,6 +49,7 @@ function check(spec: AdapterSpec, t: AdapterLayerTensors): void {
     ['wOmega', t.wOmega, 1, d.gated],
     ['wBeta', t.wBeta, 1, d.gated],
     ['s', t.s, T * d.E, d.gated],
+    ['mask', t.mask, T, false],
     ['dy', t.dy, T * m, true],
   ];
   for (const [name, arr, len, required] of want) {
@@ -52,6 +59,8 @@ function check(spec: AdapterSpec, t: AdapterLayerTensors): void {
     }
     if (arr.length !== len) throw new Error(`adapterLayer(${spec.method}): tensor "${name}" has ${arr.length} values, the spec needs ${len}`);
   }
+  const bad = t.mask?.findIndex((v) => v !== 0 && v !== 1) ?? -1;
+  if (bad >= 0) throw new Error(`adapterLayer(${spec.method}): mask[${bad}] = ${t.mask![bad]} must be 0 (padding) or 1 (real token)`);
 }
 
 export async function runAdapterLayer(engine: Engine, spec: AdapterSpec, t: AdapterLayerTensors): Promise<AdapterLayerResult> {
@@ -77,6 +86,7 @@ export async function runAdapterLayer(engine: Engine, spec: AdapterSpec, t: Adap
       gates: buf('adapter.gates', Float32Array.from([t.wOmega?.[0] ?? 0, t.wBeta?.[0] ?? 0])),
       s: t.s ? buf('adapter.s', t.s) : null,
       task: null,
+      mask: t.mask ? buf('adapter.mask', Uint32Array.from(t.mask)) : null,
     };
     const sizes = adapterSavedSizes(spec);
     const saved = Object.fromEntries(Object.entries(sizes).map(([k, v]) => [k, buf(`adapter.${k}`, v * 4)])) as unknown as AdapterSaved;

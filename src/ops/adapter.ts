@@ -5,9 +5,12 @@
 //   forward:  y = x·W0ᵀ + bias;  proj = x·[W_r; A]ᵀ;  route (softmax, top-k, mix, hB);
 //             stats;  delta = hB·Bᵀ;  y += beta · delta
 //   backward: dδ = beta · dy (+ <dy, δ> partials);  dB += dδᵀ·hB;  dh = dδ·B;
-//             route backward → dproj = [dz | da];  d[W_r; A] += dprojᵀ·x;
+//             route backward → dproj = [dz | da];  dz += the regularisers' gradient at real
+//             tokens (gated, λ ≠ 0);  d[W_r; A] += dprojᵀ·x;
 //             dx = dy·W0 + dproj·[W_r; A];  gate gradients from their partials
-// W0 and its bias are frozen: only dx flows through them.
+// W0 and its bias are frozen: only dx flows through them. A padding mask (one u32 per token,
+// 1 = real) restricts the router statistics and the regularisers (values and gradients) to the
+// real tokens; the rest of the layer is per-token and does not read it.
 import { gridElements, params, type Engine } from '../gpu/engine.ts';
 import { matmulBackwardInput, matmulBackwardWeight, matmulForward } from './matmul.ts';
 import { adapterDims, type AdapterSpec } from '../reference/adapter.ts';
@@ -30,6 +33,12 @@ export interface AdapterInputs {
   s: GPUBuffer | null;
   /** (T) task label per token for per-task router statistics, or null. */
   task: GPUBuffer | null;
+  /**
+   * (T) u32 padding mask, 1 = real token, 0 = padding; absent or null = every token is real.
+   * The router statistics (so the regulariser values) and the regulariser gradients average
+   * over the real tokens only.
+   */
+  mask?: GPUBuffer | null;
 }
 
 /** What the forward keeps for the backward and the statistics. */
@@ -86,8 +95,8 @@ export function adapterForward(engine: Engine, y: GPUBuffer, saved: AdapterSaved
   });
   if (d.E > 0) {
     if (groups > 1 && !inp.task) throw new Error('adapter: per-task statistics need the task labels');
-    engine.dispatch(engine.kernel('adapter/adapter_route_stats'), {
-      bindings: [saved.stats, saved.route, saved.top1, inp.task ?? engine.dummy],
+    engine.dispatch(engine.kernel('adapter/adapter_route_stats', { MASKED: !!inp.mask }), {
+      bindings: [saved.stats, saved.route, saved.top1, inp.task ?? engine.dummy, inp.mask ?? engine.dummy],
       params: params({ T, E: d.E, groups, pad: 0 }),
       workgroups: [groups],
     });
@@ -121,10 +130,19 @@ export function adapterBackward(engine: Engine, g: AdapterGrads, dy: GPUBuffer, 
   const dproj = engine.scratch('adapter.dproj', T * (d.E + d.rA) * 4);
   const omegaParts = engine.scratch('adapter.omegaParts', T * 4);
   engine.dispatch(engine.kernel('adapter/adapter_route_backward', overrides), {
-    bindings: [dproj, omegaParts, dh, saved.proj, saved.route, inp.s ?? engine.dummy, inp.gates, saved.stats],
-    params: params({ T, E: d.E, rA: d.rA, rB: d.rB, scale, lambdaH: spec.lambdaH ?? 0, lambdaLB: spec.lambdaLB ?? 0, pad: 0 }, ['scale', 'lambdaH', 'lambdaLB']),
+    bindings: [dproj, omegaParts, dh, saved.proj, saved.route, inp.s ?? engine.dummy, inp.gates],
+    params: params({ T, E: d.E, rA: d.rA, rB: d.rB, scale, pad0: 0, pad1: 0, pad2: 0 }, ['scale']),
     workgroups: gridElements(T),
   });
+  const lambdaH = spec.lambdaH ?? 0, lambdaLB = spec.lambdaLB ?? 0;
+  if (d.gated && (lambdaH !== 0 || lambdaLB !== 0)) {
+    // Reads f and the real-token count from the statistics of this layer's forward.
+    engine.dispatch(engine.kernel('adapter/adapter_reg_backward', { MASKED: !!inp.mask }), {
+      bindings: [dproj, saved.route, saved.stats, inp.mask ?? engine.dummy],
+      params: params({ T, E: d.E, rA: d.rA, pad0: 0, lambdaH, lambdaLB, pad1: 0, pad2: 0 }, ['lambdaH', 'lambdaLB']),
+      workgroups: gridElements(T),
+    });
+  }
   const inShape = { M: T, N: d.E + d.rA, K: n, transB: true };
   matmulBackwardWeight(engine, g.dWrA, inp.x, dproj, inShape);
   matmulBackwardInput(engine, g.dx, dy, inp.W0, { M: T, N: m, K: n, transB: !inp.w0InOut }, accumulateDx);

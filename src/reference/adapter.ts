@@ -3,7 +3,8 @@
 // with dense or top-k routing, the two gates, the intuition scores, the ablations (router only,
 // intuition only) and the two router regularisers. The GPU kernels must match it.
 //   y = W0 x + bias + beta · delta        (LoRA: + (alpha / r) · B A x)
-// The backward is of L = Σ y ⊙ dy + λ_H · mean_t H(p_t) + λ_LB · E · Σ_k f_k P_k.
+// The backward is of L = Σ y ⊙ dy + λ_H · mean_t H(p_t) + λ_LB · E · Σ_k f_k P_k, where the
+// regularisers' mean, f_k and P_k run over the real (non-padding) tokens only (`mask`).
 
 export type AdapterMethod = 'trex' | 'mor1e' | 'lora' | 'molora' | 'sira';
 
@@ -50,6 +51,25 @@ export interface AdapterTensors {
   wOmega?: Arr | null; // (1)
   wBeta?: Arr | null; // (1)
   s?: Arr | null; // (T, E)
+  /**
+   * (T) 1 = real token, 0 = padding; absent or null = every token is real. Only the router
+   * regularisers and statistics read it: their means (entropy, f_k, P_k, G_k) run over the real
+   * tokens, and padding tokens get no regulariser gradient. y and the Σ y ⊙ dy part are
+   * per-token and unaffected (a padding token's dy is 0 when its target is masked).
+   */
+  mask?: ArrayLike<number> | null;
+}
+
+/** Number of real tokens (mask value 1) among T; T when there is no mask. */
+export function realTokens(mask: ArrayLike<number> | null | undefined, T: number): number {
+  if (!mask) return T;
+  if (mask.length !== T) throw new RangeError(`adapter: mask has ${mask.length} values, the layer has ${T} tokens`);
+  let c = 0;
+  for (let i = 0; i < T; i++) {
+    if (mask[i] !== 0 && mask[i] !== 1) throw new RangeError(`adapter: mask[${i}] = ${mask[i]} must be 0 (padding) or 1 (real token)`);
+    c += mask[i];
+  }
+  return c;
 }
 
 export interface AdapterDims {
@@ -128,7 +148,7 @@ export interface TokenRoute {
 
 export interface AdapterForward {
   y: Float64Array;
-  /** Regulariser values (means over tokens, before the λ factors). */
+  /** Regulariser values (means over the real tokens, before the λ factors). */
   entropy: number;
   balance: number;
   routes: TokenRoute[];
@@ -138,8 +158,10 @@ export interface AdapterForward {
   delta: Float64Array; // (T, m)
   w: number;
   beta: number;
-  /** Load-balance counts f_k (fraction of tokens whose largest u is k). */
+  /** Load-balance counts f_k (fraction of the real tokens whose largest u is k). */
   f: Float64Array;
+  /** Real (non-padding) tokens: the regularisers' denominator. */
+  count: number;
 }
 
 function route(spec: AdapterSpec, d: AdapterDims, t: TokenRoute['p'], s: ArrayLike<number> | null, w: number): TokenRoute {
@@ -174,6 +196,7 @@ export function adapterForward(spec: AdapterSpec, t: AdapterTensors): AdapterFor
   const w = d.gated ? sigmoid(GATE_SLOPE * t.wOmega![0]) : 0;
   const beta = d.gated ? sigmoid(GATE_SLOPE * t.wBeta![0]) : 1;
   const f = new Float64Array(d.E);
+  const count = realTokens(t.mask, T);
   let entropy = 0;
   let balance = 0;
   const P = new Float64Array(d.E);
@@ -206,21 +229,23 @@ export function adapterForward(spec: AdapterSpec, t: AdapterTensors): AdapterFor
         } else {
           for (let k = 0; k < d.E; k++) h[k] = ai[k] * rt.g[k];
         }
-        // Regulariser statistics: entropy of the full softmax, argmax of the dense u.
-        for (let k = 0; k < d.E; k++) {
-          entropy -= p[k] > 0 ? p[k] * Math.log(p[k]) : 0;
-          P[k] += p[k] / T;
-        }
-        const useRouter = spec.useRouter ?? true, useIntuition = spec.useIntuition ?? true;
-        let best = 0, bestU = -Infinity;
-        for (let k = 0; k < d.E; k++) {
-          const u = (useRouter ? TOKEN_COEF * w * p[k] : 0) + (useIntuition && t.s ? TASK_COEF * (1 - w) * t.s[i * d.E + k] : 0);
-          if (u > bestU) {
-            bestU = u;
-            best = k;
+        // Regulariser statistics over the real tokens: entropy of the full softmax, argmax of the dense u.
+        if (!t.mask || t.mask[i]) {
+          for (let k = 0; k < d.E; k++) {
+            entropy -= p[k] > 0 ? p[k] * Math.log(p[k]) : 0;
+            P[k] += p[k] / count;
           }
+          const useRouter = spec.useRouter ?? true, useIntuition = spec.useIntuition ?? true;
+          let best = 0, bestU = -Infinity;
+          for (let k = 0; k < d.E; k++) {
+            const u = (useRouter ? TOKEN_COEF * w * p[k] : 0) + (useIntuition && t.s ? TASK_COEF * (1 - w) * t.s[i * d.E + k] : 0);
+            if (u > bestU) {
+              bestU = u;
+              best = k;
+            }
+          }
+          f[best] += 1 / count;
         }
-        f[best] += 1 / T;
       } else {
         // MoLoRA / SiRA: rank slot k follows expert k mod 8 (torch repeat); SiRA keeps the top 6.
         const keep = spec.method === 'sira' ? new Set(topkIndices(p, SIRA_KEEP)) : null;
@@ -241,12 +266,12 @@ export function adapterForward(spec: AdapterSpec, t: AdapterTensors): AdapterFor
       y[i * m + o] = base + beta * dl;
     }
   }
-  if (d.gated) {
-    entropy /= T;
+  if (d.gated && count > 0) {
+    entropy /= count;
     for (let k = 0; k < d.E; k++) balance += f[k] * P[k];
     balance *= d.E;
   }
-  return { y, entropy, balance, routes, a, hB, delta, w, beta, f };
+  return { y, entropy, balance, routes, a, hB, delta, w, beta, f, count };
 }
 
 export interface AdapterGrads {
@@ -258,7 +283,7 @@ export interface AdapterGrads {
   dwBeta: number;
 }
 
-/** Gradients of L = Σ y ⊙ dy + λ_H · entropy + λ_LB · balance. */
+/** Gradients of L = Σ y ⊙ dy + λ_H · entropy + λ_LB · balance (regulariser terms at real tokens only). */
 export function adapterBackward(spec: AdapterSpec, t: AdapterTensors, fw: AdapterForward, dy: Arr): AdapterGrads {
   const d = adapterDims(spec);
   const { T, n, m } = spec;
@@ -317,13 +342,15 @@ export function adapterBackward(spec: AdapterSpec, t: AdapterTensors, fw: Adapte
         for (const k of rt.kept) dot += rt.pk[k] * TOKEN_COEF * w * dg[k];
         for (const k of rt.kept) dz[k] += rt.pk[k] * (TOKEN_COEF * w * dg[k] - dot);
       }
-      // Regularisers act on the full softmax p.
-      const p = rt.p;
-      const dp = new Float64Array(d.E);
-      for (let k = 0; k < d.E; k++) dp[k] = (lH * -(Math.log(p[k]) + 1)) / T + (lLB * d.E * fw.f[k]) / T;
-      let dot = 0;
-      for (let k = 0; k < d.E; k++) dot += p[k] * dp[k];
-      for (let k = 0; k < d.E; k++) dz[k] += p[k] * (dp[k] - dot);
+      // Regularisers act on the full softmax p of the real tokens (means over fw.count of them).
+      if (!t.mask || t.mask[i]) {
+        const p = rt.p;
+        const dp = new Float64Array(d.E);
+        for (let k = 0; k < d.E; k++) dp[k] = (lH * -(Math.log(p[k]) + 1)) / fw.count + (lLB * d.E * fw.f[k]) / fw.count;
+        let dot = 0;
+        for (let k = 0; k < d.E; k++) dot += p[k] * dp[k];
+        for (let k = 0; k < d.E; k++) dz[k] += p[k] * (dp[k] - dot);
+      }
     } else if (d.E > 0) {
       const rt = fw.routes[i];
       const dq = new Float64Array(d.E);
@@ -357,9 +384,10 @@ export function adapterBackward(spec: AdapterSpec, t: AdapterTensors, fw: Adapte
 }
 
 /**
- * Router statistics as adapter_route_stats lays them out: per group (0 = all tokens, 1 + c =
- * tokens of task c) f (top-1 share) | P (mean p) | G (mean g) | mean entropy | token count,
- * then the load-balance value E · Σ f_k P_k of group 0.
+ * Router statistics as adapter_route_stats lays them out: per group (0 = all real tokens, 1 + c =
+ * real tokens of task c; padding tokens, t.mask = 0, count in no group) f (top-1 share) |
+ * P (mean p) | G (mean g) | mean entropy | token count, then the load-balance value
+ * E · Σ f_k P_k of group 0.
  */
 export function routeStats(spec: AdapterSpec, fw: AdapterForward, t: AdapterTensors, task: ArrayLike<number> | null, groups: number): Float64Array {
   const d = adapterDims(spec);
@@ -367,10 +395,12 @@ export function routeStats(spec: AdapterSpec, fw: AdapterForward, t: AdapterTens
   const stride = 3 * E + 2;
   const out = new Float64Array(groups * stride + 1);
   const useRouter = spec.useRouter ?? true, useIntuition = spec.useIntuition ?? true;
+  realTokens(t.mask, spec.T); // validates the mask
   for (let grp = 0; grp < groups; grp++) {
     const o = grp * stride;
     let count = 0;
     for (let i = 0; i < spec.T; i++) {
+      if (t.mask && !t.mask[i]) continue;
       if (grp > 0 && task![i] + 1 !== grp) continue;
       count++;
       const rt = fw.routes[i];

@@ -1,5 +1,5 @@
 // Float64 reference of finetuning with adapters: the loss (masked next-token cross-entropy plus
-// the router regularisers averaged over adapted layers) and the gradients of every adapter
+// the router regularisers averaged over adapted layers and non-padding tokens) and the gradients of every adapter
 // parameter, through the whole GPT-2 / Llama forward and backward, composed from the reference
 // ops. The GPU trainer (src/train/trainer.ts) must reproduce its losses step for step.
 import type { ModelSpec } from '../model/config.ts';
@@ -76,6 +76,26 @@ export interface TrainBatch {
   s: number[] | null;
   /** (B) task label per sequence (0-based), for router statistics split by task; optional. */
   task?: number[] | null;
+  /**
+   * (B·T) padding mask: 1 = real token, 0 = padding; absent or null = every token is real.
+   * The router regularisers (entropy, load balance) and the router statistics average over the
+   * real tokens only, and padding tokens get no regulariser gradient. The cross-entropy is
+   * masked by `targets` alone, so a padding token must also have target −100 (checked).
+   */
+  mask?: number[] | null;
+}
+
+/** The batch's padding mask, checked (B·T values of 0 or 1, −100 targets at padding), or null. */
+export function batchMask(batch: TrainBatch): number[] | null {
+  const { mask } = batch;
+  if (!mask) return null;
+  const N = batch.B * batch.T;
+  if (mask.length !== N) throw new Error(`train batch: the mask has ${mask.length} values, B·T = ${N}`);
+  for (let i = 0; i < N; i++) {
+    if (mask[i] !== 0 && mask[i] !== 1) throw new Error(`train batch: mask[${i}] = ${mask[i]} must be 0 (padding) or 1 (real token)`);
+    if (mask[i] === 0 && batch.targets[i] !== -100) throw new Error(`train batch: token ${i} is padding (mask 0) but has target ${batch.targets[i]}; padding targets must be −100`);
+  }
+  return mask;
 }
 
 /** W0 as (out, in), the adapter reference's layout (GPT-2 stores Conv1D weights as (in, out)). */
@@ -102,8 +122,9 @@ export function referenceLossAndGrads(spec: ModelSpec, weights: Weights, cfg: Ad
   const layers = adaptedLayers(spec, cfg);
   const nAdapted = layers.length;
   const E = adapterDims(layerSpec(cfg, layers[0].lin, 1)).E;
+  const mask = batchMask(batch);
   const sRows = batch.s ? Float64Array.from({ length: N * E }, (_, i) => batch.s![Math.floor(Math.floor(i / E) / T) * E + (i % E)]) : null;
-  // Regularisers are averaged over adapted layers.
+  // Regularisers are averaged over adapted layers (and, inside each layer, over the real tokens).
   const lcfg = { ...cfg, lambdaH: (cfg.lambdaH ?? 0) / nAdapted, lambdaLB: (cfg.lambdaLB ?? 0) / nAdapted };
   const saved = new Map<string, { fw: AdapterForward; x: Float64Array; spec: AdapterSpec; W0: Float64Array }>();
   let reg = 0;
@@ -112,7 +133,7 @@ export function referenceLossAndGrads(spec: ModelSpec, weights: Weights, cfg: Ad
     if (!p) return matmulForward(out, x, W(l.w), l.b ? W(l.b) : null, { M: N, N: l.out, K: l.in, transB: l.outIn });
     const s = layerSpec(lcfg, l, N);
     const W0 = outIn(W(l.w), l);
-    const fw = adapterForward(s, { x, W0, bias: l.b ? W(l.b) : null, A: p.A, B: p.B, Wr: p.Wr, wOmega: p.wOmega, wBeta: p.wBeta, s: sRows });
+    const fw = adapterForward(s, { x, W0, bias: l.b ? W(l.b) : null, A: p.A, B: p.B, Wr: p.Wr, wOmega: p.wOmega, wBeta: p.wBeta, s: sRows, mask });
     out.set(fw.y);
     reg += (s.lambdaH ?? 0) * fw.entropy + (s.lambdaLB ?? 0) * fw.balance;
     saved.set(key, { fw, x, spec: s, W0 });
@@ -122,7 +143,7 @@ export function referenceLossAndGrads(spec: ModelSpec, weights: Weights, cfg: Ad
     const sv = saved.get(key);
     if (!sv) return matmulBackwardInput(dx, dy, W(l.w), { M: N, N: l.out, K: l.in, transB: l.outIn }, true);
     const p = params.get(key)!;
-    const g = adapterBackward(sv.spec, { x: sv.x, W0: sv.W0, A: p.A, B: p.B, Wr: p.Wr, wOmega: p.wOmega, wBeta: p.wBeta, s: sRows }, sv.fw, dy);
+    const g = adapterBackward(sv.spec, { x: sv.x, W0: sv.W0, A: p.A, B: p.B, Wr: p.Wr, wOmega: p.wOmega, wBeta: p.wBeta, s: sRows, mask }, sv.fw, dy);
     for (let i = 0; i < dx.length; i++) dx[i] += g.dx[i];
     grads.set(key, { A: g.dA, B: g.dB, Wr: g.dWr, wOmega: p.wOmega ? Float64Array.from([g.dwOmega]) : null, wBeta: p.wBeta ? Float64Array.from([g.dwBeta]) : null });
   };

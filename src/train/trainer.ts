@@ -15,7 +15,7 @@ import { reduceSum, type TensorRef } from '../ops/reduce.ts';
 import { adamwUpdate } from '../ops/optim.ts';
 import { adapterBackward, adapterForward, adapterSavedSizes, type AdapterInputs, type AdapterSaved } from '../ops/adapter.ts';
 import { adapterDims, adapterInit, type AdapterSpec } from '../reference/adapter.ts';
-import { adaptedLayers, layerSpec, type AdapterConfig, type AdapterParams, type TrainBatch, type TrainHyper } from '../reference/train.ts';
+import { adaptedLayers, batchMask, layerSpec, type AdapterConfig, type AdapterParams, type TrainBatch, type TrainHyper } from '../reference/train.ts';
 import type { AttentionShape } from '../reference/attention.ts';
 import { rng } from '../reference/gradcheck.ts';
 
@@ -128,6 +128,7 @@ export class GpuTrainer {
     if (T > s.maxPositions) throw new Error(`train step: sequences of ${T} tokens exceed the model's ${s.maxPositions} positions`);
     const count = batch.targets.filter((t) => t >= 0).length;
     if (!count) throw new Error('train step: every target is masked; nothing to learn from');
+    const mask = batchMask(batch);
     if (this.E > 0 && adapterDims(layerSpec(this.cfg, [...this.layers.values()][0].lin, 1)).gated) {
       if (!batch.s || batch.s.length !== B * this.E) throw new Error(`train step: intuition scores must be B x E = ${B} x ${this.E}`);
     }
@@ -141,6 +142,8 @@ export class GpuTrainer {
     const groups = 1 + (batch.task ? Math.max(...batch.task) + 1 : 0);
     if (batch.task && (batch.task.length !== B || batch.task.some((t) => !(Number.isInteger(t) && t >= 0)))) throw new Error(`train step: task labels must be B = ${B} non-negative integers`);
     const taskRows = batch.task ? e.scratch('train.task', Uint32Array.from({ length: N }, (_, i) => batch.task![Math.floor(i / T)])) : null;
+    // Padding tokens (mask 0) count in no router statistic and get no regulariser gradient.
+    const maskRows = mask ? e.scratch('train.mask', Uint32Array.from(mask)) : null;
     const sRows = batch.s ? e.scratch('train.s', Float32Array.from({ length: N * this.E }, (_, i) => batch.s![Math.floor(Math.floor(i / this.E) / T) * this.E + (i % this.E)])) : null;
     const nAdapted = this.layers.size;
     const lcfg = { ...this.cfg, lambdaH: (this.cfg.lambdaH ?? 0) / nAdapted, lambdaLB: (this.cfg.lambdaLB ?? 0) / nAdapted };
@@ -161,7 +164,7 @@ export class GpuTrainer {
         }
         sv.stats = a.stats!;
       }
-      const inputs: AdapterInputs = { x, W0: W(lin.w), w0InOut: !lin.outIn, bias: lin.b ? W(lin.b) : null, WrA: a.WrA.value, B: a.B.value, gates: a.gates?.value ?? e.dummy, s: sRows, task: taskRows };
+      const inputs: AdapterInputs = { x, W0: W(lin.w), w0InOut: !lin.outIn, bias: lin.b ? W(lin.b) : null, WrA: a.WrA.value, B: a.B.value, gates: a.gates?.value ?? e.dummy, s: sRows, task: taskRows, mask: maskRows };
       adapterForward(e, out, sv, inputs, spec, groups, accumulate);
       saved.set(key, { saved: sv, inputs, spec });
     };
@@ -326,8 +329,9 @@ export class GpuTrainer {
   /**
    * Router statistics of the last step for every adapted layer: per group (all tokens, then each
    * task) the top-1 share f, mean probability P and mean routing weight G per expert, the mean
-   * router entropy and the token count, plus the load-balance value. One readback per call: the
-   * training loop asks every few steps, never per op.
+   * router entropy and the token count, over the real (non-padding) tokens of the batch's mask,
+   * plus the load-balance value. One readback per call: the training loop asks every few steps,
+   * never per op.
    */
   async routerStats(): Promise<Array<{ key: string; E: number; groups: Array<{ f: number[]; P: number[]; G: number[]; entropy: number; tokens: number }>; balance: number }>> {
     const out = [];
