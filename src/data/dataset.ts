@@ -31,21 +31,30 @@ class ProblemLog {
   }
 }
 
-/** A 53-bit string hash (cyrb53), for finding duplicate rows without keeping a second copy of every text. */
-function hash53(s: string): number {
+/** A 53-bit hash (cyrb53) of a row's task, kind and texts, to find duplicates without a second copy of every text. */
+function rowHash(ex: Example): number {
   let h1 = 0xdeadbeef, h2 = 0x41c6ce57;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    h1 = Math.imul(h1 ^ c, 2654435761);
-    h2 = Math.imul(h2 ^ c, 1597334677);
-  }
+  const feed = (s: string) => {
+    for (let i = 0; i < s.length; i++) {
+      const c = s.charCodeAt(i);
+      h1 = Math.imul(h1 ^ c, 2654435761);
+      h2 = Math.imul(h2 ^ c, 1597334677);
+    }
+    h1 = Math.imul(h1 ^ 0xffff, 2654435761); // field separator
+  };
+  feed(ex.task);
+  feed(ex.kind);
+  if (ex.messages) for (const m of ex.messages) { feed(m.role); feed(m.content); }
+  else { feed(ex.prompt); feed(ex.answer); }
   h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
   h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
   return 4294967296 * (2097151 & h2) + (h1 >>> 0);
 }
 
-function rowKey(ex: Example): string {
-  return `${ex.task}\u0000${ex.kind}\u0000${ex.messages ? JSON.stringify(ex.messages) : `${ex.prompt}\u0000${ex.answer}`}`;
+function sameRow(a: Example, b: Example): boolean {
+  if (a.task !== b.task || a.kind !== b.kind) return false;
+  if (a.messages || b.messages) return JSON.stringify(a.messages) === JSON.stringify(b.messages);
+  return a.prompt === b.prompt && a.answer === b.answer;
 }
 
 interface ParsedFile {
@@ -93,9 +102,9 @@ async function parseFile(input: DatasetInput, opts: ImportOptions, onProgress: (
       return;
     }
     const ex = n.example;
-    const h = hash53(rowKey(ex));
+    const h = rowHash(ex);
     const first = seen.get(h);
-    if (first !== undefined && rowKey(examples[first]) === rowKey(ex)) {
+    if (first !== undefined && sameRow(examples[first], ex)) {
       duplicates++;
       problems.add({ line: ex.line, message: `duplicate of line ${examples[first].line} (kept)` });
     } else if (first === undefined) seen.set(h, examples.length);

@@ -94,6 +94,9 @@ class RowReader {
 
 /** Lower-cased keys, so "Instruction" and "instruction" are one field. */
 export function lowerKeys(rec: Json): Json {
+  let plain = true;
+  for (const k in rec) if (k !== k.toLowerCase() || k.trim() !== k) plain = false;
+  if (plain) return rec;
   const out: Json = {};
   for (const [k, v] of Object.entries(rec)) out[k.trim().toLowerCase()] = v;
   return out;

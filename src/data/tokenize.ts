@@ -20,10 +20,27 @@ export interface TokenizeContext {
   /** Ids the tokenizer puts before any text (e.g. Llama's <s>), kept when a prompt is cut. */
   prefix: number[];
   useChatTemplate: boolean;
+  /** The plain template's prompt around the instruction (null: render per row). */
+  wrap: { before: string; after: string } | null;
 }
 
 export function tokenizeContext(tok: TextTokenizer, eosId: number | null, template: 'auto' | 'plain' = 'auto'): TokenizeContext {
-  return { tok, eosId, prefix: tok.encode('', true), useChatTemplate: template === 'auto' && tok.hasChatTemplate };
+  return { tok, eosId, prefix: tok.encode('', true), useChatTemplate: template === 'auto' && tok.hasChatTemplate, wrap: promptWrapper(tok) };
+}
+
+/**
+ * The plain template's prompt as text around the instruction, found once by rendering a
+ * sentinel (a template renders per row at ~40k rows/s; a concatenation is free). Null when the
+ * template does not insert the content verbatim exactly once.
+ */
+function promptWrapper(tok: TextTokenizer): { before: string; after: string } | null {
+  const sentinel = '\u0000MOR1E-PROMPT\u0000';
+  const text = tok.chatPrompt([{ role: 'user', content: sentinel }], true);
+  const at = text.indexOf(sentinel);
+  if (at < 0 || text.indexOf(sentinel, at + 1) >= 0) return null;
+  const wrap = { before: text.slice(0, at), after: text.slice(at + sentinel.length) };
+  const probe = 'What is 2 + 2?\n  Answer:\n';
+  return tok.chatPrompt([{ role: 'user', content: probe }], true) === wrap.before + probe + wrap.after ? wrap : null;
 }
 
 /** Renders a conversation and marks the characters of each assistant turn (the loss spans). */
@@ -60,7 +77,10 @@ export function tokenizeExample(ctx: TokenizeContext, ex: Example): Tokenized {
     segs = chatSegments(ctx, { ...ex, messages: msgs });
     // A chat template writes its own special tokens (bos_token) when it wants them.
     if (ctx.useChatTemplate) prefix = [];
-  } else segs = [{ text: tok.chatPrompt([{ role: 'user', content: ex.prompt }], true), loss: false }, { text: ex.answer, loss: true }];
+  } else {
+    const prompt = ctx.wrap ? ctx.wrap.before + ex.prompt + ctx.wrap.after : tok.chatPrompt([{ role: 'user', content: ex.prompt }], true);
+    segs = [{ text: prompt, loss: false }, { text: ex.answer, loss: true }];
+  }
   const ids = [...prefix];
   const loss = prefix.map(() => 0);
   for (const s of segs) {
