@@ -1,6 +1,6 @@
 // npm run bench: serves the benchmark page with Vite, drives it in headless Chromium, merges
 // the rows into bench/results.json (rows of the benches run now replace their old rows) and
-// prints a table. Options: --only matmul,attention,cross_entropy,safetensors,forward,adapter
+// prints a table. Options: --only matmul,attention,cross_entropy,safetensors,forward,adapter,data
 // --shapes 512,1024 (matmul)
 // --runs 5  --no-naive
 import { chromium } from 'playwright';
@@ -16,9 +16,10 @@ const opt = (name, dflt) => {
 const runs = Number(opt('runs', 5));
 const shapes = opt('shapes', undefined)?.split(',');
 const naive = !argv.includes('--no-naive');
-const only = opt('only', 'matmul,attention,cross_entropy,safetensors,forward,adapter').split(',');
+const only = opt('only', 'matmul,attention,cross_entropy,safetensors,forward,adapter,data').split(',');
 
-const server = await createServer({ server: { port: 0, host: '127.0.0.1' }, logLevel: 'error' });
+// No HMR and no file watching: an edit elsewhere must not reload the page mid-measurement.
+const server = await createServer({ server: { port: 0, host: '127.0.0.1', hmr: false, watch: null }, logLevel: 'error' });
 await server.listen();
 const url = server.resolvedUrls.local[0];
 const browser = await chromium.launch({ executablePath: chromiumPath(), args: chromiumArgs(), headless: true });

@@ -82,17 +82,19 @@ export function tokenizeExample(ctx: TokenizeContext, ex: Example): Tokenized {
     segs = [{ text: prompt, loss: false }, { text: ex.answer, loss: true }];
   }
   const ids = [...prefix];
-  const loss = prefix.map(() => 0);
+  const loss: number[] = new Array(prefix.length).fill(0);
+  let eosInAnswer = false;
   for (const s of segs) {
     if (!s.text) continue;
     const part = tok.encode(s.text, false);
-    for (const id of part) {
-      ids.push(id);
-      loss.push(s.loss ? 1 : 0);
-    }
+    const at = ids.length;
+    for (let i = 0; i < part.length; i++) ids.push(part[i]);
+    loss.length = ids.length;
+    loss.fill(s.loss ? 1 : 0, at);
+    if (s.loss && ctx.eosId !== null && part.includes(ctx.eosId)) eosInAnswer = true;
   }
   // EOS after the answer unless the template already wrote it into the answer.
-  if (ctx.eosId !== null && !ids.some((id, i) => loss[i] && id === ctx.eosId)) {
+  if (ctx.eosId !== null && !eosInAnswer) {
     ids.push(ctx.eosId);
     loss.push(1);
   }

@@ -286,7 +286,7 @@ export class FastBpe {
       if (this.cache.size > 200_000) this.cache.clear();
       this.cache.set(piece, ids);
     }
-    for (const id of ids) out.push(id);
+    for (let i = 0; i < ids.length; i++) out.push(ids[i]);
   }
 
   /** BPE of one piece: repeatedly merge the adjacent pair of lowest rank (leftmost first). */
