@@ -2,7 +2,9 @@
 // method on a small fixed batch lower the loss, and the first three losses equal the float64
 // reference loop's (same seeded initialisation, same batch, same hyper-parameters). A padded
 // batch (the second sequence shorter) with both router regularisers matches the float64 loop,
-// whose regularisers and statistics count the real tokens only.
+// whose regularisers and statistics count the real tokens only. With an intuition of k ≠ E
+// clusters (each layer's learned mapper turns the B x k scores into its E), the first three
+// losses match too, and they would not if the mapper were frozen.
 import { test, expect } from '@playwright/test';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -41,19 +43,22 @@ const cases: Array<[string, AdapterConfig]> = [
   ['tiny-gpt2', { method: 'lora', r: 4, alpha: 8 }],
   ['tiny-llama', { method: 'molora', r: 8 }],
   ['tiny-qwen2', { method: 'sira', r: 8 }],
+  ['tiny-llama', { method: 'trex', r1: 2, r2: 4, k: 3 }],
 ];
 
 test.describe.configure({ mode: 'serial' });
 
 for (const [model, cfg] of cases) {
-  test(`${cfg.method} on ${model}: 30 steps lower the loss; the first three match the float64 loop`, async ({ page }) => {
+  test(`${cfg.method}${cfg.k ? ` with a mapper (k = ${cfg.k} clusters)` : ''} on ${model}: 30 steps lower the loss; the first three match the float64 loop`, async ({ page }) => {
     test.setTimeout(300_000);
     await page.goto('/');
     await expect(page.getByTestId('gpu-status')).toHaveAttribute('data-status', 'ready', { timeout: 60_000 });
     await page.evaluate((u) => window.mor1e!.loadModel(u), `/e2e/fixtures/models/${model}/`);
     const { spec, weights } = await nodeModel(model);
     const E = adapterDims(layerSpec(cfg, adaptedLayers(spec, cfg)[0].lin, 1)).E;
-    const batch = fixedBatch(spec.vocabSize, adapterDims(layerSpec(cfg, adaptedLayers(spec, cfg)[0].lin, 1)).gated ? E : 0);
+    const dims = adapterDims(layerSpec(cfg, adaptedLayers(spec, cfg)[0].lin, 1));
+    // Intuition scores: B x E, or B x k with a mapper.
+    const batch = fixedBatch(spec.vocabSize, dims.gated ? dims.k : 0);
     const { losses, routerStats } = await page.evaluate((req) => window.mor1e!.finetune(req), { adapter: cfg, batch, steps: 30, hyper: HYPER, seed: 7 });
     // Router statistics of the last step, split by task: shares and mean probabilities sum to 1.
     if (E > 0) {
@@ -74,12 +79,24 @@ for (const [model, cfg] of cases) {
     const params = initAdapterParams({ spec }, cfg, 7);
     const zero = (p: AdapterParams): AdapterParams => ({
       A: new Float64Array(p.A.length), B: new Float64Array(p.B.length), Wr: p.Wr && new Float64Array(p.Wr.length),
-      wOmega: p.wOmega && new Float64Array(1), wBeta: p.wBeta && new Float64Array(1),
+      wOmega: p.wOmega && new Float64Array(1), wBeta: p.wBeta && new Float64Array(1), M: p.M && new Float64Array(p.M.length),
     });
     const state = new Map([...params].map(([k, p]) => [k, { m: zero(p), v: zero(p) }]));
     const ref: number[] = [];
     for (let step = 1; step <= 3; step++) ref.push(referenceTrainStep(spec, weights, cfg, params, state, batch, HYPER, step));
-    console.log(`[finetune] ${cfg.method} on ${model}: GPU ${losses.slice(0, 3).map((l) => l.toFixed(6)).join(', ')} … ${losses[29].toFixed(4)}; float64 ${ref.map((l) => l.toFixed(6)).join(', ')}`);
+    if (dims.mapper) {
+      // The mapper's training shows in the third loss: with M frozen it would miss by far more than the tolerance.
+      const frozen = initAdapterParams({ spec }, cfg, 7);
+      const st = new Map([...frozen].map(([k, p]) => [k, { m: zero(p), v: zero(p) }]));
+      let third = 0;
+      for (let step = 1; step <= 3; step++) {
+        const M0 = [...frozen.values()].map((p) => Float64Array.from(p.M!));
+        third = referenceTrainStep(spec, weights, cfg, frozen, st, batch, HYPER, step);
+        [...frozen.values()].forEach((p, i) => p.M!.set(M0[i]));
+      }
+      expect(Math.abs(third - ref[2]) / Math.abs(ref[2]), 'a frozen mapper changes loss 3').toBeGreaterThan(5e-4);
+    }
+    console.log(`[finetune] ${cfg.method}${cfg.k ? ` k=${cfg.k}` : ''} on ${model}: GPU ${losses.slice(0, 3).map((l) => l.toFixed(6)).join(', ')} … ${losses[29].toFixed(4)}; float64 ${ref.map((l) => l.toFixed(6)).join(', ')}`);
     for (let i = 0; i < 3; i++) expect(Math.abs(losses[i] - ref[i]) / Math.abs(ref[i]), `loss ${i + 1}`).toBeLessThan(1e-4);
     expect(losses[29]).toBeLessThan(losses[0] * 0.8);
     expect(await page.evaluate(() => window.mor1e!.gpuErrors())).toEqual([]);
@@ -123,7 +140,7 @@ for (const [model, cfg] of padded) {
       const params = initAdapterParams({ spec }, cfg, 7);
       const zero = (p: AdapterParams): AdapterParams => ({
         A: new Float64Array(p.A.length), B: new Float64Array(p.B.length), Wr: p.Wr && new Float64Array(p.Wr.length),
-        wOmega: p.wOmega && new Float64Array(1), wBeta: p.wBeta && new Float64Array(1),
+        wOmega: p.wOmega && new Float64Array(1), wBeta: p.wBeta && new Float64Array(1), M: p.M && new Float64Array(p.M.length),
       });
       const state = new Map([...params].map(([k, p]) => [k, { m: zero(p), v: zero(p) }]));
       return [1, 2, 3].map((step) => referenceTrainStep(spec, weights, cfg, params, state, b, HYPER, step));

@@ -1,9 +1,10 @@
 // The float64 finetuning reference: adapter gradients through the whole model (GPT-2 and Llama
-// with GQA) against finite differences of the loss, padded batches (padding tokens touch neither
-// the loss nor any gradient), and a short run whose loss falls.
+// with GQA) against finite differences of the loss, the intuition mapper (k clusters ≠ E),
+// padded batches (padding tokens touch neither the loss nor any gradient), and a short run whose
+// loss falls.
 import { describe, expect, it } from 'vitest';
 import { openModel, readTensor } from '../src/model/load.ts';
-import { adaptedLayers, batchMask, layerSpec, referenceLossAndGrads, referenceTrainStep, type AdapterConfig, type AdapterParams, type TrainBatch } from '../src/reference/train.ts';
+import { adaptedLayers, batchMask, layerSpec, PARAM_FIELDS, referenceLossAndGrads, referenceTrainStep, type AdapterConfig, type AdapterParams, type TrainBatch } from '../src/reference/train.ts';
 import { adapterDims } from '../src/reference/adapter.ts';
 import { maxRelError, randn, rng } from '../src/reference/gradcheck.ts';
 import { fixtureFiles } from './modelFixtures.ts';
@@ -27,6 +28,7 @@ function randomParams(spec: ModelSpec, cfg: AdapterConfig, seed: number, scaleB 
       Wr: d.E ? randn(d.E * lin.in, r, 0.5) : null,
       wOmega: d.gated ? Float64Array.from([0.003]) : null,
       wBeta: d.gated ? Float64Array.from([-0.002]) : null,
+      M: d.mapper ? randn(d.E * d.k, r, 0.7) : null,
     });
   }
   return out;
@@ -49,7 +51,7 @@ function gradcheck(spec: ModelSpec, weights: Map<string, Float64Array>, cfg: Ada
   const r = rng(3);
   let checked = 0;
   for (const [key, p] of params) {
-    for (const f of ['A', 'B', 'Wr', 'wOmega', 'wBeta'] as const) {
+    for (const f of PARAM_FIELDS) {
       const arr = p[f];
       if (!arr) continue;
       // A few random entries per tensor (central differences of the full loss).
@@ -77,14 +79,28 @@ describe('finetuning reference: adapter gradients through the whole model', () =
     ['tiny-gpt2', 'trex 2x3 top-2 with regularisers on every linear', { method: 'trex', r1: 2, r2: 3, topk: 2, lambdaH: 0.1, lambdaLB: 0.1 }],
     ['tiny-llama', 'mor1e E=4 on q, v, down', { method: 'mor1e', E: 4, targets: ['q', 'v', 'down'] }],
     ['tiny-qwen2', 'lora r=2 on every linear', { method: 'lora', r: 2, alpha: 4 }],
+    // The intuition mapper: s has k values per sequence, each layer maps them to its E.
+    ['tiny-gpt2', 'trex 2x3 top-2, mapper k=4 < E, on every linear', { method: 'trex', r1: 2, r2: 3, topk: 2, k: 4 }],
+    ['tiny-llama', 'trex 2x2 dense, mapper k=5 > E, regularisers, on q, o, up', { method: 'trex', r1: 2, r2: 2, k: 5, lambdaH: 0.1, lambdaLB: 0.1, targets: ['q', 'o', 'up'] }],
+    ['tiny-qwen2', 'mor1e E=4 dense, mapper k=3 < E, on k, v, down', { method: 'mor1e', E: 4, k: 3, targets: ['k', 'v', 'down'] }],
+    ['tiny-llama', 'mor1e E=4 top-2, mapper k=6 > E, on q, gate', { method: 'mor1e', E: 4, topk: 2, k: 6, targets: ['q', 'gate'] }],
   ];
   for (const [model, name, cfg] of cases) {
     it(`${model}: ${name}`, async () => {
       const { spec, weights } = await load(model);
       const params = randomParams(spec, cfg, 5);
-      const E = adapterDims(layerSpec(cfg, adaptedLayers(spec, cfg)[0].lin, 1)).E;
-      const b = batch(spec.vocabSize, E, 9);
+      const d = adapterDims(layerSpec(cfg, adaptedLayers(spec, cfg)[0].lin, 1));
+      const b = batch(spec.vocabSize, d.gated ? d.k : d.E, 9);
       expect(gradcheck(spec, weights, cfg, params, b)).toBeGreaterThan(10);
+      if (d.mapper) {
+        // Every layer's mapper has a gradient of the right shape that is not all zero.
+        const { grads } = referenceLossAndGrads(spec, weights, cfg, params, b);
+        for (const [key, g] of grads) {
+          expect(g.M!.length, key).toBe(d.E * d.k);
+          expect(Math.max(...Array.from(g.M!).map(Math.abs)), key).toBeGreaterThan(0);
+        }
+        expect(() => referenceLossAndGrads(spec, weights, cfg, params, { ...b, s: b.s!.slice(1) })).toThrow(/intuition scores must be B x/);
+      }
     }, 60_000);
   }
 
@@ -109,7 +125,7 @@ describe('finetuning reference: adapter gradients through the whole model', () =
       const after = referenceLossAndGrads(spec, weights, cfg, params, moved);
       expect(Math.abs(after.loss - base.loss)).toBeLessThan(1e-12);
       for (const [key, g] of base.grads)
-        for (const f of ['A', 'B', 'Wr', 'wOmega', 'wBeta'] as const)
+        for (const f of PARAM_FIELDS)
           if (g[f]) expect(maxRelError(after.grads.get(key)![f]!, g[f]!), `${key}.${f}`).toBeLessThan(1e-12);
       // Without the mask the padding tokens do count (the check above has teeth).
       const unmasked = (bb: TrainBatch) => referenceLossAndGrads(spec, weights, cfg, params, { ...bb, mask: null }).loss;
@@ -142,5 +158,5 @@ describe('finetuning reference: adapter gradients through the whole model', () =
 
 function zeros(p: AdapterParams): AdapterParams {
   const z = (a: Float64Array | null) => (a ? new Float64Array(a.length) : null);
-  return { A: z(p.A)!, B: z(p.B)!, Wr: z(p.Wr), wOmega: z(p.wOmega), wBeta: z(p.wBeta) };
+  return { A: z(p.A)!, B: z(p.B)!, Wr: z(p.Wr), wOmega: z(p.wOmega), wBeta: z(p.wBeta), M: z(p.M) };
 }

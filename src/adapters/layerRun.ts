@@ -14,7 +14,10 @@ export interface AdapterLayerTensors {
   Wr?: Float32Array | null;
   wOmega?: Float32Array | null;
   wBeta?: Float32Array | null;
+  /** Intuition scores: (T, E), or (T, k) when spec.k ≠ E (a mapper). */
   s?: Float32Array | null;
+  /** The mapper (E, k), required when spec.k ≠ E: routing reads s_E = M s_k. */
+  M?: Float32Array | null;
   /**
    * (T) padding mask, 1 = real token, 0 = padding; absent or null = every token is real. The
    * router statistics (entropy, balance) and the regulariser gradients average over the real
@@ -32,6 +35,8 @@ export interface AdapterLayerResult {
   dWr?: Float32Array;
   dwOmega?: Float32Array;
   dwBeta?: Float32Array;
+  /** (E, k) with a mapper. */
+  dM?: Float32Array;
   entropy?: number;
   balance?: number;
 }
@@ -48,7 +53,8 @@ function check(spec: AdapterSpec, t: AdapterLayerTensors): void {
     ['Wr', t.Wr, d.E * n, d.E > 0],
     ['wOmega', t.wOmega, 1, d.gated],
     ['wBeta', t.wBeta, 1, d.gated],
-    ['s', t.s, T * d.E, d.gated],
+    ['s', t.s, T * d.k, d.gated],
+    ['M', t.M, d.E * d.k, d.mapper],
     ['mask', t.mask, T, false],
     ['dy', t.dy, T * m, true],
   ];
@@ -85,20 +91,25 @@ export async function runAdapterLayer(engine: Engine, spec: AdapterSpec, t: Adap
       B: buf('adapter.B', t.B),
       gates: buf('adapter.gates', Float32Array.from([t.wOmega?.[0] ?? 0, t.wBeta?.[0] ?? 0])),
       s: t.s ? buf('adapter.s', t.s) : null,
+      M: d.mapper ? buf('adapter.M', t.M!) : null,
       task: null,
       mask: t.mask ? buf('adapter.mask', Uint32Array.from(t.mask)) : null,
     };
     const sizes = adapterSavedSizes(spec);
     const saved = Object.fromEntries(Object.entries(sizes).map(([k, v]) => [k, buf(`adapter.${k}`, v * 4)])) as unknown as AdapterSaved;
     const y = buf('adapter.y', T * m * 4);
-    const grads = { dx: buf('adapter.dx', T * n * 4), dWrA: buf('adapter.dWrA', WrA.length * 4), dB: buf('adapter.dB', m * d.rB * 4), dgates: buf('adapter.dgates', 8) };
+    const grads = {
+      dx: buf('adapter.dx', T * n * 4), dWrA: buf('adapter.dWrA', WrA.length * 4), dB: buf('adapter.dB', m * d.rB * 4), dgates: buf('adapter.dgates', 8),
+      dM: d.mapper ? buf('adapter.dM', d.E * d.k * 4) : null,
+    };
     // Poison what the kernels assign, so an element they never write shows up as NaN.
-    for (const b of [y, grads.dx, saved.proj, saved.hB, saved.delta]) engine.fill(b, NaN);
+    for (const b of [y, grads.dx, saved.proj, saved.hB, saved.delta, ...(saved.sE ? [saved.sE] : [])]) engine.fill(b, NaN);
     const dy = buf('adapter.dy', t.dy);
     adapterForward(engine, y, saved, inputs, spec);
     adapterBackward(engine, grads, dy, saved, inputs, spec);
-    const [yv, dx, dWrA, dB, dg, stats] = await Promise.all([
+    const [yv, dx, dWrA, dB, dg, stats, dM] = await Promise.all([
       engine.read(y), engine.read(grads.dx), engine.read(grads.dWrA), engine.read(grads.dB), engine.read(grads.dgates), engine.read(saved.stats),
+      grads.dM ? engine.read(grads.dM) : null,
     ]);
     const out: AdapterLayerResult = { y: yv.slice(), dx: dx.slice(), dA: dWrA.slice(d.E * n), dB: dB.slice() };
     if (d.E > 0) out.dWr = dWrA.slice(0, d.E * n);
@@ -108,6 +119,7 @@ export async function runAdapterLayer(engine: Engine, spec: AdapterSpec, t: Adap
       out.entropy = stats[3 * d.E];
       out.balance = stats[3 * d.E + 2];
     }
+    if (dM) out.dM = dM.slice();
     return out;
   } finally {
     await engine.submit();

@@ -8,6 +8,9 @@
 //             route backward → dproj = [dz | da];  dz += the regularisers' gradient at real
 //             tokens (gated, λ ≠ 0);  d[W_r; A] += dprojᵀ·x;
 //             dx = dy·W0 + dproj·[W_r; A];  gate gradients from their partials
+// With an intuition mapper (k clusters ≠ E, METHOD.md §2) the forward first maps the scores,
+// s_E = s_k·Mᵀ (a matmul, saved), and routing reads s_E; the backward adds
+// ds_E = 4 (1 − w) dg on the kept experts (adapter_mapper_backward) and dM += ds_Eᵀ·s_k.
 // W0 and its bias are frozen: only dx flows through them. A padding mask (one u32 per token,
 // 1 = real) restricts the router statistics and the regularisers (values and gradients) to the
 // real tokens; the rest of the layer is per-token and does not read it.
@@ -29,8 +32,10 @@ export interface AdapterInputs {
   B: GPUBuffer; // (m, rB)
   /** (2): w_omega, w_beta (read by gated methods only). */
   gates: GPUBuffer;
-  /** (T, E) intuition scores (gated methods). */
+  /** Intuition scores (gated methods): (T, E), or (T, k) with a mapper (spec.k ≠ E). */
   s: GPUBuffer | null;
+  /** The mapper (E, k) when spec.k ≠ E: routing reads s_E = s·Mᵀ. */
+  M?: GPUBuffer | null;
   /** (T) task label per token for per-task router statistics, or null. */
   task: GPUBuffer | null;
   /**
@@ -50,6 +55,8 @@ export interface AdapterSaved {
   delta: GPUBuffer; // (T, m)
   /** groups · (3E + 2) + 1 floats, see adapter_route_stats.wgsl. */
   stats: GPUBuffer;
+  /** (T, E) the mapped intuition scores s_E = s·Mᵀ (only with a mapper). */
+  sE?: GPUBuffer;
 }
 
 export interface AdapterGrads {
@@ -57,9 +64,12 @@ export interface AdapterGrads {
   dWrA: GPUBuffer; // (E + rA, n), accumulated
   dB: GPUBuffer; // (m, rB), accumulated
   dgates: GPUBuffer; // (2), accumulated
+  /** (E, k) the mapper's gradient, accumulated (required with a mapper). */
+  dM?: GPUBuffer | null;
 }
 
-export function adapterSavedSizes(spec: AdapterSpec, groups = 1): Record<keyof AdapterSaved, number> {
+/** Floats per saved tensor; `sE` only with a mapper. */
+export function adapterSavedSizes(spec: AdapterSpec, groups = 1): Record<Exclude<keyof AdapterSaved, 'sE'>, number> & { sE?: number } {
   const d = adapterDims(spec);
   return {
     proj: spec.T * (d.E + d.rA),
@@ -68,7 +78,28 @@ export function adapterSavedSizes(spec: AdapterSpec, groups = 1): Record<keyof A
     top1: spec.T,
     delta: spec.T * spec.m,
     stats: groups * (3 * d.E + 2) + 1,
+    ...(d.mapper ? { sE: spec.T * d.E } : {}),
   };
+}
+
+/** The scores routing reads: s, or s_E = s·Mᵀ computed into saved.sE with a mapper. */
+function mapScores(engine: Engine, saved: AdapterSaved, inp: AdapterInputs, spec: AdapterSpec): GPUBuffer | null {
+  const d = adapterDims(spec);
+  if (!d.mapper || !inp.s) return inp.s;
+  if (!inp.M || !saved.sE) throw new Error(`adapter ${spec.method}: k = ${d.k} clusters ≠ E = ${d.E} needs the mapper M and a saved sE buffer`);
+  matmulForward(engine, saved.sE, inp.s, inp.M, null, { M: spec.T, N: d.E, K: d.k, transB: true });
+  return saved.sE;
+}
+
+/** dsE (T, E) = 4 (1 − w) dg on each token's kept experts, 0 elsewhere (trex / mor1e). */
+export function adapterMapperBackward(engine: Engine, dsE: GPUBuffer, dh: GPUBuffer, proj: GPUBuffer, route: GPUBuffer, gates: GPUBuffer, spec: AdapterSpec): void {
+  const d = adapterDims(spec);
+  if (!d.gated) throw new RangeError(`adapterMapperBackward: ${spec.method} has no intuition scores`);
+  engine.dispatch(engine.kernel('adapter/adapter_mapper_backward', { METHOD: METHOD_ID[spec.method] }), {
+    bindings: [dsE, dh, proj, route, gates],
+    params: params({ T: spec.T, E: d.E, rA: d.rA, rB: d.rB }),
+    workgroups: gridElements(spec.T * d.E),
+  });
 }
 
 function common(spec: AdapterSpec) {
@@ -88,8 +119,9 @@ export function adapterForward(engine: Engine, y: GPUBuffer, saved: AdapterSaved
   if (d.gated && !inp.s) throw new Error(`adapter ${spec.method}: the intuition scores s are required`);
   matmulForward(engine, y, inp.x, inp.W0, inp.bias, { M: T, N: m, K: n, transB: !inp.w0InOut }, accumulate);
   matmulForward(engine, saved.proj, inp.x, inp.WrA, null, { M: T, N: d.E + d.rA, K: n, transB: true });
+  const s = mapScores(engine, saved, inp, spec);
   engine.dispatch(engine.kernel('adapter/adapter_route_forward', overrides), {
-    bindings: [saved.route, saved.hB, saved.top1, saved.proj, inp.s ?? engine.dummy, inp.gates],
+    bindings: [saved.route, saved.hB, saved.top1, saved.proj, s ?? engine.dummy, inp.gates],
     params: params({ T, E: d.E, rA: d.rA, rB: d.rB, topk: k, scale, pad0: 0, pad1: 0 }, ['scale']),
     workgroups: gridElements(T),
   });
@@ -130,10 +162,16 @@ export function adapterBackward(engine: Engine, g: AdapterGrads, dy: GPUBuffer, 
   const dproj = engine.scratch('adapter.dproj', T * (d.E + d.rA) * 4);
   const omegaParts = engine.scratch('adapter.omegaParts', T * 4);
   engine.dispatch(engine.kernel('adapter/adapter_route_backward', overrides), {
-    bindings: [dproj, omegaParts, dh, saved.proj, saved.route, inp.s ?? engine.dummy, inp.gates],
+    bindings: [dproj, omegaParts, dh, saved.proj, saved.route, (d.mapper ? saved.sE : inp.s) ?? engine.dummy, inp.gates],
     params: params({ T, E: d.E, rA: d.rA, rB: d.rB, scale, pad0: 0, pad1: 0, pad2: 0 }, ['scale']),
     workgroups: gridElements(T),
   });
+  if (d.mapper && inp.s && (spec.useIntuition ?? true)) {
+    if (!g.dM || !inp.M) throw new Error(`adapter ${spec.method}: a mapper needs M and its gradient dM`);
+    const dsE = engine.scratch('adapter.dsE', T * d.E * 4);
+    adapterMapperBackward(engine, dsE, dh, saved.proj, saved.route, inp.gates, spec);
+    matmulBackwardWeight(engine, g.dM, inp.s, dsE, { M: T, N: d.E, K: d.k, transB: true });
+  }
   const lambdaH = spec.lambdaH ?? 0, lambdaLB = spec.lambdaLB ?? 0;
   if (d.gated && (lambdaH !== 0 || lambdaLB !== 0)) {
     // Reads f and the real-token count from the statistics of this layer's forward.

@@ -1,7 +1,8 @@
 // Float64 reference of one adapted linear layer, forward and backward, for every method of
 // ../shared/METHOD.md: T-REX (rank1_flex), MoR1E (rank1), LoRA, MoLoRA-style and SiRA-style,
 // with dense or top-k routing, the two gates, the intuition scores, the ablations (router only,
-// intuition only) and the two router regularisers. The GPU kernels must match it.
+// intuition only), the two router regularisers and the learned intuition mapper (k clusters
+// ≠ E: s_E = M s_k, METHOD.md §2). The GPU kernels must match it.
 //   y = W0 x + bias + beta · delta        (LoRA: + (alpha / r) · B A x)
 // The backward is of L = Σ y ⊙ dy + λ_H · mean_t H(p_t) + λ_LB · E · Σ_k f_k P_k, where the
 // regularisers' mean, f_k and P_k run over the real (non-padding) tokens only (`mask`).
@@ -26,6 +27,13 @@ export interface AdapterSpec {
   alpha?: number;
   /** trex / mor1e: keep the k largest routing scores (null or absent = dense). */
   topk?: number | null;
+  /**
+   * trex / mor1e: the intuition's cluster count (the width of s). Absent or equal to E: s has E
+   * values and routing reads it as is. Otherwise the layer owns a learned mapper M (E x k, the
+   * export format's `.rank1_flex_mapper.weight`) and routing reads s_E = M s_k in place of s
+   * (in u, g and the w_omega gradient). Methods without intuition (lora, molora, sira) ignore it.
+   */
+  k?: number | null;
   lambdaH?: number;
   lambdaLB?: number;
   /** Ablations: false drops the router term (intuition only) or the intuition term (router only). */
@@ -50,7 +58,10 @@ export interface AdapterTensors {
   Wr?: Arr | null; // (E or 8, n)
   wOmega?: Arr | null; // (1)
   wBeta?: Arr | null; // (1)
-  s?: Arr | null; // (T, E)
+  /** Intuition scores per token: (T, E), or (T, k) with a mapper (spec.k ≠ E). */
+  s?: Arr | null;
+  /** The mapper (E, k) when spec.k ≠ E (trex / mor1e): routing reads s_E = M s_k. */
+  M?: Arr | null;
   /**
    * (T) 1 = real token, 0 = padding; absent or null = every token is real. Only the router
    * regularisers and statistics read it: their means (entropy, f_k, P_k, G_k) run over the real
@@ -80,6 +91,10 @@ export interface AdapterDims {
   /** Router outputs (experts E; 8 for molora / sira; 0 for lora). */
   E: number;
   gated: boolean;
+  /** Width of the intuition scores s: the cluster count k with a mapper, else E (0 without intuition). */
+  k: number;
+  /** A learned mapper M (E x k) turns s_k into s_E (gated methods with k ≠ E). */
+  mapper: boolean;
 }
 
 export function adapterDims(s: AdapterSpec): AdapterDims {
@@ -87,32 +102,57 @@ export function adapterDims(s: AdapterSpec): AdapterDims {
     if (!Number.isInteger(v) || (v as number) < 1) throw new RangeError(`adapter ${s.method}: ${name} must be a positive integer, got ${v}`);
     return v as number;
   };
+  const gatedDims = (rA: number, rB: number, E: number): AdapterDims => {
+    const k = s.k == null ? E : need(s.k, 'k (the intuition cluster count)');
+    return { rA, rB, E, gated: true, k, mapper: k !== E };
+  };
   switch (s.method) {
     case 'trex': {
       const r1 = need(s.r1, 'r1'), r2 = need(s.r2, 'r2');
-      return { rA: r1, rB: r2, E: r1 * r2, gated: true };
+      return gatedDims(r1, r2, r1 * r2);
     }
     case 'mor1e': {
       const E = need(s.E, 'E');
-      return { rA: E, rB: E, E, gated: true };
+      return gatedDims(E, E, E);
     }
     case 'lora': {
       const r = need(s.r, 'r');
-      return { rA: r, rB: r, E: 0, gated: false };
+      return { rA: r, rB: r, E: 0, gated: false, k: 0, mapper: false };
     }
     case 'molora':
     case 'sira': {
       const r = need(s.r, 'r');
       if (r % MOLORA_EXPERTS) throw new RangeError(`adapter ${s.method}: rank ${r} must be a multiple of ${MOLORA_EXPERTS} (8 experts of rank r/8)`);
-      return { rA: r, rB: r, E: MOLORA_EXPERTS, gated: false };
+      return { rA: r, rB: r, E: MOLORA_EXPERTS, gated: false, k: 0, mapper: false };
     }
   }
 }
 
-/** Trainable parameters of one adapted Linear(n → m), as METHOD.md counts them. */
+/** Trainable parameters of one adapted Linear(n → m), as METHOD.md counts them (plus E·k for a mapper). */
 export function adapterParamCount(s: AdapterSpec): number {
   const d = adapterDims(s);
-  return d.rA * s.n + s.m * d.rB + d.E * s.n + (d.gated ? 2 : 0);
+  return d.rA * s.n + s.m * d.rB + d.E * s.n + (d.gated ? 2 : 0) + (d.mapper ? d.E * d.k : 0);
+}
+
+/**
+ * The intuition scores routing reads, (T, E): s itself without a mapper (the same array, so
+ * nothing changes), else s_E = s_k · Mᵀ per token (s_k: (T, k), M: (E, k)).
+ */
+export function mappedScores(spec: AdapterSpec, t: AdapterTensors): Arr | null {
+  const d = adapterDims(spec);
+  if (!d.gated || !t.s) return null;
+  if (!d.mapper) return t.s;
+  const { T } = spec, E = d.E, k = d.k;
+  if (!t.M || t.M.length !== E * k) throw new RangeError(`adapter ${spec.method}: k = ${k} clusters ≠ E = ${E} needs the mapper M (${E} x ${k})`);
+  if (t.s.length !== T * k) throw new RangeError(`adapter ${spec.method}: s has ${t.s.length} values, T x k = ${T} x ${k} needs ${T * k}`);
+  const sE = new Float64Array(T * E);
+  for (let i = 0; i < T; i++)
+    for (let e = 0; e < E; e++) {
+      let v = 0;
+      for (let c = 0; c < k; c++) v += t.M[e * k + c] * t.s[i * k + c];
+      sE[i * E + e] = v;
+    }
+  return sE;
 }
 
 const sigmoid = (v: number) => 1 / (1 + Math.exp(-v));
@@ -162,6 +202,8 @@ export interface AdapterForward {
   f: Float64Array;
   /** Real (non-padding) tokens: the regularisers' denominator. */
   count: number;
+  /** The intuition scores routing read, (T, E): s, or M s_k with a mapper; null without. */
+  sE: Arr | null;
 }
 
 function route(spec: AdapterSpec, d: AdapterDims, t: TokenRoute['p'], s: ArrayLike<number> | null, w: number): TokenRoute {
@@ -197,6 +239,7 @@ export function adapterForward(spec: AdapterSpec, t: AdapterTensors): AdapterFor
   const beta = d.gated ? sigmoid(GATE_SLOPE * t.wBeta![0]) : 1;
   const f = new Float64Array(d.E);
   const count = realTokens(t.mask, T);
+  const sE = mappedScores(spec, t);
   let entropy = 0;
   let balance = 0;
   const P = new Float64Array(d.E);
@@ -218,7 +261,7 @@ export function adapterForward(spec: AdapterSpec, t: AdapterTensors): AdapterFor
       }
       const p = softmax(z);
       if (d.gated) {
-        const rt = route(spec, d, p, t.s ? t.s.subarray(i * d.E, (i + 1) * d.E) : null, w);
+        const rt = route(spec, d, p, sE ? sE.subarray(i * d.E, (i + 1) * d.E) : null, w);
         routes.push(rt);
         if (spec.method === 'trex') {
           for (let j = 0; j < d.rB; j++) {
@@ -238,7 +281,7 @@ export function adapterForward(spec: AdapterSpec, t: AdapterTensors): AdapterFor
           const useRouter = spec.useRouter ?? true, useIntuition = spec.useIntuition ?? true;
           let best = 0, bestU = -Infinity;
           for (let k = 0; k < d.E; k++) {
-            const u = (useRouter ? TOKEN_COEF * w * p[k] : 0) + (useIntuition && t.s ? TASK_COEF * (1 - w) * t.s[i * d.E + k] : 0);
+            const u = (useRouter ? TOKEN_COEF * w * p[k] : 0) + (useIntuition && sE ? TASK_COEF * (1 - w) * sE[i * d.E + k] : 0);
             if (u > bestU) {
               bestU = u;
               best = k;
@@ -271,7 +314,7 @@ export function adapterForward(spec: AdapterSpec, t: AdapterTensors): AdapterFor
     for (let k = 0; k < d.E; k++) balance += f[k] * P[k];
     balance *= d.E;
   }
-  return { y, entropy, balance, routes, a, hB, delta, w, beta, f, count };
+  return { y, entropy, balance, routes, a, hB, delta, w, beta, f, count, sE };
 }
 
 export interface AdapterGrads {
@@ -281,6 +324,8 @@ export interface AdapterGrads {
   dWr: Float64Array | null;
   dwOmega: number;
   dwBeta: number;
+  /** (E, k) the mapper's gradient, when there is one. */
+  dM: Float64Array | null;
 }
 
 /** Gradients of L = Σ y ⊙ dy + λ_H · entropy + λ_LB · balance (regulariser terms at real tokens only). */
@@ -291,6 +336,7 @@ export function adapterBackward(spec: AdapterSpec, t: AdapterTensors, fw: Adapte
   const dA = new Float64Array(d.rA * n);
   const dB = new Float64Array(m * d.rB);
   const dWr = d.E > 0 ? new Float64Array(d.E * n) : null;
+  const dM = d.mapper ? new Float64Array(d.E * d.k) : null;
   let dwOmega = 0;
   let dwBeta = 0;
   const lH = spec.lambdaH ?? 0, lLB = spec.lambdaLB ?? 0;
@@ -330,10 +376,19 @@ export function adapterBackward(spec: AdapterSpec, t: AdapterTensors, fw: Adapte
         }
       }
       const useRouter = spec.useRouter ?? true, useIntuition = spec.useIntuition ?? true;
-      // Gate: g_k = 32 w pk_k + 4 (1 − w) s_k over the kept set.
+      // Gate: g_k = 32 w pk_k + 4 (1 − w) s_k over the kept set (s = s_E with a mapper).
       for (const k of rt.kept) {
-        const sk = t.s ? t.s[i * d.E + k] : 0;
+        const sk = fw.sE ? fw.sE[i * d.E + k] : 0;
         dwOmega += dg[k] * ((useRouter ? TOKEN_COEF * rt.pk[k] : 0) - (useIntuition ? TASK_COEF * sk : 0)) * GATE_SLOPE * w * (1 - w);
+      }
+      // Mapper: ds_E_k = 4 (1 − w) dg_k on the kept set (the selection has no gradient);
+      // s_E = M s_k, so dM += ds_E ⊗ s_k.
+      if (dM && useIntuition && t.s) {
+        const sk = t.s!.subarray(i * d.k, (i + 1) * d.k);
+        for (const k of rt.kept) {
+          const dsE = TASK_COEF * (1 - w) * dg[k];
+          for (let c = 0; c < d.k; c++) dM[k * d.k + c] += dsE * sk[c];
+        }
       }
       dz = new Float64Array(d.E);
       if (useRouter) {
@@ -380,7 +435,28 @@ export function adapterBackward(spec: AdapterSpec, t: AdapterTensors, fw: Adapte
           dx[i * n + c] += t.Wr![k * n + c] * dz[k];
         }
   }
-  return { dx, dA, dB, dWr, dwOmega, dwBeta };
+  return { dx, dA, dB, dWr, dwOmega, dwBeta, dM };
+}
+
+/**
+ * adapter_mapper_backward's reference (trex / mor1e with a mapper and the intuition term on):
+ * the gradient of the mapped scores, ds_E = 4 (1 − w) dg on each token's kept experts (pk > 0)
+ * and 0 elsewhere, with dg formed from the saved layouts as adapter_route_backward forms it
+ * (trex dg[i·r2 + j] = a_i dh_j, mor1e dg_k = dh_k a_k). dM += ds_Eᵀ · s_k is then a matmul.
+ *   dsE (T, E) `=`;  dh (T, rB);  proj (T, E + rA) = z | a;  route (T, 3E) = p | pk | g;  gates (2).
+ */
+export function adapterMapperBackward(dsE: Arr, dh: ArrayLike<number>, proj: ArrayLike<number>, route: ArrayLike<number>, gates: ArrayLike<number>, spec: AdapterSpec): void {
+  const d = adapterDims(spec);
+  if (!d.gated) throw new RangeError(`adapterMapperBackward: ${spec.method} has no intuition scores`);
+  const { T } = spec, E = d.E;
+  const w = sigmoid(GATE_SLOPE * gates[0]);
+  for (let t = 0; t < T; t++) {
+    const a = (i: number) => proj[t * (E + d.rA) + E + i];
+    for (let k = 0; k < E; k++) {
+      const dg = spec.method === 'trex' ? a(Math.floor(k / d.rB)) * dh[t * d.rB + (k % d.rB)] : dh[t * d.rB + k] * a(k);
+      dsE[t * E + k] = route[t * 3 * E + E + k] > 0 ? TASK_COEF * (1 - w) * dg : 0;
+    }
+  }
 }
 
 /**
@@ -406,7 +482,7 @@ export function routeStats(spec: AdapterSpec, fw: AdapterForward, t: AdapterTens
       const rt = fw.routes[i];
       let best = 0, bestU = -Infinity;
       for (let k = 0; k < E; k++) {
-        const u = d.gated ? (useRouter ? TOKEN_COEF * fw.w * rt.p[k] : 0) + (useIntuition && t.s ? TASK_COEF * (1 - fw.w) * t.s[i * E + k] : 0) : rt.p[k];
+        const u = d.gated ? (useRouter ? TOKEN_COEF * fw.w * rt.p[k] : 0) + (useIntuition && fw.sE ? TASK_COEF * (1 - fw.w) * fw.sE[i * E + k] : 0) : rt.p[k];
         if (u > bestU) {
           bestU = u;
           best = k;
@@ -426,17 +502,25 @@ export function routeStats(spec: AdapterSpec, fw: AdapterForward, t: AdapterTens
   return out;
 }
 
-/** Initial trainable tensors as METHOD.md fixes them: A ~ U(−1/√n, 1/√n), B = 0, W_r = 0, gates 0. */
-export function adapterInit(spec: AdapterSpec, rand: () => number): { A: Float64Array; B: Float64Array; Wr: Float64Array | null; wOmega: Float64Array | null; wBeta: Float64Array | null } {
+/**
+ * Initial trainable tensors as METHOD.md fixes them: A ~ U(−1/√n, 1/√n), B = 0, W_r = 0,
+ * gates 0, and a mapper (k ≠ E) like torch's nn.Linear(k, E, bias=False): M ~ U(−1/√k, 1/√k).
+ * Draw order from `rand`: A (row-major, r1 x n), then M (row-major, E x k); nothing else draws.
+ */
+export function adapterInit(spec: AdapterSpec, rand: () => number): { A: Float64Array; B: Float64Array; Wr: Float64Array | null; wOmega: Float64Array | null; wBeta: Float64Array | null; M: Float64Array | null } {
   const d = adapterDims(spec);
-  const bound = 1 / Math.sqrt(spec.n);
-  const A = new Float64Array(d.rA * spec.n);
-  for (let i = 0; i < A.length; i++) A[i] = (rand() * 2 - 1) * bound;
+  const uniform = (len: number, bound: number) => {
+    const a = new Float64Array(len);
+    for (let i = 0; i < len; i++) a[i] = (rand() * 2 - 1) * bound;
+    return a;
+  };
+  const A = uniform(d.rA * spec.n, 1 / Math.sqrt(spec.n));
   return {
     A,
     B: new Float64Array(spec.m * d.rB),
     Wr: d.E > 0 ? new Float64Array(d.E * spec.n) : null,
     wOmega: d.gated ? new Float64Array(1) : null,
     wBeta: d.gated ? new Float64Array(1) : null,
+    M: d.mapper ? uniform(d.E * d.k, 1 / Math.sqrt(d.k)) : null,
   };
 }

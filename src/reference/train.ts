@@ -30,7 +30,12 @@ export interface AdapterParams {
   Wr: Float64Array | null;
   wOmega: Float64Array | null;
   wBeta: Float64Array | null;
+  /** The intuition mapper (E, k), `.rank1_flex_mapper.weight`: gated methods with k ≠ E; else null. */
+  M: Float64Array | null;
 }
+
+/** The trainable tensors of AdapterParams, in the order the optimiser and the global norm walk them. */
+export const PARAM_FIELDS = ['A', 'B', 'Wr', 'wOmega', 'wBeta', 'M'] as const;
 
 /** Adapted layers in a fixed order: `${layer}.${kind}` → its Linear. */
 export function adaptedLayers(spec: ModelSpec, cfg: AdapterConfig): Array<{ key: string; l: number; kind: ModuleKind; lin: Linear }> {
@@ -72,7 +77,11 @@ export interface TrainBatch {
   ids: number[];
   /** (B·T) next-token targets, −100 where masked (prompt, padding). */
   targets: number[];
-  /** (B, E) intuition scores per sequence (gated methods), the same for every token and layer. */
+  /**
+   * Intuition scores per sequence (gated methods), the same for every token and layer: (B, E),
+   * or (B, k) when the adapter config sets a cluster count k ≠ E (each layer's mapper then turns
+   * them into its E routing scores).
+   */
   s: number[] | null;
   /** (B) task label per sequence (0-based), for router statistics split by task; optional. */
   task?: number[] | null;
@@ -121,9 +130,11 @@ export function referenceLossAndGrads(spec: ModelSpec, weights: Weights, cfg: Ad
   const F = (n: number) => new Float64Array(n);
   const layers = adaptedLayers(spec, cfg);
   const nAdapted = layers.length;
-  const E = adapterDims(layerSpec(cfg, layers[0].lin, 1)).E;
+  // Width of the intuition scores: E, or the cluster count k with a mapper.
+  const K = adapterDims(layerSpec(cfg, layers[0].lin, 1)).k;
   const mask = batchMask(batch);
-  const sRows = batch.s ? Float64Array.from({ length: N * E }, (_, i) => batch.s![Math.floor(Math.floor(i / E) / T) * E + (i % E)]) : null;
+  if (K > 0 && batch.s && batch.s.length !== B * K) throw new Error(`train batch: intuition scores must be B x ${K} = ${B * K} values, got ${batch.s.length}`);
+  const sRows = batch.s && K > 0 ? Float64Array.from({ length: N * K }, (_, i) => batch.s![Math.floor(Math.floor(i / K) / T) * K + (i % K)]) : null;
   // Regularisers are averaged over adapted layers (and, inside each layer, over the real tokens).
   const lcfg = { ...cfg, lambdaH: (cfg.lambdaH ?? 0) / nAdapted, lambdaLB: (cfg.lambdaLB ?? 0) / nAdapted };
   const saved = new Map<string, { fw: AdapterForward; x: Float64Array; spec: AdapterSpec; W0: Float64Array }>();
@@ -133,7 +144,7 @@ export function referenceLossAndGrads(spec: ModelSpec, weights: Weights, cfg: Ad
     if (!p) return matmulForward(out, x, W(l.w), l.b ? W(l.b) : null, { M: N, N: l.out, K: l.in, transB: l.outIn });
     const s = layerSpec(lcfg, l, N);
     const W0 = outIn(W(l.w), l);
-    const fw = adapterForward(s, { x, W0, bias: l.b ? W(l.b) : null, A: p.A, B: p.B, Wr: p.Wr, wOmega: p.wOmega, wBeta: p.wBeta, s: sRows, mask });
+    const fw = adapterForward(s, { x, W0, bias: l.b ? W(l.b) : null, A: p.A, B: p.B, Wr: p.Wr, wOmega: p.wOmega, wBeta: p.wBeta, s: sRows, M: p.M, mask });
     out.set(fw.y);
     reg += (s.lambdaH ?? 0) * fw.entropy + (s.lambdaLB ?? 0) * fw.balance;
     saved.set(key, { fw, x, spec: s, W0 });
@@ -143,9 +154,9 @@ export function referenceLossAndGrads(spec: ModelSpec, weights: Weights, cfg: Ad
     const sv = saved.get(key);
     if (!sv) return matmulBackwardInput(dx, dy, W(l.w), { M: N, N: l.out, K: l.in, transB: l.outIn }, true);
     const p = params.get(key)!;
-    const g = adapterBackward(sv.spec, { x: sv.x, W0: sv.W0, A: p.A, B: p.B, Wr: p.Wr, wOmega: p.wOmega, wBeta: p.wBeta, s: sRows, mask }, sv.fw, dy);
+    const g = adapterBackward(sv.spec, { x: sv.x, W0: sv.W0, A: p.A, B: p.B, Wr: p.Wr, wOmega: p.wOmega, wBeta: p.wBeta, s: sRows, M: p.M, mask }, sv.fw, dy);
     for (let i = 0; i < dx.length; i++) dx[i] += g.dx[i];
-    grads.set(key, { A: g.dA, B: g.dB, Wr: g.dWr, wOmega: p.wOmega ? Float64Array.from([g.dwOmega]) : null, wBeta: p.wBeta ? Float64Array.from([g.dwBeta]) : null });
+    grads.set(key, { A: g.dA, B: g.dB, Wr: g.dWr, wOmega: p.wOmega ? Float64Array.from([g.dwOmega]) : null, wBeta: p.wBeta ? Float64Array.from([g.dwBeta]) : null, M: g.dM });
   };
   const ns = { N, C, eps: spec.normEps };
   const normF = (out: Float64Array, mean: Float64Array, rstd: Float64Array, x: Float64Array, n: { w: string; b: string | null }) =>
@@ -271,7 +282,7 @@ export function referenceTrainStep(
   state: Map<string, { m: AdapterParams; v: AdapterParams }>, batch: TrainBatch, hyper: TrainHyper, step: number,
 ): number {
   const { loss, grads } = referenceLossAndGrads(spec, weights, cfg, params, batch);
-  const fields = ['A', 'B', 'Wr', 'wOmega', 'wBeta'] as const;
+  const fields = PARAM_FIELDS;
   let sq = 0;
   for (const g of grads.values()) for (const f of fields) for (const v of g[f] ?? []) sq += v * v;
   const norm = Float64Array.from([Math.sqrt(sq)]);

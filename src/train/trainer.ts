@@ -37,16 +37,22 @@ interface AdaptedLayer {
   WrA: Tensor;
   B: Tensor;
   gates: Tensor | null;
+  /** The intuition mapper (E, k) when the config's cluster count k ≠ E (`.rank1_flex_mapper.weight`). */
+  M: Tensor | null;
 }
 
-/** Initial adapter parameters as METHOD.md fixes them, from a seed (the same on every side). */
+/**
+ * Initial adapter parameters as METHOD.md fixes them, from a seed (the same on every side). One
+ * generator walks the adapted layers in adaptedLayers order; each layer draws A, then its
+ * mapper M (k ≠ E only; see adapterInit).
+ */
 export function initAdapterParams(model: { spec: GpuModel['spec'] }, cfg: AdapterConfig, seed: number): Map<string, AdapterParams> {
   const r = rng(seed);
   const out = new Map<string, AdapterParams>();
   for (const { key, lin } of adaptedLayers(model.spec, cfg)) {
     const init = adapterInit(layerSpec(cfg, lin, 1), r);
     const f32 = (a: Float64Array | null) => (a ? Float64Array.from(Float32Array.from(a)) : null);
-    out.set(key, { A: f32(init.A)!, B: f32(init.B)!, Wr: f32(init.Wr), wOmega: f32(init.wOmega), wBeta: f32(init.wBeta) });
+    out.set(key, { A: f32(init.A)!, B: f32(init.B)!, Wr: f32(init.Wr), wOmega: f32(init.wOmega), wBeta: f32(init.wBeta), M: f32(init.M) });
   }
   return out;
 }
@@ -57,6 +63,8 @@ export class GpuTrainer {
   readonly cfg: AdapterConfig;
   private readonly layers = new Map<string, AdaptedLayer>();
   private readonly E: number;
+  /** Width of the intuition scores per sequence: E, or the cluster count k with a mapper. */
+  private readonly K: number;
   private stepCount = 0;
   private history: GPUBuffer | null = null;
   private historyCapacity = 0;
@@ -75,22 +83,26 @@ export class GpuTrainer {
       };
     };
     const list = adaptedLayers(model.spec, cfg);
-    this.E = adapterDims(layerSpec(cfg, list[0].lin, 1)).E;
+    const dims = adapterDims(layerSpec(cfg, list[0].lin, 1));
+    this.E = dims.E;
+    this.K = dims.k;
     for (const { key, lin } of list) {
       const p = init.get(key);
       if (!p) throw new Error(`GpuTrainer: no initial parameters for adapted layer ${key}`);
+      if (dims.mapper !== !!p.M || (p.M && p.M.length !== dims.E * dims.k)) throw new Error(`GpuTrainer: layer ${key} needs ${dims.mapper ? `a mapper M of ${dims.E} x ${dims.k}` : 'no mapper (k = E)'}`);
       const stacked = new Float64Array((p.Wr?.length ?? 0) + p.A.length);
       if (p.Wr) stacked.set(p.Wr);
       stacked.set(p.A, p.Wr?.length ?? 0);
       this.layers.set(key, {
         key, lin, stats: null, statsGroups: 0, WrA: tensor(`${key}.WrA`, stacked), B: tensor(`${key}.B`, p.B),
         gates: p.wOmega ? tensor(`${key}.gates`, [p.wOmega[0], p.wBeta![0]]) : null,
+        M: p.M ? tensor(`${key}.rank1_flex_mapper`, p.M) : null,
       });
     }
   }
 
   private tensors(): Tensor[] {
-    return [...this.layers.values()].flatMap((l) => [l.WrA, l.B, ...(l.gates ? [l.gates] : [])]);
+    return [...this.layers.values()].flatMap((l) => [l.WrA, l.B, ...(l.gates ? [l.gates] : []), ...(l.M ? [l.M] : [])]);
   }
 
   /** Floats per step in the loss history: the cross-entropy, then (entropy, balance) per adapted layer. */
@@ -130,7 +142,7 @@ export class GpuTrainer {
     if (!count) throw new Error('train step: every target is masked; nothing to learn from');
     const mask = batchMask(batch);
     if (this.E > 0 && adapterDims(layerSpec(this.cfg, [...this.layers.values()][0].lin, 1)).gated) {
-      if (!batch.s || batch.s.length !== B * this.E) throw new Error(`train step: intuition scores must be B x E = ${B} x ${this.E}`);
+      if (!batch.s || batch.s.length !== B * this.K) throw new Error(`train step: intuition scores must be B x ${this.K === this.E ? 'E' : 'k'} = ${B} x ${this.K}`);
     }
     this.stepCount++;
     const W = (n: string) => m.weight(n);
@@ -144,7 +156,8 @@ export class GpuTrainer {
     const taskRows = batch.task ? e.scratch('train.task', Uint32Array.from({ length: N }, (_, i) => batch.task![Math.floor(i / T)])) : null;
     // Padding tokens (mask 0) count in no router statistic and get no regulariser gradient.
     const maskRows = mask ? e.scratch('train.mask', Uint32Array.from(mask)) : null;
-    const sRows = batch.s ? e.scratch('train.s', Float32Array.from({ length: N * this.E }, (_, i) => batch.s![Math.floor(Math.floor(i / this.E) / T) * this.E + (i % this.E)])) : null;
+    const K = this.K;
+    const sRows = batch.s && K > 0 ? e.scratch('train.s', Float32Array.from({ length: N * K }, (_, i) => batch.s![Math.floor(Math.floor(i / K) / T) * K + (i % K)])) : null;
     const nAdapted = this.layers.size;
     const lcfg = { ...this.cfg, lambdaH: (this.cfg.lambdaH ?? 0) / nAdapted, lambdaLB: (this.cfg.lambdaLB ?? 0) / nAdapted };
     const saved = new Map<string, { saved: AdapterSaved; inputs: AdapterInputs; spec: AdapterSpec }>();
@@ -164,7 +177,7 @@ export class GpuTrainer {
         }
         sv.stats = a.stats!;
       }
-      const inputs: AdapterInputs = { x, W0: W(lin.w), w0InOut: !lin.outIn, bias: lin.b ? W(lin.b) : null, WrA: a.WrA.value, B: a.B.value, gates: a.gates?.value ?? e.dummy, s: sRows, task: taskRows, mask: maskRows };
+      const inputs: AdapterInputs = { x, W0: W(lin.w), w0InOut: !lin.outIn, bias: lin.b ? W(lin.b) : null, WrA: a.WrA.value, B: a.B.value, gates: a.gates?.value ?? e.dummy, s: sRows, M: a.M?.value ?? null, task: taskRows, mask: maskRows };
       adapterForward(e, out, sv, inputs, spec, groups, accumulate);
       saved.set(key, { saved: sv, inputs, spec });
     };
@@ -172,7 +185,7 @@ export class GpuTrainer {
       const a = this.layers.get(key);
       const sv = saved.get(key);
       if (!a || !sv) return matmulBackwardInput(e, dx, dy, W(lin.w), { M: N, N: lin.out, K: lin.in, transB: lin.outIn }, accumulate);
-      adapterBackward(e, { dx, dWrA: a.WrA.grad, dB: a.B.grad, dgates: a.gates?.grad ?? buf('gates.unused', 2) }, dy, sv.saved, sv.inputs, sv.spec, accumulate);
+      adapterBackward(e, { dx, dWrA: a.WrA.grad, dB: a.B.grad, dgates: a.gates?.grad ?? buf('gates.unused', 2), dM: a.M?.grad ?? null }, dy, sv.saved, sv.inputs, sv.spec, accumulate);
     };
     const ns = { N, C, eps: s.normEps };
     const normF = (out: GPUBuffer, st: { mean: GPUBuffer; rstd: GPUBuffer }, x: GPUBuffer, n: Norm) =>
@@ -350,11 +363,14 @@ export class GpuTrainer {
     return out;
   }
 
-  /** The adapter parameters as they stand (for export and tests). */
-  async readParams(): Promise<Map<string, { WrA: Float32Array; B: Float32Array; gates: Float32Array | null }>> {
+  /** The adapter parameters as they stand (for export and tests); M is the mapper (E, k) or null. */
+  async readParams(): Promise<Map<string, { WrA: Float32Array; B: Float32Array; gates: Float32Array | null; M: Float32Array | null }>> {
     const out = new Map();
     for (const [key, l] of this.layers) {
-      out.set(key, { WrA: (await this.e.read(l.WrA.value)).slice(), B: (await this.e.read(l.B.value)).slice(), gates: l.gates ? (await this.e.read(l.gates.value)).slice() : null });
+      out.set(key, {
+        WrA: (await this.e.read(l.WrA.value)).slice(), B: (await this.e.read(l.B.value)).slice(), gates: l.gates ? (await this.e.read(l.gates.value)).slice() : null,
+        M: l.M ? (await this.e.read(l.M.value)).slice() : null,
+      });
     }
     return out;
   }
