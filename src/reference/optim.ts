@@ -56,3 +56,17 @@ export function adamwUpdate(param: Arr, m: Arr, v: Arr, grad: Arr, norm: Arr | n
     param[i] -= lr * (mhat / (Math.sqrt(vhat) + h.eps) + h.weightDecay * param[i]);
   }
 }
+
+/** The optimiser guard's state: applied steps t, this step's skip flag, consecutive skips, total skips. */
+export interface GuardState {
+  t: number;
+  skip: number;
+  run: number;
+  skipped: number;
+}
+
+/** Skips the step when the loss or the global gradient norm is not finite (NaN, ±inf); else counts it applied. */
+export function optimGuard(state: GuardState, loss: number, norm: number): GuardState {
+  const ok = Number.isFinite(loss) && Number.isFinite(norm);
+  return ok ? { t: state.t + 1, skip: 0, run: 0, skipped: state.skipped } : { t: state.t, skip: 1, run: state.run + 1, skipped: state.skipped + 1 };
+}

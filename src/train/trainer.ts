@@ -1,6 +1,7 @@
-// Finetuning on the GPU: adapters on a loaded model's linear layers, the whole forward and
-// backward pass of a batch as one submission (the mirror of src/reference/train.ts), the global
-// gradient norm, and AdamW on the adapter parameters only; the base model stays frozen.
+// Finetuning on the GPU: adapters on a loaded model's linear layers; a step reads as llm.c's
+// train_gpt2.c does: zeroGrad, forward (saving StepActs), backward, update (global gradient norm,
+// the non-finite guard, AdamW on the adapter parameters only; the base model stays frozen),
+// with gradient accumulation over micro-batches. The mirror of src/reference/train.ts.
 import type { Engine } from '../gpu/engine.ts';
 import type { GpuModel } from '../model/gpuModel.ts';
 import type { Linear, Norm } from '../model/layout.ts';
@@ -12,7 +13,7 @@ import { geluBackward, geluForward, swigluBackward, swigluForward } from '../ops
 import { ropeBackward, ropeForward } from '../ops/rope.ts';
 import { crossEntropyBackward } from '../ops/crossEntropy.ts';
 import { reduceSum, type TensorRef } from '../ops/reduce.ts';
-import { adamwUpdate } from '../ops/optim.ts';
+import { adamwUpdate, optimGuard } from '../ops/optim.ts';
 import { adapterBackward, adapterForward, adapterSavedSizes, type AdapterInputs, type AdapterSaved } from '../ops/adapter.ts';
 import { adapterDims, adapterInit, type AdapterSpec } from '../reference/adapter.ts';
 import { adaptedLayers, batchMask, layerSpec, type AdapterConfig, type AdapterParams, type TrainBatch, type TrainHyper } from '../reference/train.ts';
@@ -25,6 +26,39 @@ interface Tensor {
   m: GPUBuffer;
   v: GPUBuffer;
   n: number;
+}
+
+interface NormStats {
+  mean: GPUBuffer;
+  rstd: GPUBuffer;
+}
+
+/** What one block's forward saves for its backward (llm.c's ActivationTensors, per block). */
+interface BlockActs {
+  /** The block's input (the residual stream). */
+  x: GPUBuffer;
+  n1: NormStats;
+  n2: NormStats;
+  shape: AttentionShape;
+  /** h1, qkv | q, k, v, qr, kr, att, lse, xm, h2, u, g | gate, up, act. */
+  t: Record<string, GPUBuffer>;
+}
+
+/** A forward pass's saved tensors. */
+interface StepActs {
+  B: number;
+  T: number;
+  N: number;
+  groups: number;
+  blocks: BlockActs[];
+  saved: Map<string, { saved: AdapterSaved; inputs: AdapterInputs; spec: AdapterSpec }>;
+  /** The last block's output, the final norm's statistics and output. */
+  x: GPUBuffer;
+  nf: NormStats;
+  xf: GPUBuffer;
+  /** Training: logits overwritten with dlogits, and per-token losses. */
+  logits: GPUBuffer | null;
+  losses: GPUBuffer | null;
 }
 
 interface AdaptedLayer {
@@ -66,7 +100,7 @@ export class GpuTrainer {
   /** Width of the intuition scores per sequence: E, or the cluster count k with a mapper. */
   private readonly K: number;
   private stepCount = 0;
-  private history: GPUBuffer | null = null;
+  private historyBuf: GPUBuffer | null = null;
   private historyCapacity = 0;
   /** Outgrown history buffers, destroyed after the next readback. */
   private readonly retired: GPUBuffer[] = [];
@@ -105,70 +139,121 @@ export class GpuTrainer {
     return [...this.layers.values()].flatMap((l) => [l.WrA, l.B, ...(l.gates ? [l.gates] : []), ...(l.M ? [l.M] : [])]);
   }
 
-  /** Floats per step in the loss history: the cross-entropy, then (entropy, balance) per adapted layer. */
+  /** Floats per step in the loss history: cross-entropy, skip flag, gradient norm, then (entropy, balance) per adapted layer. */
   private get historyWidth(): number {
-    return 1 + 2 * this.layers.size;
+    return 3 + 2 * this.layers.size;
   }
 
   /** The step's row in the GPU-side loss history, growing the buffer (in stream) when full. */
   private historyRow(step: number): number {
     const rowBytes = this.historyWidth * 4;
-    if (!this.history || step > this.historyCapacity) {
+    if (!this.historyBuf || step > this.historyCapacity) {
       const capacity = Math.max(64, this.historyCapacity * 2);
       const next = this.e.createBuffer('train.lossHistory', capacity * rowBytes);
-      if (this.history) {
-        this.e.copy(this.history, next, this.historyCapacity * rowBytes);
-        this.retired.push(this.history);
+      if (this.historyBuf) {
+        this.e.copy(this.historyBuf, next, this.historyCapacity * rowBytes);
+        this.retired.push(this.historyBuf);
       }
-      this.history = next;
+      this.historyBuf = next;
       this.historyCapacity = capacity;
     }
     return (step - 1) * this.historyWidth;
   }
 
+  /** Checks a batch against the model and the adapter; its real-token mask (null: all real). */
+  private checkBatch(batch: TrainBatch, needTargets: boolean): number[] | null {
+    const s = this.model.spec;
+    const { B, T } = batch;
+    const N = B * T;
+    if (!(Number.isInteger(B) && B >= 1 && Number.isInteger(T) && T >= 1)) throw new Error(`train step: B and T must be positive integers, got ${B} x ${T}`);
+    if (batch.ids.length !== N || batch.targets.length !== N) throw new Error(`train step: ids and targets must hold B·T = ${N} tokens`);
+    if (T > s.maxPositions) throw new Error(`train step: sequences of ${T} tokens exceed the model's ${s.maxPositions} positions`);
+    if (needTargets && !batch.targets.some((t) => t >= 0)) throw new Error('train step: every target is masked; nothing to learn from');
+    if (this.gated && (!batch.s || batch.s.length !== B * this.K)) throw new Error(`train step: intuition scores must be B x ${this.K === this.E ? 'E' : 'k'} = ${B} x ${this.K}`);
+    if (batch.task && (batch.task.length !== B || batch.task.some((t) => !(Number.isInteger(t) && t >= 0)))) throw new Error(`train step: task labels must be B = ${B} non-negative integers`);
+    return batchMask(batch);
+  }
+
+  private get gated(): boolean {
+    return this.E > 0 && adapterDims(layerSpec(this.cfg, [...this.layers.values()][0].lin, 1)).gated;
+  }
+
   /**
-   * One optimiser step on a batch: forward, masked cross-entropy, backward into the adapter
-   * gradients, global-norm clip and AdamW, all in one submission. Nothing is read back: the
-   * loss and the regulariser values land in a GPU-side history that `losses()` reads in one
-   * go. Resolves when the GPU has finished the step (so its temporaries return to the pool).
+   * One optimiser step on one batch (forward, masked cross-entropy, backward, global-norm clip,
+   * guarded AdamW). See `accumulateStep` for several micro-batches.
    */
   async step(batch: TrainBatch, hyper: TrainHyper): Promise<void> {
+    await this.accumulateStep([batch], hyper);
+  }
+
+  /**
+   * One optimiser step over micro-batches whose gradients add up (an effective batch larger
+   * than what fits): the loss is the mean cross-entropy over every answer token of all of them,
+   * plus the regularisers (their values from the last micro-batch). Each micro-batch is its own
+   * submission, so its temporaries return to the pool before the next. Nothing is read back: the
+   * loss, the skip flag and the gradient norm land in the GPU-side history (`history()`), and a
+   * non-finite loss or norm skips the update on the GPU (optim_guard).
+   */
+  async accumulateStep(batches: TrainBatch[], hyper: TrainHyper): Promise<void> {
+    if (!batches.length) throw new Error('train step: no micro-batches');
+    const masks = batches.map((b) => this.checkBatch(b, false));
+    const count = batches.reduce((a, b) => a + b.targets.filter((t) => t >= 0).length, 0);
+    if (!count) throw new Error('train step: every target is masked; nothing to learn from');
+    const e = this.e;
+    this.stepCount++;
+    const row = this.historyRow(this.stepCount);
+    this.microLoss = this.growBuffer(this.microLoss, 'train.microLoss', batches.length);
+    this.zeroGrad();
+    for (const [i, batch] of batches.entries()) {
+      const acts = this.forward(batch, masks[i], { lossScale: 1 / count, micro: batches.length, training: true });
+      reduceSum(e, this.microLoss!, [{ buffer: acts.losses!, n: acts.N }], { scale: 1 / count, index: i });
+      this.backward(acts);
+      if (i === batches.length - 1) this.regulariserValues(acts, row);
+      await e.submit();
+    }
+    reduceSum(e, this.historyBuf!, [{ buffer: this.microLoss!, n: batches.length }], { index: row });
+    this.update(hyper, row);
+    await e.submit();
+  }
+
+  private microLoss: GPUBuffer | null = null;
+  private guard: GPUBuffer | null = null;
+
+  private growBuffer(b: GPUBuffer | null, label: string, floats: number): GPUBuffer {
+    if (b && b.size >= floats * 4) return b;
+    b?.destroy();
+    return this.e.createBuffer(label, Math.max(16, floats * 4));
+  }
+
+  private zeroGrad(): void {
+    for (const t of this.tensors()) this.e.clear(t.grad);
+  }
+
+  /** The forward pass of a batch with the adapters, saving what the backward needs (StepActs). */
+  private forward(batch: TrainBatch, mask: number[] | null, opts: { lossScale: number; micro: number; training: boolean }): StepActs {
     const e = this.e, m = this.model, s = m.spec, L = m.layout;
     const { B, T } = batch;
     const N = B * T, C = s.hidden, D = s.headDim, NH = s.heads, NKV = s.kvHeads, I = s.intermediate, V = s.vocabSize;
-    if (batch.ids.length !== N || batch.targets.length !== N) throw new Error(`train step: ids and targets must hold B·T = ${N} tokens`);
-    if (T > s.maxPositions) throw new Error(`train step: sequences of ${T} tokens exceed the model's ${s.maxPositions} positions`);
-    const count = batch.targets.filter((t) => t >= 0).length;
-    if (!count) throw new Error('train step: every target is masked; nothing to learn from');
-    const mask = batchMask(batch);
-    if (this.E > 0 && adapterDims(layerSpec(this.cfg, [...this.layers.values()][0].lin, 1)).gated) {
-      if (!batch.s || batch.s.length !== B * this.K) throw new Error(`train step: intuition scores must be B x ${this.K === this.E ? 'E' : 'k'} = ${B} x ${this.K}`);
-    }
-    this.stepCount++;
     const W = (n: string) => m.weight(n);
     const buf = (label: string, n: number) => e.scratch(label, n * 4);
-    for (const t of this.tensors()) e.clear(t.grad);
-
     const ids = e.scratch('train.ids', Uint32Array.from(batch.ids));
-    const targets = e.scratch('train.targets', Int32Array.from(batch.targets));
     const groups = 1 + (batch.task ? Math.max(...batch.task) + 1 : 0);
-    if (batch.task && (batch.task.length !== B || batch.task.some((t) => !(Number.isInteger(t) && t >= 0)))) throw new Error(`train step: task labels must be B = ${B} non-negative integers`);
     const taskRows = batch.task ? e.scratch('train.task', Uint32Array.from({ length: N }, (_, i) => batch.task![Math.floor(i / T)])) : null;
     // Padding tokens (mask 0) count in no router statistic and get no regulariser gradient.
     const maskRows = mask ? e.scratch('train.mask', Uint32Array.from(mask)) : null;
     const K = this.K;
     const sRows = batch.s && K > 0 ? e.scratch('train.s', Float32Array.from({ length: N * K }, (_, i) => batch.s![Math.floor(Math.floor(i / K) / T) * K + (i % K)])) : null;
-    const nAdapted = this.layers.size;
-    const lcfg = { ...this.cfg, lambdaH: (this.cfg.lambdaH ?? 0) / nAdapted, lambdaLB: (this.cfg.lambdaLB ?? 0) / nAdapted };
-    const saved = new Map<string, { saved: AdapterSaved; inputs: AdapterInputs; spec: AdapterSpec }>();
-
+    // Regularisers: averaged over adapted layers and over the step's micro-batches.
+    const share = this.layers.size * opts.micro;
+    const lcfg = { ...this.cfg, lambdaH: (this.cfg.lambdaH ?? 0) / share, lambdaLB: (this.cfg.lambdaLB ?? 0) / share };
+    const acts: StepActs = { B, T, N, groups, blocks: [], saved: new Map(), x: null!, nf: null!, xf: null!, logits: null, losses: null };
     const linF = (out: GPUBuffer, x: GPUBuffer, lin: Linear, key: string, accumulate = false) => {
       const a = this.layers.get(key);
       if (!a) return matmulForward(e, out, x, W(lin.w), lin.b ? W(lin.b) : null, { M: N, N: lin.out, K: lin.in, transB: lin.outIn }, accumulate);
       const spec = layerSpec(lcfg, lin, N);
       const sizes = adapterSavedSizes(spec, groups);
       const sv = Object.fromEntries(Object.entries(sizes).map(([k, v]) => [k, buf(`${key}.${k}`, v)])) as unknown as AdapterSaved;
-      if (this.E > 0) {
+      if (this.E > 0 && opts.training) {
         // Routed methods keep their statistics past the step, for routerStats().
         if (a.statsGroups !== groups) {
           a.stats?.destroy();
@@ -179,144 +264,183 @@ export class GpuTrainer {
       }
       const inputs: AdapterInputs = { x, W0: W(lin.w), w0InOut: !lin.outIn, bias: lin.b ? W(lin.b) : null, WrA: a.WrA.value, B: a.B.value, gates: a.gates?.value ?? e.dummy, s: sRows, M: a.M?.value ?? null, task: taskRows, mask: maskRows };
       adapterForward(e, out, sv, inputs, spec, groups, accumulate);
-      saved.set(key, { saved: sv, inputs, spec });
+      acts.saved.set(key, { saved: sv, inputs, spec });
     };
+    const ns = { N, C, eps: s.normEps };
+    const normF = (out: GPUBuffer, st: NormStats, x: GPUBuffer, n: Norm) =>
+      s.norm === 'layernorm' ? layernormForward(e, out, st.mean, st.rstd, x, W(n.w), W(n.b!), ns) : rmsnormForward(e, out, st.rstd, x, W(n.w), ns);
+    const stats = (): NormStats => ({ mean: buf('norm.mean', N), rstd: buf('norm.rstd', N) });
+
+    let x = buf('x0', N * C);
+    embeddingForward(e, x, ids, W(L.embed), L.pos ? W(L.pos) : null, { B, T, C, V });
+    for (const [l, blk] of L.blocks.entries()) {
+      const a: BlockActs = { x, n1: stats(), n2: stats(), shape: null!, t: {} };
+      const t = a.t;
+      t.h1 = buf('h1', N * C);
+      normF(t.h1, a.n1, x, blk.norm1);
+      if (blk.qkv) {
+        t.qkv = buf('qkv', N * 3 * C);
+        linF(t.qkv, t.h1, blk.qkv, `${l}.qkv`);
+        a.shape = { B, T, NH, NKV, D, q: { stride: 3 * C, offset: 0 }, k: { stride: 3 * C, offset: C }, v: { stride: 3 * C, offset: 2 * C } };
+        t.att = buf('att', N * C);
+        t.lse = buf('lse', B * NH * T);
+        attentionForward(e, t.att, t.lse, t.qkv, t.qkv, t.qkv, a.shape);
+      } else {
+        t.qr = buf('qr', N * NH * D); t.kr = buf('kr', N * NKV * D); t.v = buf('v', N * NKV * D); t.q = buf('q', N * NH * D); t.k = buf('k', N * NKV * D);
+        linF(t.qr, t.h1, blk.q!, `${l}.q`);
+        linF(t.kr, t.h1, blk.k!, `${l}.k`);
+        linF(t.v, t.h1, blk.v!, `${l}.v`);
+        ropeForward(e, t.q, t.qr, m.ropeTables!, { B, T, H: NH, D, theta: s.ropeTheta! });
+        ropeForward(e, t.k, t.kr, m.ropeTables!, { B, T, H: NKV, D, theta: s.ropeTheta! });
+        a.shape = { B, T, NH, NKV, D, q: { stride: NH * D, offset: 0 }, k: { stride: NKV * D, offset: 0 }, v: { stride: NKV * D, offset: 0 } };
+        t.att = buf('att', N * NH * D);
+        t.lse = buf('lse', B * NH * T);
+        attentionForward(e, t.att, t.lse, t.q, t.k, t.v, a.shape);
+      }
+      t.xm = buf('xm', N * C);
+      e.copy(x, t.xm, N * C * 4);
+      linF(t.xm, t.att, blk.o, `${l}.o`, true);
+      t.h2 = buf('h2', N * C);
+      normF(t.h2, a.n2, t.xm, blk.norm2);
+      const xn = buf('xn', N * C);
+      e.copy(t.xm, xn, N * C * 4);
+      if (blk.fc) {
+        t.u = buf('u', N * I); t.g = buf('g', N * I);
+        linF(t.u, t.h2, blk.fc, `${l}.fc`);
+        geluForward(e, t.g, t.u, N * I);
+        linF(xn, t.g, blk.proj!, `${l}.proj`, true);
+      } else {
+        t.gt = buf('gate', N * I); t.up = buf('up', N * I); t.a = buf('act', N * I);
+        linF(t.gt, t.h2, blk.gate!, `${l}.gate`);
+        linF(t.up, t.h2, blk.up!, `${l}.up`);
+        swigluForward(e, t.a, t.gt, t.up, N * I);
+        linF(xn, t.a, blk.down!, `${l}.down`, true);
+      }
+      acts.blocks.push(a);
+      x = xn;
+    }
+    acts.x = x;
+    acts.nf = stats();
+    acts.xf = buf('xf', N * C);
+    normF(acts.xf, acts.nf, x, L.finalNorm);
+    if (opts.training) {
+      acts.logits = buf('logits', N * V);
+      matmulForward(e, acts.logits, acts.xf, W(L.head), null, { M: N, N: V, K: C, transB: true });
+      acts.losses = buf('losses', N);
+      // dlogits = (softmax − onehot) · lossScale in place; per-token losses for the history.
+      crossEntropyBackward(e, acts.logits, acts.losses, e.scratch('train.targets', Int32Array.from(batch.targets)), { N, V, count: 1 / opts.lossScale });
+    }
+    return acts;
+  }
+
+  /** The backward pass of a forward's activations into the adapter gradients (`+=`). */
+  private backward(acts: StepActs): void {
+    const e = this.e, m = this.model, s = m.spec, L = m.layout;
+    const { B, T, N } = acts;
+    const C = s.hidden, D = s.headDim, NH = s.heads, NKV = s.kvHeads, I = s.intermediate, V = s.vocabSize;
+    const W = (n: string) => m.weight(n);
+    const buf = (label: string, n: number) => e.scratch(label, n * 4);
     const linB = (dx: GPUBuffer, dy: GPUBuffer, lin: Linear, key: string, accumulate: boolean) => {
       const a = this.layers.get(key);
-      const sv = saved.get(key);
+      const sv = acts.saved.get(key);
       if (!a || !sv) return matmulBackwardInput(e, dx, dy, W(lin.w), { M: N, N: lin.out, K: lin.in, transB: lin.outIn }, accumulate);
       adapterBackward(e, { dx, dWrA: a.WrA.grad, dB: a.B.grad, dgates: a.gates?.grad ?? buf('gates.unused', 2), dM: a.M?.grad ?? null }, dy, sv.saved, sv.inputs, sv.spec, accumulate);
     };
     const ns = { N, C, eps: s.normEps };
-    const normF = (out: GPUBuffer, st: { mean: GPUBuffer; rstd: GPUBuffer }, x: GPUBuffer, n: Norm) =>
-      s.norm === 'layernorm' ? layernormForward(e, out, st.mean, st.rstd, x, W(n.w), W(n.b!), ns) : rmsnormForward(e, out, st.rstd, x, W(n.w), ns);
-    const normB = (dx: GPUBuffer, dout: GPUBuffer, x: GPUBuffer, st: { mean: GPUBuffer; rstd: GPUBuffer }, n: Norm) =>
+    const normB = (dx: GPUBuffer, dout: GPUBuffer, x: GPUBuffer, st: NormStats, n: Norm) =>
       s.norm === 'layernorm' ? layernormBackward(e, dx, null, null, dout, x, W(n.w), st.mean, st.rstd, ns, true) : rmsnormBackward(e, dx, null, dout, x, W(n.w), st.rstd, ns, true);
-    const stats = () => ({ mean: buf('norm.mean', N), rstd: buf('norm.rstd', N) });
 
-    // ---- forward
-    let x = buf('x0', N * C);
-    embeddingForward(e, x, ids, W(L.embed), L.pos ? W(L.pos) : null, { B, T, C, V });
-    const acts: Array<Record<string, GPUBuffer>> = [];
-    const normStats: Array<{ n1: ReturnType<typeof stats>; n2: ReturnType<typeof stats> }> = [];
-    const shapes: AttentionShape[] = [];
-    for (const [l, blk] of L.blocks.entries()) {
-      const a: Record<string, GPUBuffer> = { x };
-      const n1 = stats(), n2 = stats();
-      a.h1 = buf('h1', N * C);
-      normF(a.h1, n1, x, blk.norm1);
-      let shape: AttentionShape;
-      if (blk.qkv) {
-        a.qkv = buf('qkv', N * 3 * C);
-        linF(a.qkv, a.h1, blk.qkv, `${l}.qkv`);
-        shape = { B, T, NH, NKV, D, q: { stride: 3 * C, offset: 0 }, k: { stride: 3 * C, offset: C }, v: { stride: 3 * C, offset: 2 * C } };
-        a.att = buf('att', N * C);
-        a.lse = buf('lse', B * NH * T);
-        attentionForward(e, a.att, a.lse, a.qkv, a.qkv, a.qkv, shape);
-      } else {
-        a.qr = buf('qr', N * NH * D); a.kr = buf('kr', N * NKV * D); a.v = buf('v', N * NKV * D); a.q = buf('q', N * NH * D); a.k = buf('k', N * NKV * D);
-        linF(a.qr, a.h1, blk.q!, `${l}.q`);
-        linF(a.kr, a.h1, blk.k!, `${l}.k`);
-        linF(a.v, a.h1, blk.v!, `${l}.v`);
-        ropeForward(e, a.q, a.qr, m.ropeTables!, { B, T, H: NH, D, theta: s.ropeTheta! });
-        ropeForward(e, a.k, a.kr, m.ropeTables!, { B, T, H: NKV, D, theta: s.ropeTheta! });
-        shape = { B, T, NH, NKV, D, q: { stride: NH * D, offset: 0 }, k: { stride: NKV * D, offset: 0 }, v: { stride: NKV * D, offset: 0 } };
-        a.att = buf('att', N * NH * D);
-        a.lse = buf('lse', B * NH * T);
-        attentionForward(e, a.att, a.lse, a.q, a.k, a.v, shape);
-      }
-      a.xm = buf('xm', N * C);
-      e.copy(x, a.xm, N * C * 4);
-      linF(a.xm, a.att, blk.o, `${l}.o`, true);
-      a.h2 = buf('h2', N * C);
-      normF(a.h2, n2, a.xm, blk.norm2);
-      const xn = buf('xn', N * C);
-      e.copy(a.xm, xn, N * C * 4);
-      if (blk.fc) {
-        a.u = buf('u', N * I); a.g = buf('g', N * I);
-        linF(a.u, a.h2, blk.fc, `${l}.fc`);
-        geluForward(e, a.g, a.u, N * I);
-        linF(xn, a.g, blk.proj!, `${l}.proj`, true);
-      } else {
-        a.gt = buf('gate', N * I); a.up = buf('up', N * I); a.a = buf('act', N * I);
-        linF(a.gt, a.h2, blk.gate!, `${l}.gate`);
-        linF(a.up, a.h2, blk.up!, `${l}.up`);
-        swigluForward(e, a.a, a.gt, a.up, N * I);
-        linF(xn, a.a, blk.down!, `${l}.down`, true);
-      }
-      acts.push(a);
-      normStats.push({ n1, n2 });
-      shapes.push(shape);
-      x = xn;
-    }
-    const nf = stats();
-    const xf = buf('xf', N * C);
-    normF(xf, nf, x, L.finalNorm);
-    const logits = buf('logits', N * V);
-    matmulForward(e, logits, xf, W(L.head), null, { M: N, N: V, K: C, transB: true });
-    const losses = buf('losses', N);
-    crossEntropyBackward(e, logits, losses, targets, { N, V, count });
-    const row = this.historyRow(this.stepCount);
-    reduceSum(e, this.history!, [{ buffer: losses, n: N }], { scale: 1 / count, index: row });
-
-    // ---- backward
     const dxf = buf('dxf', N * C);
-    matmulBackwardInput(e, dxf, logits, W(L.head), { M: N, N: V, K: C, transB: true });
+    matmulBackwardInput(e, dxf, acts.logits!, W(L.head), { M: N, N: V, K: C, transB: true });
     const dx = buf('dx', N * C);
     e.clear(dx);
-    normB(dx, dxf, x, nf, L.finalNorm);
+    normB(dx, dxf, acts.x, acts.nf, L.finalNorm);
     for (let l = L.blocks.length - 1; l >= 0; l--) {
       const blk = L.blocks[l];
-      const a = acts[l];
+      const a = acts.blocks[l], t = a.t;
       const dh2 = buf('dh2', N * C);
       if (blk.fc) {
         const dg = buf('dg', N * I), du = buf('du', N * I);
         linB(dg, dx, blk.proj!, `${l}.proj`, false);
-        geluBackward(e, du, dg, a.u, N * I);
+        geluBackward(e, du, dg, t.u, N * I);
         linB(dh2, du, blk.fc, `${l}.fc`, false);
       } else {
         const da = buf('da', N * I), dgt = buf('dgate', N * I), dup = buf('dup', N * I);
         linB(da, dx, blk.down!, `${l}.down`, false);
-        swigluBackward(e, dgt, dup, da, a.gt, a.up, N * I);
+        swigluBackward(e, dgt, dup, da, t.gt, t.up, N * I);
         linB(dh2, dgt, blk.gate!, `${l}.gate`, false);
         linB(dh2, dup, blk.up!, `${l}.up`, true);
       }
-      normB(dx, dh2, a.xm, normStats[l].n2, blk.norm2);
+      normB(dx, dh2, t.xm, a.n2, blk.norm2);
       const datt = buf('datt', N * NH * D);
       linB(datt, dx, blk.o, `${l}.o`, false);
       const dh1 = buf('dh1', N * C);
       if (blk.qkv) {
         const dqkv = buf('dqkv', N * 3 * C);
-        attentionBackward(e, dqkv, dqkv, dqkv, datt, a.qkv, a.qkv, a.qkv, a.att, a.lse, shapes[l]);
+        attentionBackward(e, dqkv, dqkv, dqkv, datt, t.qkv, t.qkv, t.qkv, t.att, t.lse, a.shape);
         linB(dh1, dqkv, blk.qkv, `${l}.qkv`, false);
       } else {
         const dq = buf('dq', N * NH * D), dk = buf('dk', N * NKV * D), dv = buf('dv', N * NKV * D), dqr = buf('dqr', N * NH * D), dkr = buf('dkr', N * NKV * D);
-        attentionBackward(e, dq, dk, dv, datt, a.q, a.k, a.v, a.att, a.lse, shapes[l]);
+        attentionBackward(e, dq, dk, dv, datt, t.q, t.k, t.v, t.att, t.lse, a.shape);
         ropeBackward(e, dqr, dq, m.ropeTables!, { B, T, H: NH, D, theta: s.ropeTheta! });
         ropeBackward(e, dkr, dk, m.ropeTables!, { B, T, H: NKV, D, theta: s.ropeTheta! });
         linB(dh1, dqr, blk.q!, `${l}.q`, false);
         linB(dh1, dkr, blk.k!, `${l}.k`, true);
         linB(dh1, dv, blk.v!, `${l}.v`, true);
       }
-      normB(dx, dh1, a.x, normStats[l].n1, blk.norm1);
+      normB(dx, dh1, a.x, a.n1, blk.norm1);
     }
+  }
 
-    // ---- regulariser values into the history (in-stream copies), global norm, AdamW
-    if ((this.cfg.lambdaH ?? 0) !== 0 || (this.cfg.lambdaLB ?? 0) !== 0) {
-      [...saved.values()].forEach((sv, i) => {
-        const E = adapterDims(sv.spec).E;
-        const at = (row + 1 + 2 * i) * 4;
-        e.copy(sv.saved.stats, this.history!, 4, 3 * E * 4, at); // group 0's mean entropy
-        e.copy(sv.saved.stats, this.history!, 4, groups * (3 * E + 2) * 4, at + 4); // the balance value
-      });
-    }
+  /** The regularisers' values (entropy, balance per layer) into the history row (in-stream copies). */
+  private regulariserValues(acts: StepActs, row: number): void {
+    if ((this.cfg.lambdaH ?? 0) === 0 && (this.cfg.lambdaLB ?? 0) === 0) return;
+    [...acts.saved.values()].forEach((sv, i) => {
+      const E = adapterDims(sv.spec).E;
+      const at = (row + 3 + 2 * i) * 4;
+      this.e.copy(sv.saved.stats, this.historyBuf!, 4, 3 * E * 4, at); // group 0's mean entropy
+      this.e.copy(sv.saved.stats, this.historyBuf!, 4, acts.groups * (3 * E + 2) * 4, at + 4); // the balance value
+    });
+  }
+
+  /** Global gradient norm (kept in the history), the guard, and AdamW on every adapter tensor. */
+  private update(hyper: TrainHyper, row: number): void {
+    const e = this.e;
     const tensors = this.tensors();
-    const norm = buf('grad.norm', 1);
+    const norm = e.scratch('grad.norm', 4);
     reduceSum(e, norm, tensors.map((t): TensorRef => ({ buffer: t.grad, n: t.n })), { square: true, sqrt: true });
-    for (const t of tensors) {
-      adamwUpdate(e, t.value, t.m, t.v, t.grad, norm, { ...hyper, step: this.stepCount }, t.n);
+    e.copy(norm, this.historyBuf!, 4, 0, (row + 2) * 4);
+    if (!this.guard) {
+      this.guard = e.createBuffer('train.guard', 16);
+      e.clear(this.guard);
     }
-    await e.submit();
+    optimGuard(e, this.guard, this.historyBuf!, norm, { lossAt: row, flagAt: row + 1 });
+    for (const t of tensors) adamwUpdate(e, t.value, t.m, t.v, t.grad, norm, { ...hyper, step: this.stepCount }, t.n, this.guard);
+  }
+
+  /**
+   * Logits (n x V) of the next token after each sequence, through the model with its adapters
+   * (evaluation, generation). Sequences are right-padded into one batch; `s` gives each one's
+   * intuition scores (gated methods). The router statistics of training are left untouched.
+   */
+  async nextLogits(seqs: number[][], s: number[][] | null): Promise<Float32Array> {
+    const e = this.e, spec = this.model.spec, C = spec.hidden, V = spec.vocabSize;
+    if (!seqs.length || seqs.some((q) => !q.length)) throw new Error('nextLogits: every sequence needs at least one token');
+    const B = seqs.length, T = Math.max(...seqs.map((q) => q.length));
+    const ids = new Array<number>(B * T).fill(0), mask = new Array<number>(B * T).fill(0);
+    seqs.forEach((q, b) => q.forEach((id, i) => ((ids[b * T + i] = id), (mask[b * T + i] = 1))));
+    const batch: TrainBatch = { B, T, ids, targets: new Array<number>(B * T).fill(-100), mask, s: s ? s.flat() : null };
+    const acts = this.forward(batch, this.checkBatch(batch, false), { lossScale: 1, micro: 1, training: false });
+    const last = e.scratch('eval.last', B * C * 4);
+    seqs.forEach((q, b) => e.copy(acts.xf, last, C * 4, (b * T + q.length - 1) * C * 4, b * C * 4));
+    const out = e.scratch('eval.logits', B * V * 4);
+    matmulForward(e, out, last, this.model.weight(this.model.layout.head), null, { M: B, N: V, K: C, transB: true });
+    return (await e.read(out, B * V * 4)).slice();
+  }
+
+  /** Optimiser steps taken so far (applied or skipped). */
+  get steps(): number {
+    return this.stepCount;
   }
 
   /**
@@ -324,17 +448,38 @@ export class GpuTrainer {
    * update), from one readback of the GPU-side history: call it every few steps, not per step.
    */
   async losses(): Promise<number[]> {
-    if (!this.history || this.stepCount === 0) return [];
+    if (!this.historyBuf || this.stepCount === 0) return [];
     const Wd = this.historyWidth;
-    const v = await this.e.read(this.history, this.stepCount * Wd * 4);
+    const v = await this.e.read(this.historyBuf, this.stepCount * Wd * 4);
     for (const b of this.retired.splice(0)) b.destroy();
     const n = this.layers.size;
     const lH = (this.cfg.lambdaH ?? 0) / n, lLB = (this.cfg.lambdaLB ?? 0) / n;
     const out: number[] = [];
     for (let st = 0; st < this.stepCount; st++) {
       let loss = v[st * Wd];
-      if (lH !== 0 || lLB !== 0) for (let i = 0; i < n; i++) loss += lH * v[st * Wd + 1 + 2 * i] + lLB * v[st * Wd + 2 + 2 * i];
+      if (lH !== 0 || lLB !== 0) for (let i = 0; i < n; i++) loss += lH * v[st * Wd + 3 + 2 * i] + lLB * v[st * Wd + 4 + 2 * i];
       out.push(loss);
+    }
+    return out;
+  }
+
+  /**
+   * Every step's row from one readback of the history (from step `from`, 0-based): the loss as
+   * `losses()` gives it, whether the guard skipped the update, and the global gradient norm
+   * before clipping.
+   */
+  async history(from = 0): Promise<Array<{ step: number; loss: number; skipped: boolean; gradNorm: number }>> {
+    if (!this.historyBuf || this.stepCount <= from) return [];
+    const Wd = this.historyWidth;
+    const v = await this.e.read(this.historyBuf, this.stepCount * Wd * 4);
+    for (const b of this.retired.splice(0)) b.destroy();
+    const n = this.layers.size;
+    const lH = (this.cfg.lambdaH ?? 0) / n, lLB = (this.cfg.lambdaLB ?? 0) / n;
+    const out = [];
+    for (let st = from; st < this.stepCount; st++) {
+      let loss = v[st * Wd];
+      if (lH !== 0 || lLB !== 0) for (let i = 0; i < n; i++) loss += lH * v[st * Wd + 3 + 2 * i] + lLB * v[st * Wd + 4 + 2 * i];
+      out.push({ step: st + 1, loss, skipped: v[st * Wd + 1] !== 0, gradNorm: v[st * Wd + 2] });
     }
     return out;
   }
@@ -378,6 +523,6 @@ export class GpuTrainer {
   destroy(): void {
     for (const t of this.tensors()) for (const b of [t.value, t.grad, t.m, t.v]) b.destroy();
     for (const l of this.layers.values()) l.stats?.destroy();
-    for (const b of [...this.retired, ...(this.history ? [this.history] : [])]) b.destroy();
+    for (const b of [...this.retired, ...(this.historyBuf ? [this.historyBuf] : []), ...(this.microLoss ? [this.microLoss] : []), ...(this.guard ? [this.guard] : [])]) b.destroy();
   }
 }
