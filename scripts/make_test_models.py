@@ -6,20 +6,25 @@ Writes e2e/fixtures/models/<name>/ in exactly the Hugging Face layouts:
   tokenizer_config.json, and golden.json = logits computed here, in float64, by an independent
   PyTorch implementation of GPT-2 and Llama / Qwen2 (HF semantics: Conv1D, gelu_new, RMSNorm,
   rotate-half RoPE, grouped-query attention, tied embeddings), from the weights as stored
-  (F16 / BF16 rounded).
+  (F16 / BF16 rounded). tiny-bert is a BERT sentence encoder (HF BertModel / all-MiniLM-L6-v2
+  layout, WordPiece tokenizer) whose golden.json holds the last hidden states and mean-pooled,
+  L2-normalised embeddings of a padded batch of sentences instead of logits.
 
-Needs only Debian's python3-torch:  python3 scripts/make_test_models.py
+Needs only Debian's python3-torch:  python3 scripts/make_test_models.py [fixture names...]
+(MOR1E_FIXTURES_OUT=dir writes elsewhere, e.g. to check that the committed fixtures reproduce.)
 """
 import json
 import math
 import os
 import re
 import struct
+import sys
+import unicodedata
 from collections import Counter
 
 import torch
 
-ROOT = os.path.join(os.path.dirname(__file__), '..', 'e2e', 'fixtures', 'models')
+ROOT = os.environ.get("MOR1E_FIXTURES_OUT") or os.path.join(os.path.dirname(__file__), '..', 'e2e', 'fixtures', 'models')
 CORPUS = (
     "the quick brown fox jumps over the lazy dog. the dog sleeps; the fox runs. "
     "question: which animal runs? answer: the fox. question: is the dog lazy? answer: yes. "
@@ -27,6 +32,7 @@ CORPUS = (
     "mixture of rank one experts routes each token to the experts it needs. "
 )
 GOLDEN_TEXT_IDS = None  # filled per tokenizer below
+ONLY = sys.argv[1:]  # fixture names to write (default: all)
 
 
 # ---------------------------------------------------------------- tokenizers (BPE, trained here)
@@ -283,7 +289,7 @@ def llama_forward(cfg, w, ids):
 
 # ---------------------------------------------------------------- safetensors
 
-DT = {"F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16}
+DT = {"F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16, "I64": torch.int64}
 
 
 def tensor_bytes(t, dtype):
@@ -293,11 +299,13 @@ def tensor_bytes(t, dtype):
     return t.numpy().tobytes()
 
 
-def write_safetensors(path, tensors, dtype):
+def write_safetensors(path, tensors, dtype, dtypes=None):
+    """dtypes: per-tensor dtype overrides (e.g. BERT's int64 position_ids buffer)."""
     header, blobs, off = {"__metadata__": {"format": "pt"}}, [], 0
     for name, t in tensors.items():
-        b = tensor_bytes(t, dtype)
-        header[name] = {"dtype": dtype, "shape": list(t.shape), "data_offsets": [off, off + len(b)]}
+        dt = (dtypes or {}).get(name, dtype)
+        b = tensor_bytes(t, dt)
+        header[name] = {"dtype": dt, "shape": list(t.shape), "data_offsets": [off, off + len(b)]}
         blobs.append(b)
         off += len(b)
     h = json.dumps(header, separators=(",", ":")).encode()
@@ -315,6 +323,8 @@ def stored(w, dtype):
 
 
 def write_model(name, cfg, tok, tok_cfg, weights, forward, dtype, golden_ids, shards=1):
+    if ONLY and name not in ONLY:
+        return
     d = os.path.join(ROOT, name)
     os.makedirs(d, exist_ok=True)
     cfg = dict(cfg, torch_dtype={"F32": "float32", "F16": "float16", "BF16": "bfloat16"}[dtype])
@@ -346,6 +356,232 @@ def write_model(name, cfg, tok, tok_cfg, weights, forward, dtype, golden_ids, sh
                    "note": "float64 logits from scripts/make_test_models.py (PyTorch), rows = tokens",
                    "logits": [float("%.9g" % v) for v in logits.flatten().tolist()]}, f)
     print(f"{name}: {sum(t.numel() for t in weights.values())} parameters, {dtype}, golden logits {tuple(logits.shape)}")
+
+
+# ---------------------------------------------------------------- BERT sentence encoder (all-MiniLM-L6-v2 layout)
+#
+# HF BertModel semantics written out here: word + learned position + token-type (0) embeddings,
+# LayerNorm, post-LN blocks (self-attention over every key that the attention_mask keeps, out
+# projection, residual, LayerNorm; intermediate dense, exact erf GELU, output dense, residual,
+# LayerNorm), then sentence-transformers' mean pooling over real tokens and L2 normalisation.
+# The WordPiece tokenizer (BertNormalizer, BertPreTokenizer, WordPiece, [CLS] A [SEP]) is also
+# written out here, so the golden ids do not come from the library under test.
+
+BERT_SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+BERT_WORDS = ("the quick brown fox jump over lazy dog hello world expert route router token learn cluster "
+              "cafe naive resume an is of to and in it mix rank one").split()
+BERT_PIECES = ["##s", "##ed", "##ing", "##er", "##ly"]
+BERT_TEXTS = [
+    "The quick brown fox jumps over the lazy dog.",
+    "Hello,\tworld!",
+    "Experts route tokens; the router learns clusters.",
+    "Café naïve résumé? Xylophone!",
+    "a",
+    " ".join(["The quick brown fox jumps over the lazy dog."] * 4),  # longer than the 32 positions: truncated
+]
+
+
+def bert_vocab():
+    toks = BERT_SPECIALS + list(".,!?;:'-()") + [chr(c) for c in range(ord('a'), ord('z') + 1)]
+    toks += [w for w in BERT_WORDS if w not in toks] + BERT_PIECES
+    return {t: i for i, t in enumerate(toks)}
+
+
+def bert_is_punct(ch):
+    cp = ord(ch)
+    if 33 <= cp <= 47 or 58 <= cp <= 64 or 91 <= cp <= 96 or 123 <= cp <= 126:
+        return True
+    return unicodedata.category(ch).startswith("P")
+
+
+def bert_normalize(text):
+    """BertNormalizer(clean_text, handle_chinese_chars, strip_accents = lowercase, lowercase)."""
+    out = []
+    for ch in text:
+        cp = ord(ch)
+        if cp == 0 or cp == 0xFFFD or (ch not in "\t\n\r" and unicodedata.category(ch).startswith("C")):
+            continue
+        out.append(" " if ch in " \t\n\r" or unicodedata.category(ch) == "Zs" else ch)
+    text = "".join(out)
+    text = "".join(f" {ch} " if 0x4E00 <= ord(ch) <= 0x9FFF else ch for ch in text)
+    text = "".join(ch for ch in unicodedata.normalize("NFD", text) if unicodedata.category(ch) != "Mn")
+    return text.lower()
+
+
+def bert_pre_tokenize(text):
+    words = []
+    for w in text.split():
+        cur = ""
+        for ch in w:
+            if bert_is_punct(ch):
+                if cur:
+                    words.append(cur)
+                words.append(ch)
+                cur = ""
+            else:
+                cur += ch
+        if cur:
+            words.append(cur)
+    return words
+
+
+def wordpiece(word, vocab):
+    if len(word) > 100:
+        return ["[UNK]"]
+    pieces, start = [], 0
+    while start < len(word):
+        end, cur = len(word), None
+        while start < end:
+            sub = ("##" if start > 0 else "") + word[start:end]
+            if sub in vocab:
+                cur = sub
+                break
+            end -= 1
+        if cur is None:
+            return ["[UNK]"]
+        pieces.append(cur)
+        start = end
+    return pieces
+
+
+def bert_encode(text, vocab, max_len):
+    """[CLS] pieces [SEP], the pieces truncated so that the whole fits max_len (HF truncation)."""
+    pieces = [p for w in bert_pre_tokenize(bert_normalize(text)) for p in wordpiece(w, vocab)]
+    pieces = pieces[:max_len - 2]
+    return [vocab["[CLS]"]] + [vocab[p] for p in pieces] + [vocab["[SEP]"]]
+
+
+def bert_tokenizer(vocab, max_len):
+    cls_sep = {t: {"id": t, "ids": [vocab[t]], "tokens": [t]} for t in ("[CLS]", "[SEP]")}
+    return {
+        "version": "1.0",
+        # As in all-MiniLM-L6-v2's tokenizer.json: truncation and fixed padding that callers
+        # (sentence-transformers, transformers) override per call; they must not leak into ids.
+        "truncation": {"direction": "Right", "max_length": 128, "strategy": "LongestFirst", "stride": 0},
+        "padding": {"strategy": {"Fixed": 128}, "direction": "Right", "pad_to_multiple_of": None, "pad_id": 0,
+                    "pad_type_id": 0, "pad_token": "[PAD]"},
+        "added_tokens": [{"id": vocab[t], "content": t, "single_word": False, "lstrip": False, "rstrip": False,
+                          "normalized": False, "special": True} for t in BERT_SPECIALS],
+        "normalizer": {"type": "BertNormalizer", "clean_text": True, "handle_chinese_chars": True, "strip_accents": None, "lowercase": True},
+        "pre_tokenizer": {"type": "BertPreTokenizer"},
+        "post_processor": {"type": "TemplateProcessing",
+                           "single": [{"SpecialToken": {"id": "[CLS]", "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}},
+                                      {"SpecialToken": {"id": "[SEP]", "type_id": 0}}],
+                           "pair": [{"SpecialToken": {"id": "[CLS]", "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}},
+                                    {"SpecialToken": {"id": "[SEP]", "type_id": 0}}, {"Sequence": {"id": "B", "type_id": 1}},
+                                    {"SpecialToken": {"id": "[SEP]", "type_id": 1}}],
+                           "special_tokens": cls_sep},
+        "decoder": {"type": "WordPiece", "prefix": "##", "cleanup": True},
+        "model": {"type": "WordPiece", "unk_token": "[UNK]", "continuing_subword_prefix": "##", "max_input_chars_per_word": 100,
+                  "vocab": vocab},
+    }
+
+
+def bert_weights(cfg, seed):
+    g = torch.Generator().manual_seed(seed)
+    C, V, L, P, I = cfg["hidden_size"], cfg["vocab_size"], cfg["num_hidden_layers"], cfg["max_position_embeddings"], cfg["intermediate_size"]
+    w = {"embeddings.word_embeddings.weight": rnd(g, V, C, std=0.5),
+         "embeddings.position_embeddings.weight": rnd(g, P, C, std=0.2),
+         "embeddings.token_type_embeddings.weight": rnd(g, cfg["type_vocab_size"], C, std=0.2),
+         "embeddings.LayerNorm.weight": 1 + rnd(g, C), "embeddings.LayerNorm.bias": rnd(g, C)}
+    for l in range(L):
+        p = f"encoder.layer.{l}."
+        for n in ("query", "key", "value"):
+            w[p + f"attention.self.{n}.weight"] = rnd(g, C, C, std=0.3)
+            w[p + f"attention.self.{n}.bias"] = rnd(g, C)
+        w[p + "attention.output.dense.weight"] = rnd(g, C, C, std=0.2)
+        w[p + "attention.output.dense.bias"] = rnd(g, C)
+        w[p + "attention.output.LayerNorm.weight"] = 1 + rnd(g, C)
+        w[p + "attention.output.LayerNorm.bias"] = rnd(g, C)
+        w[p + "intermediate.dense.weight"] = rnd(g, I, C, std=0.3)
+        w[p + "intermediate.dense.bias"] = rnd(g, I)
+        w[p + "output.dense.weight"] = rnd(g, C, I, std=0.2)
+        w[p + "output.dense.bias"] = rnd(g, C)
+        w[p + "output.LayerNorm.weight"] = 1 + rnd(g, C)
+        w[p + "output.LayerNorm.bias"] = rnd(g, C)
+    # Stored by real checkpoints but unused by a sentence encoder: the pooler and (transformers
+    # 3.1 - 4.30) the int64 position_ids buffer.
+    w["pooler.dense.weight"] = rnd(g, C, C)
+    w["pooler.dense.bias"] = rnd(g, C)
+    w["embeddings.position_ids"] = torch.arange(P, dtype=torch.float64).view(1, P)
+    return w
+
+
+def bert_forward(cfg, w, ids, mask):
+    """Last hidden states (B, T, C) of a right-padded batch, as HF BertModel computes them."""
+    C, NH, eps = cfg["hidden_size"], cfg["num_attention_heads"], cfg["layer_norm_eps"]
+    B, T = ids.shape
+    D = C // NH
+    lin = lambda x, name: x @ w[name + ".weight"].T + w[name + ".bias"]
+    ln = lambda x, name: layer_norm(x, w[name + ".weight"], w[name + ".bias"], eps)
+    x = w["embeddings.word_embeddings.weight"][ids] + w["embeddings.position_embeddings.weight"][:T] \
+        + w["embeddings.token_type_embeddings.weight"][torch.zeros_like(ids)]
+    x = ln(x, "embeddings.LayerNorm")
+    ext = (1.0 - mask.to(torch.float64))[:, None, None, :] * torch.finfo(torch.float64).min
+    for l in range(cfg["num_hidden_layers"]):
+        p = f"encoder.layer.{l}."
+        heads = lambda t: t.view(B, T, NH, D).transpose(1, 2)
+        q, k, v = (heads(lin(x, p + f"attention.self.{n}")) for n in ("query", "key", "value"))
+        s = q @ k.transpose(-1, -2) / math.sqrt(D) + ext
+        a = (torch.softmax(s, -1) @ v).transpose(1, 2).reshape(B, T, C)
+        x = ln(lin(a, p + "attention.output.dense") + x, p + "attention.output.LayerNorm")
+        u = lin(x, p + "intermediate.dense")
+        u = 0.5 * u * (1.0 + torch.erf(u / math.sqrt(2.0)))
+        x = ln(lin(u, p + "output.dense") + x, p + "output.LayerNorm")
+    return x
+
+
+def mean_pool_normalize(h, mask):
+    m = mask.to(torch.float64)[:, :, None]
+    e = (h * m).sum(1) / torch.clamp(m.sum(1), min=1e-9)
+    return e / torch.clamp(e.norm(dim=1, keepdim=True), min=1e-12)
+
+
+def write_bert(name, seed=4):
+    if ONLY and name not in ONLY:
+        return
+    vocab = bert_vocab()
+    P = 32
+    cfg = {"architectures": ["BertModel"], "model_type": "bert", "vocab_size": len(vocab), "hidden_size": 32,
+           "num_hidden_layers": 2, "num_attention_heads": 4, "intermediate_size": 64, "hidden_act": "gelu",
+           "hidden_dropout_prob": 0.1, "attention_probs_dropout_prob": 0.1, "max_position_embeddings": P,
+           "type_vocab_size": 2, "initializer_range": 0.02, "layer_norm_eps": 1e-12, "pad_token_id": 0,
+           "position_embedding_type": "absolute", "use_cache": True, "classifier_dropout": None, "torch_dtype": "float32"}
+    tok_cfg = {"do_lower_case": True, "strip_accents": None, "tokenize_chinese_chars": True, "model_max_length": P,
+               "tokenizer_class": "BertTokenizer", "cls_token": "[CLS]", "sep_token": "[SEP]", "pad_token": "[PAD]",
+               "unk_token": "[UNK]", "mask_token": "[MASK]"}
+    d = os.path.join(ROOT, name)
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, "config.json"), "w") as f:
+        json.dump(cfg, f, indent=2)
+    with open(os.path.join(d, "tokenizer.json"), "w") as f:
+        json.dump(bert_tokenizer(vocab, P), f, ensure_ascii=False)
+    with open(os.path.join(d, "tokenizer_config.json"), "w") as f:
+        json.dump(tok_cfg, f, indent=2)
+    w = bert_weights(cfg, seed)
+    write_safetensors(os.path.join(d, "model.safetensors"), w, "F32", {"embeddings.position_ids": "I64"})
+    w64 = stored({k: v for k, v in w.items() if k != "embeddings.position_ids"}, "F32")
+
+    ids = [bert_encode(t, vocab, P) for t in BERT_TEXTS]
+    T = max(len(i) for i in ids)
+    batch = torch.tensor([i + [vocab["[PAD]"]] * (T - len(i)) for i in ids])
+    mask = torch.tensor([[1] * len(i) + [0] * (T - len(i)) for i in ids])
+    h = bert_forward(cfg, w64, batch, mask)
+    e = mean_pool_normalize(h, mask)
+    # Padding must not change a sentence: each one alone gives the same embedding.
+    for b, i in enumerate(ids):
+        one = torch.tensor([i])
+        e1 = mean_pool_normalize(bert_forward(cfg, w64, one, torch.ones_like(one)), torch.ones_like(one))
+        assert torch.allclose(e1[0], e[b], atol=1e-12, rtol=0), f"padding changed sentence {b}"
+    g = lambda t: [float("%.12g" % v) for v in t.flatten().tolist()]
+    with open(os.path.join(d, "golden.json"), "w") as f:
+        json.dump({"kind": "encoder", "texts": BERT_TEXTS, "ids": ids, "pad_id": vocab["[PAD]"], "B": len(ids), "T": T,
+                   "hidden": cfg["hidden_size"], "dtype": "F32",
+                   "note": "float64 from scripts/make_test_models.py (PyTorch): last_hidden_state (B, T, C) of the right-padded "
+                           "batch with its attention_mask (padded rows included), and the mask-weighted mean-pooled, "
+                           "L2-normalised sentence embeddings (B, C)",
+                   "last_hidden_state": g(h), "embeddings": g(e)}, f)
+    print(f"{name}: {sum(t.numel() for t in w.values())} values, F32, golden embeddings {tuple(e.shape)}, ids {[len(i) for i in ids]}")
 
 
 def main():
@@ -385,6 +621,8 @@ def main():
     w = llama_weights(qwen_cfg, 3, qkv_bias=True)
     for dt in ("F32", "F16", "BF16"):
         write_model("tiny-qwen2" + ("" if dt == "F32" else "-" + dt.lower()), qwen_cfg, qtok, qtok_cfg, w, llama_forward, dt, qids)
+
+    write_bert("tiny-bert")
 
 
 if __name__ == "__main__":

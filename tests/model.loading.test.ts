@@ -39,7 +39,6 @@ describe('safetensors', () => {
     ['a header length over 100 MB', () => raw({}, new Uint8Array(0), 200_000_000), /exceeds the 100 MB limit/],
     ['a header that is not JSON', () => new Blob([Uint8Array.from([4, 0, 0, 0, 0, 0, 0, 0, 123, 123, 123, 123])]), /not valid UTF-8 JSON/],
     ['an unknown dtype', () => raw({ x: { dtype: 'Q4', shape: [1], data_offsets: [0, 4] } }, new Uint8Array(4)), /tensor "x": unknown dtype "Q4"/],
-    ['an unsupported dtype', () => raw({ x: { dtype: 'I64', shape: [1], data_offsets: [0, 8] } }, new Uint8Array(8)), /dtype I64 is not supported/],
     ['a header that lies about the size', () => raw({ x: { dtype: 'F32', shape: [3], data_offsets: [0, 8] } }, new Uint8Array(8)), /tensor "x": 8 bytes stored but shape \[3\] of F32 needs 12/],
     ['overlapping tensors', () => raw({ x: { dtype: 'F32', shape: [2], data_offsets: [0, 8] }, y: { dtype: 'F32', shape: [2], data_offsets: [4, 12] } }, new Uint8Array(12)), /overlaps/],
     ['a gap between tensors', () => raw({ x: { dtype: 'F32', shape: [1], data_offsets: [0, 4] }, y: { dtype: 'F32', shape: [1], data_offsets: [8, 12] } }, new Uint8Array(12)), /contiguous/],
@@ -47,6 +46,13 @@ describe('safetensors', () => {
     ['trailing bytes', () => raw({ x: { dtype: 'F32', shape: [1], data_offsets: [0, 4] } }, new Uint8Array(9)), /trailing bytes/],
     ['a negative shape', () => raw({ x: { dtype: 'F32', shape: [-1], data_offsets: [0, 4] } }, new Uint8Array(4)), /non-negative integers/],
   ];
+  it('lists tensors of a valid non-float dtype apart (a model needing one is refused when opened)', async () => {
+    const file = await readSafetensorsHeader(raw({ x: { dtype: 'I64', shape: [1], data_offsets: [0, 8] }, y: { dtype: 'F32', shape: [1], data_offsets: [8, 12] } }, new Uint8Array(12)), 'm.safetensors');
+    expect([...file.tensors.keys()]).toEqual(['y']);
+    expect(file.others.get('x')).toEqual({ name: 'x', dtype: 'I64', shape: [1] });
+    await expect(readSafetensorsHeader(raw({ x: { dtype: 'I64', shape: [2], data_offsets: [0, 8] } }, new Uint8Array(8)), 'm.safetensors')).rejects.toThrow(/tensor "x": 8 bytes stored but shape \[2\] of I64 needs 16/);
+  });
+
   for (const [name, make, msg] of cases) {
     it(`rejects ${name}, naming the file`, async () => {
       await expect(readSafetensorsHeader(make(), 'bad.safetensors')).rejects.toThrow(msg);
@@ -80,7 +86,7 @@ describe('config.json', () => {
     expect(q).toMatchObject({ arch: 'llama', kvHeads: 2, headDim: 64, qkvBias: true, oBias: false, tiedEmbeddings: true });
   });
   it('names the field that is wrong', () => {
-    expect(() => parseModelConfig({ model_type: 'bert' })).toThrow(/model_type "bert" is not supported; supported: gpt2, llama, qwen2, mistral/);
+    expect(() => parseModelConfig({ model_type: 't5' })).toThrow(/model_type "t5" is not supported; supported: gpt2, llama, qwen2, mistral \(causal language models\) and bert \(sentence encoders\)/);
     expect(() => parseModelConfig({ vocab_size: 3 })).toThrow(/no "model_type"/);
     expect(() => parseModelConfig({ model_type: 'llama', hidden_size: 64, vocab_size: 10, intermediate_size: 8, num_hidden_layers: 1, num_attention_heads: 0 })).toThrow(/"num_attention_heads" must be a positive integer/);
     expect(() => parseModelConfig({ model_type: 'llama', hidden_size: 64, vocab_size: 10, intermediate_size: 8, num_hidden_layers: 1, num_attention_heads: 4, num_key_value_heads: 3 })).toThrow(/not a multiple/);

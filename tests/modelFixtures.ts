@@ -5,8 +5,12 @@ import { filesFromBlobs, type ModelFiles } from '../src/model/sources.ts';
 
 export const MODELS_DIR = join(import.meta.dirname, '..', 'e2e', 'fixtures', 'models');
 
+/** The causal language-model fixtures (the sentence encoder tiny-bert has its own tests: tests/encoder.test.ts). */
 export function fixtureNames(): string[] {
-  return readdirSync(MODELS_DIR).filter((d) => existsSync(join(MODELS_DIR, d, 'config.json')));
+  return readdirSync(MODELS_DIR).filter((d) => {
+    const config = join(MODELS_DIR, d, 'config.json');
+    return existsSync(config) && (JSON.parse(readFileSync(config, 'utf8')) as { model_type?: string }).model_type !== 'bert';
+  });
 }
 
 /** A fixture folder as ModelFiles, optionally with files replaced or removed (null). */

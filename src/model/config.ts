@@ -1,11 +1,18 @@
 // One internal model spec, normalised from a Hugging Face config.json of GPT-2 or the Llama
-// family (llama, qwen2, mistral without a sliding window). Every rejection says which field of
-// config.json is wrong and what was expected.
+// family (llama, qwen2, mistral without a sliding window), the causal language models, or of a
+// BERT sentence encoder (model_type "bert": bidirectional, post-LayerNorm, learned positions and
+// token types; the all-MiniLM-L6-v2 layout). `kind` keeps the two apart: an encoder can embed
+// text but never generate or be finetuned. Every rejection says which field of config.json is
+// wrong and what was expected.
 
-export type Arch = 'gpt2' | 'llama';
+export type CausalArch = 'gpt2' | 'llama';
+export type Arch = CausalArch | 'bert';
+/** 'causal-lm': generates text and trains; 'encoder': bidirectional, sentence embeddings only. */
+export type ModelKind = 'causal-lm' | 'encoder';
 
 export interface ModelSpec {
   arch: Arch;
+  kind: ModelKind;
   /** config.json's model_type. */
   modelType: string;
   vocabSize: number;
@@ -21,7 +28,8 @@ export interface ModelSpec {
   maxPositions: number;
   norm: 'layernorm' | 'rmsnorm';
   normEps: number;
-  activation: 'gelu_tanh' | 'silu';
+  /** gelu_erf: exact GELU 0.5·x·(1 + erf(x/√2)) (BERT's "gelu"); gelu_tanh: GPT-2's gelu_new. */
+  activation: 'gelu_tanh' | 'gelu_erf' | 'silu';
   /** RoPE base; null = learned absolute positions (GPT-2). */
   ropeTheta: number | null;
   /** Biases on q, k, v projections (Qwen2, Llama with attention_bias). */
@@ -31,6 +39,8 @@ export interface ModelSpec {
   /** Biases on the MLP projections. */
   mlpBias: boolean;
   tiedEmbeddings: boolean;
+  /** Rows of the token-type (segment) embedding table (BERT); 0 = none. */
+  typeVocabSize: number;
   bosTokenId: number | null;
   eosTokenIds: number[];
 }
@@ -42,8 +52,17 @@ export class ConfigError extends Error {
   }
 }
 
+/** A spec of a causal language model (what loadModel, generation and training take). */
+export type CausalModelSpec = ModelSpec & { arch: CausalArch; kind: 'causal-lm' };
+
+export function isCausalLM(spec: ModelSpec): spec is CausalModelSpec {
+  return spec.kind === 'causal-lm';
+}
+
 const LLAMA_FAMILY = ['llama', 'qwen2', 'mistral'];
 export const SUPPORTED_MODEL_TYPES = ['gpt2', ...LLAMA_FAMILY];
+/** Sentence encoders (loadEncoder, for the intuition's instance embeddings). */
+export const ENCODER_MODEL_TYPES = ['bert'];
 
 type Json = Record<string, unknown>;
 
@@ -73,7 +92,11 @@ export function parseModelConfig(raw: unknown): ModelSpec {
   if (typeof modelType !== 'string') throw new ConfigError('config.json has no "model_type"');
   if (modelType === 'gpt2') return parseGpt2(c);
   if (LLAMA_FAMILY.includes(modelType)) return parseLlama(c, modelType);
-  throw new ConfigError(`config.json: model_type "${modelType}" is not supported; supported: ${SUPPORTED_MODEL_TYPES.join(', ')}`);
+  if (modelType === 'bert') return parseBert(c);
+  throw new ConfigError(
+    `config.json: model_type "${modelType}" is not supported; supported: ${SUPPORTED_MODEL_TYPES.join(', ')} (causal language models) ` +
+      `and ${ENCODER_MODEL_TYPES.join(', ')} (sentence encoders)`,
+  );
 }
 
 function parseGpt2(c: Json): ModelSpec {
@@ -86,6 +109,7 @@ function parseGpt2(c: Json): ModelSpec {
   }
   return {
     arch: 'gpt2',
+    kind: 'causal-lm',
     modelType: 'gpt2',
     vocabSize: int(c, 'vocab_size'),
     hidden,
@@ -103,6 +127,7 @@ function parseGpt2(c: Json): ModelSpec {
     oBias: true,
     mlpBias: true,
     tiedEmbeddings: true,
+    typeVocabSize: 0,
     bosTokenId: ids(c.bos_token_id)[0] ?? null,
     eosTokenIds: ids(c.eos_token_id),
   };
@@ -130,6 +155,7 @@ function parseLlama(c: Json, modelType: string): ModelSpec {
   const attentionBias = c.attention_bias === true;
   return {
     arch: 'llama',
+    kind: 'causal-lm',
     modelType,
     vocabSize: int(c, 'vocab_size'),
     hidden,
@@ -147,7 +173,47 @@ function parseLlama(c: Json, modelType: string): ModelSpec {
     oBias: attentionBias,
     mlpBias: c.mlp_bias === true,
     tiedEmbeddings: c.tie_word_embeddings === true,
+    typeVocabSize: 0,
     bosTokenId: ids(c.bos_token_id)[0] ?? null,
     eosTokenIds: ids(c.eos_token_id),
+  };
+}
+
+/** HF BertModel (e.g. sentence-transformers/all-MiniLM-L6-v2): a sentence encoder. */
+function parseBert(c: Json): ModelSpec {
+  const hidden = int(c, 'hidden_size');
+  const heads = int(c, 'num_attention_heads');
+  if (hidden % heads) throw new ConfigError(`config.json: hidden_size ${hidden} is not divisible by num_attention_heads ${heads}`);
+  const act = c.hidden_act ?? 'gelu';
+  let activation: ModelSpec['activation'];
+  if (act === 'gelu') activation = 'gelu_erf';
+  else if (act === 'gelu_new' || act === 'gelu_pytorch_tanh') activation = 'gelu_tanh';
+  else throw new ConfigError(`config.json: hidden_act "${String(act)}" is not supported for bert (gelu, gelu_new, gelu_pytorch_tanh are)`);
+  const posType = c.position_embedding_type ?? 'absolute';
+  if (posType !== 'absolute') throw new ConfigError(`config.json: position_embedding_type "${String(posType)}" is not supported (absolute is)`);
+  if (c.is_decoder === true) throw new ConfigError('config.json: is_decoder = true describes a BERT decoder, not a sentence encoder');
+  return {
+    arch: 'bert',
+    kind: 'encoder',
+    modelType: 'bert',
+    vocabSize: int(c, 'vocab_size'),
+    hidden,
+    layers: int(c, 'num_hidden_layers'),
+    heads,
+    kvHeads: heads,
+    headDim: hidden / heads,
+    intermediate: int(c, 'intermediate_size'),
+    maxPositions: int(c, 'max_position_embeddings', 512),
+    norm: 'layernorm',
+    normEps: num(c, 'layer_norm_eps', 1e-12),
+    activation,
+    ropeTheta: null,
+    qkvBias: true,
+    oBias: true,
+    mlpBias: true,
+    tiedEmbeddings: false,
+    typeVocabSize: int(c, 'type_vocab_size', 2),
+    bosTokenId: null,
+    eosTokenIds: [],
   };
 }

@@ -1,8 +1,11 @@
 // A hand-written safetensors reader and writer. The reader validates the format's own rules
 // (header length inside the file and under 100 MB, valid JSON, known dtypes, integer shapes,
 // offsets contiguous from 0 and non-overlapping, each byte size equal to its shape's, the data
-// section ending exactly at the file's end) and names the file and tensor in every error. It
-// reads lazily: the header first, then one tensor's slice at a time from a Blob / File, so a
+// section ending exactly at the file's end) and names the file and tensor in every error.
+// Tensors of a known dtype the engine cannot use (e.g. the int64 position_ids buffer that BERT
+// checkpoints of transformers 3.1 - 4.30 carry) are listed apart, in `others`: a model that
+// needs one is refused when it is opened, one that does not ignores it. The reader works
+// lazily: the header first, then one tensor's slice at a time from a Blob / File, so a
 // model file is never held in memory twice.
 import { DTYPE_BYTES, type DType } from './dtype.ts';
 
@@ -24,15 +27,24 @@ export interface TensorInfo {
   end: number;
 }
 
+/** A tensor of a valid safetensors dtype that cannot be converted to f32 here (I64, F64, …). */
+export interface OtherTensorInfo {
+  name: string;
+  dtype: string;
+  shape: number[];
+}
+
 export interface SafetensorsFile {
   fileName: string;
   blob: Blob;
   tensors: Map<string, TensorInfo>;
+  /** Tensors of other dtypes: validated, never read. */
+  others: Map<string, OtherTensorInfo>;
   metadata: Record<string, string>;
 }
 
 const KNOWN: readonly string[] = ['F32', 'F16', 'BF16'];
-const OTHER_DTYPES = ['F64', 'I64', 'I32', 'I16', 'I8', 'U8', 'U16', 'U32', 'U64', 'BOOL', 'F8_E4M3', 'F8_E5M2'];
+const OTHER_BYTES: Record<string, number> = { F64: 8, I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, U16: 2, U32: 4, U64: 8, BOOL: 1, F8_E4M3: 1, F8_E5M2: 1 };
 
 /** Parses and validates the header of a safetensors Blob; tensor bytes stay unread. */
 export async function readSafetensorsHeader(blob: Blob, fileName: string): Promise<SafetensorsFile> {
@@ -54,6 +66,7 @@ export async function readSafetensorsHeader(blob: Blob, fileName: string): Promi
   const dataStart = 8 + headerLen;
   const dataLen = blob.size - dataStart;
   const tensors = new Map<string, TensorInfo>();
+  const others = new Map<string, OtherTensorInfo>();
   let metadata: Record<string, string> = {};
   const ranges: Array<[number, number, string]> = [];
   for (const [name, raw] of Object.entries(header as Record<string, unknown>)) {
@@ -66,9 +79,7 @@ export async function readSafetensorsHeader(blob: Blob, fileName: string): Promi
     if (typeof t !== 'object' || t === null) fail(`tensor "${name}": entry is not an object`);
     if (typeof t.dtype !== 'string') fail(`tensor "${name}": missing dtype`);
     const dtype = t.dtype as string;
-    if (!KNOWN.includes(dtype)) {
-      fail(OTHER_DTYPES.includes(dtype) ? `tensor "${name}": dtype ${dtype} is not supported (F32, F16, BF16 are)` : `tensor "${name}": unknown dtype "${dtype}"`);
-    }
+    if (!KNOWN.includes(dtype) && !(dtype in OTHER_BYTES)) fail(`tensor "${name}": unknown dtype "${dtype}"`);
     if (!Array.isArray(t.shape) || t.shape.some((d) => !Number.isSafeInteger(d) || d < 0)) fail(`tensor "${name}": shape must be a list of non-negative integers`);
     const off = t.data_offsets;
     if (!Array.isArray(off) || off.length !== 2 || off.some((d) => !Number.isSafeInteger(d) || d < 0) || off[0] > off[1]) {
@@ -76,11 +87,12 @@ export async function readSafetensorsHeader(blob: Blob, fileName: string): Promi
     }
     const [b, e] = off as [number, number];
     const shape = t.shape as number[];
-    const expected = shape.reduce((a, d) => a * d, 1) * DTYPE_BYTES[dtype as DType];
+    const expected = shape.reduce((a, d) => a * d, 1) * (KNOWN.includes(dtype) ? DTYPE_BYTES[dtype as DType] : OTHER_BYTES[dtype]);
     if (e - b !== expected) fail(`tensor "${name}": ${e - b} bytes stored but shape [${shape.join(', ')}] of ${dtype} needs ${expected}`);
     if (e > dataLen) fail(`tensor "${name}": data [${b}, ${e}) runs past the end of the data section (${dataLen} bytes): truncated file`);
     ranges.push([b, e, name]);
-    tensors.set(name, { name, dtype: dtype as DType, shape, begin: dataStart + b, end: dataStart + e });
+    if (KNOWN.includes(dtype)) tensors.set(name, { name, dtype: dtype as DType, shape, begin: dataStart + b, end: dataStart + e });
+    else others.set(name, { name, dtype, shape });
   }
   ranges.sort((x, y) => x[0] - y[0] || x[1] - y[1]);
   let pos = 0;
@@ -90,7 +102,7 @@ export async function readSafetensorsHeader(blob: Blob, fileName: string): Promi
     pos = e;
   }
   if (pos !== dataLen) fail(`data section is ${dataLen} bytes but the tensors cover ${pos}: ${dataLen > pos ? 'trailing bytes' : 'truncated file'}`);
-  return { fileName, blob, tensors, metadata };
+  return { fileName, blob, tensors, others, metadata };
 }
 
 /** The raw little-endian bytes of one tensor (one slice read). */

@@ -121,6 +121,22 @@ export class TextTokenizer {
     this.fast = fast;
   }
 
+  /**
+   * Token ids with special tokens, at most `maxLength` of them: the text's tokens are cut so that
+   * the post-processor's prefix and suffix (BERT's [CLS] … [SEP]) stay, as HF's truncation does.
+   */
+  encodeTruncated(text: string, maxLength: number): number[] {
+    const full = this.encode(text, true);
+    if (full.length <= maxLength) return full;
+    const inner = this.encode(text, false);
+    const p = findSub(full, inner);
+    if (p < 0) return full.slice(0, maxLength); // the post-processor rewrote the tokens: plain cut
+    const prefix = full.slice(0, p), suffix = full.slice(p + inner.length);
+    const keep = maxLength - prefix.length - suffix.length;
+    if (keep < 0) throw new RangeError(`encodeTruncated: ${maxLength} tokens cannot hold the ${prefix.length + suffix.length} special tokens`);
+    return [...prefix, ...inner.slice(0, keep), ...suffix];
+  }
+
   decode(ids: number[], skipSpecialTokens = false): string {
     return this.tok.decode(ids, { skip_special_tokens: skipSpecialTokens });
   }

@@ -1,9 +1,10 @@
-// Launchers for shaders/activation/*: GELU (tanh), SiLU, SwiGLU, forward and backward, same
-// names and argument order as src/reference/activation.ts.
+// Launchers for shaders/activation/*: GELU (tanh), exact GELU (erf), SiLU, SwiGLU, forward and
+// backward, same names and argument order as src/reference/activation.ts.
 import { gridElements, params, type Engine } from '../gpu/engine.ts';
 
 const GELU = 0;
 const SILU = 1;
+const GELU_ERF = 2;
 
 function fwd(engine: Engine, kind: number, out: GPUBuffer, x: GPUBuffer, n: number): void {
   engine.dispatch(engine.kernel('activation/activation_forward', { KIND: kind }), {
@@ -23,6 +24,8 @@ function bwd(engine: Engine, kind: number, dx: GPUBuffer, dout: GPUBuffer, x: GP
 
 export const geluForward = (engine: Engine, out: GPUBuffer, x: GPUBuffer, n: number) => fwd(engine, GELU, out, x, n);
 export const geluBackward = (engine: Engine, dx: GPUBuffer, dout: GPUBuffer, x: GPUBuffer, n: number, accumulate = false) => bwd(engine, GELU, dx, dout, x, n, accumulate);
+export const geluErfForward = (engine: Engine, out: GPUBuffer, x: GPUBuffer, n: number) => fwd(engine, GELU_ERF, out, x, n);
+export const geluErfBackward = (engine: Engine, dx: GPUBuffer, dout: GPUBuffer, x: GPUBuffer, n: number, accumulate = false) => bwd(engine, GELU_ERF, dx, dout, x, n, accumulate);
 export const siluForward = (engine: Engine, out: GPUBuffer, x: GPUBuffer, n: number) => fwd(engine, SILU, out, x, n);
 export const siluBackward = (engine: Engine, dx: GPUBuffer, dout: GPUBuffer, x: GPUBuffer, n: number, accumulate = false) => bwd(engine, SILU, dx, dout, x, n, accumulate);
 

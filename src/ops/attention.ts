@@ -1,6 +1,8 @@
 // Launchers for shaders/attention/*: attentionForward and attentionBackward, same names and
 // argument order as src/reference/attention.ts. q, k, v may be one fused buffer (GPT-2), and
-// so may dq, dk, dv: each backward dispatch writes a single one of them.
+// so may dq, dk, dv: each backward dispatch writes a single one of them. The forward also runs
+// bidirectionally (shape.causal = false) and with a key padding mask (a u32 buffer (B, kvT),
+// 0 = padding); the backward is causal and unmasked only, and throws for anything else.
 import { params, type Engine } from '../gpu/engine.ts';
 import { checkAttentionShape, type AttentionShape } from '../reference/attention.ts';
 
@@ -23,11 +25,13 @@ function check(s: AttentionShape): void {
   if (s.T > 65535 || s.NH > 65535 || s.B > 65535) throw new RangeError(`attention: B, T and NH must each be ≤ 65535`);
 }
 
-/** out (B, T, NH·D) and lse (B, NH, T), both assigned. */
-export function attentionForward(engine: Engine, out: GPUBuffer, lse: GPUBuffer, q: GPUBuffer, k: GPUBuffer, v: GPUBuffer, s: AttentionShape): void {
+/** out (B, T, NH·D) and lse (B, NH, T), both assigned; keyMask (B, kvT) u32, 0 = a key never attended. */
+export function attentionForward(
+  engine: Engine, out: GPUBuffer, lse: GPUBuffer, q: GPUBuffer, k: GPUBuffer, v: GPUBuffer, s: AttentionShape, keyMask: GPUBuffer | null = null,
+): void {
   check(s);
-  engine.dispatch(engine.kernel('attention/attention_forward'), {
-    bindings: [out, lse, q, k, v],
+  engine.dispatch(engine.kernel('attention/attention_forward', { CAUSAL: s.causal ?? true, HAS_MASK: keyMask !== null }), {
+    bindings: [out, lse, q, k, v, keyMask ?? engine.dummy],
     params: attnParams(s),
     workgroups: [s.T, s.NH, s.B],
   });
@@ -39,6 +43,7 @@ export function attentionBackward(
   out: GPUBuffer, lse: GPUBuffer, s: AttentionShape,
 ): void {
   check(s);
+  if (s.causal === false) throw new Error('attentionBackward: only causal attention has a backward (the non-causal mode serves the sentence encoder, forward only)');
   if ((s.pos0 ?? 0) !== 0 || (s.kvT ?? s.T) !== s.T) throw new Error('attentionBackward: training attention has no KV cache (pos0 0, kvT = T)');
   const p = attnParams(s);
   const delta = engine.scratch('attention.delta', s.B * s.NH * s.T * 4);

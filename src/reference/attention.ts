@@ -1,5 +1,7 @@
 // Float64 reference for shaders/attention/*: causal multi-head self-attention with
-// grouped-query attention, softmax scaled by 1/sqrt(D). Q, K, V are read in place from the
+// grouped-query attention, softmax scaled by 1/sqrt(D), or (causal = false) bidirectional
+// attention over every key, as in BERT; either with an optional key padding mask (B, kvT):
+// keys whose mask is 0 are never attended. Q, K, V are read in place from the
 // projection outputs through a row stride and column offset (GPT-2's fused c_attn output or
 // Llama's separate q/k/v outputs), so no head split / merge copies are needed; the output is
 // (B, T, NH·D) contiguous. The forward saves only the log-sum-exp of each score row; the
@@ -29,49 +31,79 @@ export interface AttentionShape {
   kvT?: number;
   /** Absolute position of query row 0: query i attends keys j ≤ pos0 + i (default 0). */
   pos0?: number;
+  /** Default true. False: every query attends all kvT keys (bidirectional encoders); pos0 must be 0. */
+  causal?: boolean;
 }
 
 export function checkAttentionShape(s: AttentionShape): void {
   if (s.NH % s.NKV) throw new RangeError(`attention: ${s.NH} query heads are not a multiple of ${s.NKV} key/value heads`);
   const kvT = s.kvT ?? s.T;
+  if (s.causal === false) {
+    if ((s.pos0 ?? 0) !== 0) throw new RangeError('attention: pos0 is a causal position offset; non-causal attention takes pos0 = 0');
+    return;
+  }
   if ((s.pos0 ?? 0) + s.T > kvT) throw new RangeError(`attention: positions up to ${(s.pos0 ?? 0) + s.T} do not fit ${kvT} key/value rows`);
+}
+
+/** Keys query i of batch entry b sees: j ≤ pos0 + i when causal (else all kvT), where the key mask is non-zero. */
+function visibleKeys(s: AttentionShape, b: number, i: number, keyMask: ArrayLike<number> | null): number[] {
+  const kvT = s.kvT ?? s.T;
+  const n = s.causal === false ? kvT : (s.pos0 ?? 0) + i + 1;
+  const keys: number[] = [];
+  for (let j = 0; j < n; j++) if (!keyMask || keyMask[b * kvT + j] !== 0) keys.push(j);
+  return keys;
 }
 
 const at = (l: RowLayout, s: AttentionShape, b: number, t: number, h: number) => (b * s.T + t) * l.stride + l.offset + h * s.D;
 const atKV = (l: RowLayout, s: AttentionShape, b: number, t: number, h: number) => (b * (s.kvT ?? s.T) + t) * l.stride + l.offset + h * s.D;
 
-function scores(q: Arr, k: Arr, s: AttentionShape, b: number, h: number, i: number): Float64Array {
+/** Scores q_i·k_j/√D of query i against `keys` (default: keys 0..pos0 + i). */
+function scores(q: Arr, k: Arr, s: AttentionShape, b: number, h: number, i: number, keys?: number[]): Float64Array {
   const kvh = Math.floor(h / (s.NH / s.NKV));
   const scale = 1 / Math.sqrt(s.D);
-  const last = (s.pos0 ?? 0) + i;
-  const out = new Float64Array(last + 1);
+  const js = keys ?? Array.from({ length: (s.pos0 ?? 0) + i + 1 }, (_, j) => j);
+  const out = new Float64Array(js.length);
   const qo = at(s.q, s, b, i, h);
-  for (let j = 0; j <= last; j++) {
+  js.forEach((j, n) => {
     const ko = atKV(s.k, s, b, j, kvh);
     let d = 0;
     for (let c = 0; c < s.D; c++) d += q[qo + c] * k[ko + c];
-    out[j] = d * scale;
-  }
+    out[n] = d * scale;
+  });
   return out;
 }
 
-/** out[b,t,h,:] = Σ_{j≤t} softmax(q·k/√D)_j v[j]; lse[b,h,t] = log Σ_j exp(score_j). */
-export function attentionForward(out: Arr, lse: Arr, q: Arr, k: Arr, v: Arr, s: AttentionShape): void {
+/** The kernels' "minus infinity": lse of a query that sees no key. */
+export const NO_KEYS_LSE = -3e38;
+
+/**
+ * out[b,t,h,:] = Σ_{j∈S} softmax(q·k/√D)_j v[j]; lse[b,h,t] = log Σ_{j∈S} exp(score_j), S = the
+ * keys query t sees (j ≤ pos0 + t when causal, else all; minus those the key mask zeroes). A query
+ * that sees no key gets out = 0 and lse = NO_KEYS_LSE.
+ */
+export function attentionForward(out: Arr, lse: Arr, q: Arr, k: Arr, v: Arr, s: AttentionShape, keyMask: ArrayLike<number> | null = null): void {
   checkAttentionShape(s);
   const C = s.NH * s.D;
   for (let b = 0; b < s.B; b++)
     for (let h = 0; h < s.NH; h++) {
       const kvh = Math.floor(h / (s.NH / s.NKV));
       for (let i = 0; i < s.T; i++) {
-        const sc = scores(q, k, s, b, h, i);
+        const keys = visibleKeys(s, b, i, keyMask);
+        const sc = scores(q, k, s, b, h, i, keys);
+        const o = (b * s.T + i) * C + h * s.D;
+        if (!keys.length) {
+          lse[(b * s.NH + h) * s.T + i] = NO_KEYS_LSE;
+          for (let c = 0; c < s.D; c++) out[o + c] = 0;
+          continue;
+        }
         const m = Math.max(...sc);
         let l = 0;
         for (const x of sc) l += Math.exp(x - m);
         lse[(b * s.NH + h) * s.T + i] = m + Math.log(l);
         for (let c = 0; c < s.D; c++) {
           let acc = 0;
-          for (let j = 0; j < sc.length; j++) acc += (Math.exp(sc[j] - m) / l) * v[atKV(s.v, s, b, j, kvh) + c];
-          out[(b * s.T + i) * C + h * s.D + c] = acc;
+          for (let n = 0; n < keys.length; n++) acc += (Math.exp(sc[n] - m) / l) * v[atKV(s.v, s, b, keys[n], kvh) + c];
+          out[o + c] = acc;
         }
       }
     }
@@ -83,6 +115,7 @@ export function attentionForward(out: Arr, lse: Arr, q: Arr, k: Arr, v: Arr, s: 
  */
 export function attentionBackward(dq: Arr, dk: Arr, dv: Arr, dout: Arr, q: Arr, k: Arr, v: Arr, out: Arr, lse: Arr, s: AttentionShape): void {
   checkAttentionShape(s);
+  if (s.causal === false) throw new Error('attentionBackward: only causal attention has a backward (the non-causal mode serves the sentence encoder, forward only)');
   if ((s.pos0 ?? 0) !== 0 || (s.kvT ?? s.T) !== s.T) throw new Error('attentionBackward: training attention has no KV cache (pos0 0, kvT = T)');
   const C = s.NH * s.D;
   const scale = 1 / Math.sqrt(s.D);
