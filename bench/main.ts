@@ -10,6 +10,7 @@ import { gflops, round, timeRuns } from './timing.ts';
 import { benchAttention, benchCrossEntropy, SEQ_LENGTHS } from './transformer.ts';
 import { benchForward, benchSafetensors } from './model.ts';
 import { benchAdapters } from './adapter.ts';
+import { benchKmeans, benchKmeansAssign } from './kmeans.ts';
 import { filesFromUrl } from '../src/model/sources.ts';
 import type { ResultRow as BenchRow } from './results.mjs';
 import type { DataBenchRequest, DataBenchResult } from './dataWorker.ts';
@@ -148,6 +149,9 @@ async function main() {
       rows.forEach((r) => log(JSON.stringify(r)));
       return rows;
     },
+    // --shapes 1000x384,50000x768 picks k-means shapes (N x d).
+    kmeans: ({ shapes, runs = 5 }: BenchOptions) => benchKmeans(engine, adapter, { shapes, runs }, log),
+    kmeans_assign: ({ runs = 3 }: BenchOptions) => benchKmeansAssign(engine, adapter, runs, log),
   });
 
   window.bench = {

@@ -12,29 +12,53 @@ createRoot(document.getElementById('root')!).render(
   </StrictMode>,
 );
 
+// The engine starts once; test-API calls made before it is up wait for it (or its failure).
+const gpuStarted = initGpu();
+
 if (import.meta.env.DEV || import.meta.env.MODE === 'test') {
+  const api = async () => {
+    await gpuStarted;
+    return engineClient().api;
+  };
   window.mor1e = {
     gpuStatus: () => useStore.getState().gpu,
     gpuErrors: () => useStore.getState().gpuErrors,
     async loadModel(source) {
+      await gpuStarted;
       const info = await loadModel(typeof source === 'string' ? { kind: 'url', url: source } : source);
       if (!info) throw new Error(useStore.getState().model.error ?? 'loading failed');
       return info;
     },
     modelState: () => useStore.getState().model,
-    tokenize: (text, addSpecialTokens) => engineClient().api.tokenize(text, addSpecialTokens),
-    logits: (ids) => engineClient().api.logits(ids),
-    generate: (req) => engineClient().api.generate(req),
-    adapterLayer: (spec, tensors) => engineClient().api.adapterLayer(spec, tensors),
-    finetune: (req) => engineClient().api.finetune(req),
+    loadEncoder: async (source) => (await api()).loadEncoder(typeof source === 'string' ? { kind: 'url', url: source } : source),
+    embedTexts: async (texts, opts) => (await api()).embedTexts(texts, opts),
+    tokenize: async (text, addSpecialTokens) => (await api()).tokenize(text, addSpecialTokens),
+    logits: async (ids) => (await api()).logits(ids),
+    generate: async (req) => (await api()).generate(req),
+    adapterLayer: async (spec, tensors) => (await api()).adapterLayer(spec, tensors),
+    finetune: async (req) => (await api()).finetune(req),
     async importDataset(input, options) {
+      await gpuStarted;
       const result = await importDataset(input, options);
       if (!result) throw new Error(useStore.getState().data.error ?? 'importing failed');
       return result;
     },
     dataState: () => useStore.getState().data,
-    peekBatches: (req) => engineClient().api.peekBatches(req),
+    peekBatches: async (req) => (await api()).peekBatches(req),
+    kmeans: async (req) => (await api()).kmeans(req),
+    intuition: async (req) => (await api()).intuition(req),
+    intuitionScores: async (texts) => (await api()).intuitionScores(texts),
+    modelEmbeddings: async (texts, layer) => (await api()).modelEmbeddings(texts, layer),
+    startRun: async (config) => (await api()).startRun(config),
+    pauseRun: async () => (await api()).pauseRun(),
+    resumeRun: async () => (await api()).resumeRun(),
+    stopRun: async () => (await api()).stopRun(),
+    runState: async () => (await api()).runState(),
+    metrics: async () => (await api()).metrics(),
+    routerStats: async () => (await api()).routerStats(),
+    evaluate: async (req) => (await api()).evaluate(req),
+    runs: async () => (await api()).runs(),
+    restoreRun: async (id) => (await api()).restoreRun(id),
   };
 }
 
-void initGpu();

@@ -2,7 +2,8 @@
 // machines with a GPU but no browser. Bundled by scripts/build-node-bench.mjs into
 // bench/dist/bench-node.mjs. Env: DAWN_NODE=path/to/dawn.node to load Dawn without
 // node_modules; MOR1E_SHADERS=path/to/shaders; BENCH_RUNS (default 5); BENCH_SHAPES=512,1024;
-// BENCH_ONLY=matmul,attention,cross_entropy,safetensors,forward,adapter.
+// BENCH_ONLY=matmul,attention,cross_entropy,safetensors,forward,adapter,kmeans (BENCH_SHAPES also
+// picks k-means shapes: 1000x384,50000x768).
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { acquireDevice, adapterName, GpuUnavailableError } from '../../src/gpu/device.ts';
@@ -13,6 +14,7 @@ import { gflops, round } from '../timing.ts';
 import { benchAttention, benchCrossEntropy, SEQ_LENGTHS } from '../transformer.ts';
 import { benchForward, benchSafetensors } from '../model.ts';
 import { benchAdapters } from '../adapter.ts';
+import { benchKmeans } from '../kmeans.ts';
 import { filesFromBlobs } from '../../src/model/sources.ts';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -52,7 +54,7 @@ async function main(): Promise<number> {
   console.log(`bench:node: adapter ${adapter}; features ${ctx.features.join(', ') || 'none'}`);
   const runs = Number(process.env.BENCH_RUNS ?? 5);
   const only = process.env.BENCH_SHAPES?.split(',');
-  const benches = (process.env.BENCH_ONLY ?? 'matmul,attention,cross_entropy,safetensors,forward,adapter').split(',');
+  const benches = (process.env.BENCH_ONLY ?? 'matmul,attention,cross_entropy,safetensors,forward,adapter,kmeans').split(',');
   const rows: ResultRow[] = [];
   for (const s of MATMUL_SHAPES.filter((x) => benches.includes('matmul') && (!only || only.includes(x.name)))) {
     const flops = 2 * s.M * s.N * s.K;
@@ -88,6 +90,7 @@ async function main(): Promise<number> {
     for (const r of await benchForward(engine, adapter, files, 'tiny-gpt2', runs)) push(r);
   }
   if (benches.includes('adapter')) for (const r of await benchAdapters(engine, adapter, runs)) push(r);
+  if (benches.includes('kmeans')) for (const r of await benchKmeans(engine, adapter, { shapes: only, runs }, () => {})) push(r);
   if (engine.errors.length) throw new Error(`GPU errors: ${engine.errors.map((e) => e.message).join('; ')}`);
   mergeRows(rows);
   console.table(rows);

@@ -14,6 +14,8 @@ import * as red from '../../src/ops/reduce.ts';
 import * as opt from '../../src/ops/optim.ts';
 import * as copy from '../../src/ops/copy.ts';
 import * as adapter from '../../src/ops/adapter.ts';
+import * as pool from '../../src/ops/pool.ts';
+import * as km from '../../src/ops/kmeans.ts';
 
 export type Buffers = Record<string, GPUBuffer>;
 type Op = (e: Engine, b: Buffers, a: any) => void;
@@ -36,6 +38,9 @@ export const OPS: Record<string, Op> = {
 
   geluForward: (e, b, a) => act.geluForward(e, b.out, b.x, a.n),
   geluBackward: (e, b, a) => act.geluBackward(e, b.dx, b.dout, b.x, a.n, a.accumulate),
+  geluErfForward: (e, b, a) => act.geluErfForward(e, b.out, b.x, a.n),
+  geluErfBackward: (e, b, a) => act.geluErfBackward(e, b.dx, b.dout, b.x, a.n, a.accumulate),
+  meanPoolForward: (e, b, a) => pool.meanPoolForward(e, b.out, b.x, b.mask, a.shape, a.normalize),
   siluForward: (e, b, a) => act.siluForward(e, b.out, b.x, a.n),
   siluBackward: (e, b, a) => act.siluBackward(e, b.dx, b.dout, b.x, a.n, a.accumulate),
   swigluForward: (e, b, a) => act.swigluForward(e, b.out, b.gate, b.up, a.n),
@@ -49,7 +54,7 @@ export const OPS: Record<string, Op> = {
   ropeForward: (e, b, a) => rope.ropeForward(e, b.out, b.x, ropeTables(e, a), { ...a.shape, theta: a.theta }),
   ropeBackward: (e, b, a) => rope.ropeBackward(e, b.dx, b.dout, ropeTables(e, a), { ...a.shape, theta: a.theta }),
 
-  attentionForward: (e, b, a) => attn.attentionForward(e, b.out, b.lse, b.q, b.k ?? b.q, b.v ?? b.q, a.shape),
+  attentionForward: (e, b, a) => attn.attentionForward(e, b.out, b.lse, b.q, b.k ?? b.q, b.v ?? b.q, a.shape, b.keyMask ?? null),
   attentionBackward: (e, b, a) =>
     attn.attentionBackward(e, b.dq, b.dk ?? b.dq, b.dv ?? b.dq, b.dout, b.q, b.k ?? b.q, b.v ?? b.q, b.out, b.lse, a.shape),
 
@@ -61,8 +66,23 @@ export const OPS: Record<string, Op> = {
   copyRowsBackward: (e, b, a) => copy.copyRowsBackward(e, b.dx, b.dout, a.shape),
   adapterForward: (e, b, a) =>
     adapter.adapterForward(
-      e, b.y, { proj: b.proj, route: b.route, hB: b.hB, top1: b.top1, delta: b.delta, stats: b.stats },
-      { x: b.x, W0: b.W0, bias: null, WrA: b.WrA, B: b.B, gates: b.gates, s: b.s ?? null, task: b.task ?? null, mask: b.mask ?? null }, a.spec, a.groups,
+      e, b.y, { proj: b.proj, route: b.route, hB: b.hB, top1: b.top1, delta: b.delta, stats: b.stats, ...(b.sE ? { sE: b.sE } : {}) },
+      { x: b.x, W0: b.W0, bias: null, WrA: b.WrA, B: b.B, gates: b.gates, s: b.s ?? null, M: b.M ?? null, task: b.task ?? null, mask: b.mask ?? null }, a.spec, a.groups,
     ),
+  adapterMapperBackward: (e, b, a) => adapter.adapterMapperBackward(e, b.dsE, b.dh, b.proj, b.route, b.gates, a.spec),
   adamwUpdate: (e, b, a) => opt.adamwUpdate(e, b.param, b.m, b.v, b.grad, b.norm ?? null, a.hyper, a.n),
+  // `steps` guarded AdamW steps in one submission: step s reads grads[s], norms[s] and the loss
+  // at history[2s]; the guard writes its skip flag to history[2s + 1].
+  adamwGuardedSteps: (e, b, a) => {
+    const grad = e.scratch('grad', a.n * 4), normB = e.scratch('norm', 4);
+    for (let s = 0; s < a.steps; s++) {
+      e.copy(b.grads, grad, a.n * 4, s * a.n * 4, 0);
+      e.copy(b.norms, normB, 4, s * 4, 0);
+      opt.optimGuard(e, b.guard, b.history, normB, { lossAt: 2 * s, flagAt: 2 * s + 1 });
+      opt.adamwUpdate(e, b.param, b.m, b.v, grad, normB, a.hyper, a.n, b.guard);
+    }
+  },
+  kmeansAssign: (e, b, a) => km.kmeansAssign(e, b.dist, b.assign, b.changed, b.points, b.centroids, a.shape, a.merge, a.tune),
+  kmeansDist: (e, b, a) => km.kmeansDist(e, b.dist, b.points, b.centroids, a.shape, a.merge),
+  kmeansUpdate: (e, b, a) => km.kmeansUpdate(e, b.centroids, b.points, b.assign, a.shape, a.chunk),
 };

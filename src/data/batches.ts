@@ -91,7 +91,7 @@ export function makeBatch(store: TokenStore, rows: number[], tasks: number[], op
       mask[b * T + i] = 1;
     }
   });
-  return { B, T, ids, targets, mask, task: [...tasks], rows: [...rows] };
+  return { B, T, ids, targets, mask, task: [...tasks], rows: [...rows], s: null };
 }
 
 /** Rows per bucket window: rows are sorted by length within a window of this many batches. */

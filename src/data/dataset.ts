@@ -193,6 +193,9 @@ export class Dataset {
   private lengthProblems = new ProblemLog();
   private split: { train: number[]; validation: number[] } | null = null;
   private reader: TrainReader | null = null;
+  /** Intuition scores (examples x k), set by the intuition (src/intuition/); null: none yet. */
+  private scores: Float32Array | null = null;
+  private scoreK = 0;
 
   private constructor(parsed: ParsedFile, validationFile: ParsedFile | null, options: ImportOptions) {
     this.name = parsed.name;
@@ -340,7 +343,37 @@ export class Dataset {
   private batchOf(rows: number[], o: { maxLength: number; padTo: number | null }): DatasetBatch {
     const { store, storeRow } = this.needTokens();
     const b = makeBatch(store, rows.map((r) => storeRow[r]), rows.map((r) => this.taskOf[r]), { ...o, padId: this.padId, keepHead: this.keepHead });
-    return { ...b, rows: [...rows] };
+    return { ...b, rows: [...rows], s: this.scoresOf(rows) };
+  }
+
+  /** Keeps each row's intuition scores (`s` holds rows.length x k values, in the order of `rows`). */
+  setIntuitionScores(rows: number[], s: Float32Array, k: number): void {
+    if (s.length !== rows.length * k) throw new RangeError(`intuition scores: ${s.length} values for ${rows.length} rows x ${k}`);
+    const all = new Float32Array(this.examples.length * k);
+    rows.forEach((r, i) => all.set(s.subarray(i * k, (i + 1) * k), r * k));
+    this.scores = all;
+    this.scoreK = k;
+  }
+
+  clearIntuitionScores(): void {
+    this.scores = null;
+    this.scoreK = 0;
+  }
+
+  /** The scores' width k (null: no intuition yet). */
+  get intuitionK(): number | null {
+    return this.scores ? this.scoreK : null;
+  }
+
+  /** (rows x k) scores of some rows, or null without an intuition. */
+  scoresOf(rows: number[]): number[] | null {
+    const s = this.scores, k = this.scoreK;
+    if (!s) return null;
+    const out = new Array<number>(rows.length * k);
+    rows.forEach((r, i) => {
+      for (let c = 0; c < k; c++) out[i * k + c] = s[r * k + c];
+    });
+    return out;
   }
 
   /** The training reader for a batch configuration (a fresh one at epoch 0, or `cursor`'s). */

@@ -120,6 +120,8 @@ export interface DatasetBatch {
   task: number[];
   /** (B) row index per sequence (into the dataset's examples). */
   rows: number[];
+  /** (B x k) intuition scores per sequence (METHOD.md §2), once the intuition is computed; else null. */
+  s: number[] | null;
 }
 
 export interface BatchOptions {

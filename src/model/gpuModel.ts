@@ -117,7 +117,7 @@ export class GpuModel {
    * hidden states (T, C) in a scratch buffer valid until the next submit. With a cache, keys
    * and values land in it at rows pos0.. and attention reads the cached prefix.
    */
-  private hidden(ids: number[], cache: KVCache | null): GPUBuffer {
+  private hidden(ids: number[], cache: KVCache | null, untilBlock?: number): GPUBuffer {
     const e = this.engine, s = this.spec, T = ids.length, C = s.hidden, D = s.headDim, NH = s.heads, NKV = s.kvHeads;
     const pos0 = cache ? cache.length : 0;
     if (T < 1) throw new RangeError('forward: no tokens');
@@ -140,7 +140,8 @@ export class GpuModel {
     const qr = gpt2 ? null : e.scratch('q.raw', T * NH * D * 4), kr = gpt2 ? null : e.scratch('k.raw', T * kvW * 4);
     const qb = gpt2 ? null : e.scratch('q', T * NH * D * 4), kb = gpt2 ? null : e.scratch('k', T * kvW * 4), vb = gpt2 ? null : e.scratch('v', T * kvW * 4);
     const mlpA = e.scratch('mlp.a', T * I * 4), mlpB = e.scratch('mlp.b', T * I * 4), mlpC = gpt2 ? null : e.scratch('mlp.c', T * I * 4);
-    this.layout.blocks.forEach((blk, l) => {
+    for (const [l, blk] of this.layout.blocks.entries()) {
+      if (untilBlock !== undefined && l > untilBlock) break;
       this.norm(h, x, blk.norm1, T, stats);
       let shape: AttentionShape;
       let q: GPUBuffer, k: GPUBuffer, v: GPUBuffer;
@@ -181,7 +182,8 @@ export class GpuModel {
         swigluForward(e, mlpC!, mlpA, mlpB, T * I);
         this.linear(x, mlpC!, blk.down!, T, true);
       }
-    });
+    }
+    if (untilBlock !== undefined && untilBlock < this.layout.blocks.length) return x;
     const xf = e.scratch('x.final', T * C * 4);
     this.norm(xf, x, this.layout.finalNorm, T, stats);
     if (cache) cache.length = pos0 + T;
@@ -199,6 +201,26 @@ export class GpuModel {
     const out = e.scratch('logits', ids.length * this.spec.vocabSize * 4);
     this.head(out, xf, ids.length);
     return (await e.read(out, ids.length * this.spec.vocabSize * 4)).slice();
+  }
+
+  /**
+   * Mean-pooled hidden states of several prompts, one row (C) each: the residual stream after
+   * block `layer` (0-based), or the final normed states when `layer` equals the block count.
+   * Every prompt runs alone (B = 1, so there is no padding to exclude), all in one submission;
+   * the mean over a prompt's T rows is one matmul of a 1/T row against its states.
+   */
+  async pooledHidden(prompts: number[][], layer: number): Promise<Float32Array> {
+    const e = this.engine, C = this.spec.hidden, L = this.layout.blocks.length;
+    if (!(Number.isInteger(layer) && layer >= 0 && layer <= L)) throw new RangeError(`pooledHidden: layer must be an integer in [0, ${L}], got ${layer}`);
+    const out = e.scratch('pooled', prompts.length * C * 4);
+    prompts.forEach((ids, i) => {
+      const T = ids.length;
+      const states = this.hidden(ids, null, layer < L ? layer : undefined);
+      const row = e.scratch('pooled.row', C * 4);
+      matmulForward(e, row, e.scratch('pool.weights', new Float32Array(T).fill(1 / T)), states, null, { M: 1, N: C, K: T });
+      e.copy(row, out, C * 4, 0, i * C * 4);
+    });
+    return (await e.read(out, prompts.length * C * 4)).slice();
   }
 
   /** Feeds `ids` after what the cache holds and returns the logits (V) of the last position. */

@@ -16,6 +16,21 @@ export type Weights = Map<string, Float64Array>;
 /** Logits (T, V) for one sequence of token ids. */
 export function referenceForward(spec: ModelSpec, weights: Weights, ids: number[]): Float64Array {
   const L = modelLayout(spec);
+  const xf = referenceHidden(spec, weights, ids, L.blocks.length);
+  const head = weights.get(L.head);
+  if (!head) throw new Error(`reference forward: missing weight ${L.head}`);
+  const logits = new Float64Array(ids.length * spec.vocabSize);
+  matmulForward(logits, xf, head, null, { M: ids.length, N: spec.vocabSize, K: spec.hidden, transB: true });
+  return logits;
+}
+
+/**
+ * Hidden states (T, C) of one sequence: the residual stream after block `layer` (0-based), or
+ * the final normed states when `layer` is the block count (what the LM head reads).
+ */
+export function referenceHidden(spec: ModelSpec, weights: Weights, ids: number[], layer: number): Float64Array {
+  const L = modelLayout(spec);
+  if (!(Number.isInteger(layer) && layer >= 0 && layer <= L.blocks.length)) throw new RangeError(`reference hidden: layer must be in [0, ${L.blocks.length}], got ${layer}`);
   const W = (name: string): Float64Array => {
     const w = weights.get(name);
     if (!w) throw new Error(`reference forward: missing weight ${name}`);
@@ -39,7 +54,8 @@ export function referenceForward(spec: ModelSpec, weights: Weights, ids: number[
     addForward(y, x, delta, T * C);
     x = y;
   };
-  for (const blk of L.blocks) {
+  for (const [l, blk] of L.blocks.entries()) {
+    if (l > layer) break;
     const h = normed(x, blk.norm1);
     const att = F(T * NH * D);
     if (blk.qkv) {
@@ -75,8 +91,5 @@ export function referenceForward(spec: ModelSpec, weights: Weights, ids: number[
     }
     residual(m);
   }
-  const xf = normed(x, L.finalNorm);
-  const logits = F(T * spec.vocabSize);
-  matmulForward(logits, xf, W(L.head), null, { M: T, N: spec.vocabSize, K: C, transB: true });
-  return logits;
+  return layer < L.blocks.length ? x : normed(x, L.finalNorm);
 }

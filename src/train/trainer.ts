@@ -20,7 +20,16 @@ import { adaptedLayers, batchMask, layerSpec, type AdapterConfig, type AdapterPa
 import type { AttentionShape } from '../reference/attention.ts';
 import { rng } from '../reference/gradcheck.ts';
 
+export interface TrainerState {
+  step: number;
+  tensors: Record<string, { value: Float32Array; m: Float32Array; v: Float32Array }>;
+  /** optim_guard's state: applied steps, last skip flag, consecutive skips, total skips. */
+  guard: Uint32Array;
+  history: Float32Array;
+}
+
 interface Tensor {
+  label: string;
   value: GPUBuffer;
   grad: GPUBuffer;
   m: GPUBuffer;
@@ -112,7 +121,7 @@ export class GpuTrainer {
     const tensor = (label: string, data: Float64Array | number[]): Tensor => {
       const f = Float32Array.from(data);
       return {
-        value: engine.createBuffer(label, f), grad: engine.createBuffer(`${label}.grad`, f.byteLength),
+        label, value: engine.createBuffer(label, f), grad: engine.createBuffer(`${label}.grad`, f.byteLength),
         m: engine.createBuffer(`${label}.m`, f.byteLength), v: engine.createBuffer(`${label}.v`, f.byteLength), n: f.length,
       };
     };
@@ -230,7 +239,7 @@ export class GpuTrainer {
   }
 
   /** The forward pass of a batch with the adapters, saving what the backward needs (StepActs). */
-  private forward(batch: TrainBatch, mask: number[] | null, opts: { lossScale: number; micro: number; training: boolean }): StepActs {
+  private forward(batch: TrainBatch, mask: number[] | null, opts: { lossScale: number; micro: number; training: boolean; keepStats?: boolean }): StepActs {
     const e = this.e, m = this.model, s = m.spec, L = m.layout;
     const { B, T } = batch;
     const N = B * T, C = s.hidden, D = s.headDim, NH = s.heads, NKV = s.kvHeads, I = s.intermediate, V = s.vocabSize;
@@ -253,7 +262,7 @@ export class GpuTrainer {
       const spec = layerSpec(lcfg, lin, N);
       const sizes = adapterSavedSizes(spec, groups);
       const sv = Object.fromEntries(Object.entries(sizes).map(([k, v]) => [k, buf(`${key}.${k}`, v)])) as unknown as AdapterSaved;
-      if (this.E > 0 && opts.training) {
+      if (this.E > 0 && opts.training && opts.keepStats !== false) {
         // Routed methods keep their statistics past the step, for routerStats().
         if (a.statsGroups !== groups) {
           a.stats?.destroy();
@@ -419,6 +428,24 @@ export class GpuTrainer {
   }
 
   /**
+   * Mean cross-entropy over every answer token of the batches (no regularisers), without
+   * touching gradients or statistics: one readback.
+   */
+  async validationLoss(batches: TrainBatch[]): Promise<number> {
+    const e = this.e;
+    const count = batches.reduce((a, b) => a + b.targets.filter((t) => t >= 0).length, 0);
+    if (!count) throw new Error('validation loss: no answer tokens in the validation batches');
+    const sums = e.scratch('val.sums', batches.length * 4);
+    for (const [i, b] of batches.entries()) {
+      const acts = this.forward(b, this.checkBatch(b, false), { lossScale: 1 / count, micro: 1, training: true, keepStats: false });
+      reduceSum(e, sums, [{ buffer: acts.losses!, n: acts.N }], { scale: 1 / count, index: i });
+    }
+    const out = e.scratch('val.loss', 4);
+    reduceSum(e, out, [{ buffer: sums, n: batches.length }]);
+    return (await e.read(out, 4))[0];
+  }
+
+  /**
    * Logits (n x V) of the next token after each sequence, through the model with its adapters
    * (evaluation, generation). Sequences are right-padded into one batch; `s` gives each one's
    * intuition scores (gated methods). The router statistics of training are left untouched.
@@ -436,6 +463,38 @@ export class GpuTrainer {
     const out = e.scratch('eval.logits', B * V * 4);
     matmulForward(e, out, last, this.model.weight(this.model.layout.head), null, { M: B, N: V, K: C, transB: true });
     return (await e.read(out, B * V * 4)).slice();
+  }
+
+  /**
+   * Everything a resumed run needs to continue exactly: every adapter tensor's value and AdamW
+   * moments (by label), the guard's state, the step count and the loss history rows.
+   */
+  async saveState(): Promise<TrainerState> {
+    const tensors: TrainerState['tensors'] = {};
+    for (const t of this.tensors()) tensors[t.label] = { value: (await this.e.read(t.value)).slice(0, t.n), m: (await this.e.read(t.m)).slice(0, t.n), v: (await this.e.read(t.v)).slice(0, t.n) };
+    const guard = this.guard ? new Uint32Array((await this.e.read(this.guard, 16)).slice().buffer) : new Uint32Array(4);
+    const history = this.historyBuf && this.stepCount ? (await this.e.read(this.historyBuf, this.stepCount * this.historyWidth * 4)).slice() : new Float32Array(0);
+    return { step: this.stepCount, tensors, guard, history };
+  }
+
+  /** Restores saveState's output into this trainer (same model, same adapter configuration). */
+  loadState(st: TrainerState): void {
+    const e = this.e;
+    for (const t of this.tensors()) {
+      const saved = st.tensors[t.label];
+      if (!saved) throw new Error(`restore: the checkpoint has no tensor ${t.label} (another adapter configuration?)`);
+      for (const [name, buf] of [['value', t.value], ['m', t.m], ['v', t.v]] as const) {
+        if (saved[name].length !== t.n) throw new Error(`restore: ${t.label}.${name} holds ${saved[name].length} values, the adapter needs ${t.n}`);
+        e.write(buf, saved[name]);
+      }
+    }
+    this.guard ??= e.createBuffer('train.guard', 16);
+    e.write(this.guard, st.guard);
+    this.stepCount = st.step;
+    if (st.step) {
+      this.historyRow(st.step);
+      e.write(this.historyBuf!, st.history);
+    }
   }
 
   /** Optimiser steps taken so far (applied or skipped). */

@@ -11,6 +11,12 @@ import type { AdapterLayerResult, AdapterLayerTensors } from '../adapters/layerR
 import type { AdapterConfig, TrainBatch, TrainHyper } from '../reference/train.ts';
 import type { DatasetBatch, DatasetInput, ImportOptions, ImportResult, PeekRequest } from '../data/types.ts';
 import type { ReadProgress } from '../data/records.ts';
+import type { KmeansRequest, KmeansResult } from '../intuition/kmeans.ts';
+import type { IntuitionProgress, IntuitionRequest, IntuitionResult } from '../intuition/intuition.ts';
+import type { ClusterMap } from '../intuition/diagnostics.ts';
+import type { MetricRow, RunConfig, RunState } from '../train/run.ts';
+import type { RunRecord } from '../train/checkpoint.ts';
+import type { EvalResult } from '../train/evaluate.ts';
 
 export interface GpuReady {
   ok: true;
@@ -56,6 +62,22 @@ export interface ModelInfo {
   unused: string[];
 }
 
+/** A loaded sentence encoder (BERT family), used beside the model for the intuition's embeddings. */
+export interface EncoderInfo {
+  source: string;
+  /** Embedding width C. */
+  hidden: number;
+  layers: number;
+  /** Longest token sequence (special tokens included); longer texts are truncated to it. */
+  maxPositions: number;
+  vocabSize: number;
+}
+
+export interface EmbedOptions {
+  /** Sequences per GPU pass (default 32; fewer where the device's per-buffer limit requires). */
+  batchSize?: number;
+}
+
 export interface GenerateRequest {
   /** Raw prompt text, or a conversation rendered with the model's chat template. */
   prompt: string | ChatMessage[];
@@ -73,8 +95,10 @@ export interface GenerateResult {
 
 export interface FinetuneRequest {
   adapter: AdapterConfig;
-  /** A fixed batch, reused every step (the full data pipeline comes with the training engine). */
+  /** A fixed batch, reused every step (real runs: startRun). */
   batch: TrainBatch;
+  /** Instead of `batch`: micro-batches whose gradients add up into each step (accumulation). */
+  microBatches?: TrainBatch[];
   steps: number;
   hyper: TrainHyper;
   /** Seed of the adapters' initial values (METHOD.md's initialisation). */
@@ -83,6 +107,8 @@ export interface FinetuneRequest {
 
 export interface FinetuneResult {
   losses: number[];
+  /** The adapter parameters after the last step, per adapted layer (WrA stacked, B, gates, M). */
+  params?: Record<string, { WrA: number[]; B: number[] }>;
   /** Router statistics of the last step per adapted layer (gated and routed methods). */
   routerStats: Awaited<ReturnType<import('../train/trainer.ts').GpuTrainer['routerStats']>>;
 }
@@ -91,17 +117,45 @@ export type EngineEvent =
   | { type: 'gpu-error'; error: GpuErrorReport }
   | { type: 'file'; progress: FileProgress }
   | { type: 'upload'; progress: UploadProgress }
+  /** Loading the sentence encoder: a file's download or a tensor's upload (kept apart from the model's). */
+  | { type: 'encoder-progress'; file?: FileProgress; upload?: UploadProgress }
   | { type: 'token'; id: number; text: string }
   /** Import progress (throttled to a few per second). */
   | { type: 'dataset-progress'; progress: ReadProgress }
   /** The dataset after a model change re-tokenized it (or why it could not be). */
-  | { type: 'dataset'; result: ImportResult | null; error?: string };
+  | { type: 'dataset'; result: ImportResult | null; error?: string }
+  /** The intuition's progress (embedding, clustering, the UMAP map) and the map's frames as UMAP runs. */
+  | { type: 'intuition-progress'; progress: IntuitionProgress }
+  | { type: 'cluster-map'; map: ClusterMap }
+  /** A training run's new metric rows (every step's row, a few times a second) and its state. */
+  | { type: 'run-metrics'; rows: MetricRow[]; state: RunState };
+
+export interface EvaluateRequest {
+  split: 'train' | 'validation';
+  /** true: the model with the run's (or loaded) adapter; false: the base model. */
+  adapter: boolean;
+  /** At most this many rows per task (default: all). */
+  limit?: number;
+  batchSize?: number;
+}
 
 export interface EngineApi {
   /** Acquires the device inside the worker; never throws for a missing GPU, it says why. */
   init(onEvent: (e: EngineEvent) => void): Promise<GpuInitResult>;
   /** Opens, validates and uploads a model. On failure the previous model stays loaded. */
   loadModel(source: ModelSource): Promise<ModelInfo>;
+  /**
+   * Opens, validates and uploads a sentence encoder (BERT: config.json with model_type "bert",
+   * safetensors, tokenizer.json) from the same sources as loadModel. It sits beside the model;
+   * on failure the previous encoder stays loaded.
+   */
+  loadEncoder(source: ModelSource): Promise<EncoderInfo>;
+  /**
+   * L2-normalised mean-pooled sentence embeddings (N, hidden), row-major, of `texts` through
+   * the loaded encoder: tokenized with its tokenizer (special tokens added), truncated to its
+   * positions, batched by length on the GPU.
+   */
+  embedTexts(texts: string[], opts?: EmbedOptions): Promise<Float32Array>;
   unloadModel(): Promise<void>;
   tokenize(text: string, addSpecialTokens?: boolean): Promise<number[]>;
   detokenize(ids: number[]): Promise<string>;
@@ -121,4 +175,39 @@ export interface EngineApi {
   peekBatches(req: PeekRequest): Promise<DatasetBatch[]>;
   /** Attaches fresh adapters to the loaded model and trains them on one batch; resolves to each step's loss. */
   finetune(req: FinetuneRequest): Promise<FinetuneResult>;
+  /**
+   * k-means on the GPU (k-means++ from the seed, Lloyd iterations, restarts keeping the lowest
+   * inertia): the intuition's clustering. Rejects with a message naming a bad argument.
+   */
+  kmeans(req: KmeansRequest): Promise<KmeansResult>;
+  /**
+   * The intuition on the imported dataset (METHOD.md §2): embeds every row's prompt (the model at
+   * a block, a sentence encoder, or the rows' `emb`), clusters the training rows with k-means on
+   * the GPU, scores every row s = C e (the batches carry them from now on), and reports cluster
+   * sizes, inertia, purity / NMI against tasks, and a 2-D map.
+   */
+  intuition(req: IntuitionRequest): Promise<IntuitionResult>;
+  /**
+   * Starts a training run on the imported dataset (computing the intuition first when the
+   * configuration asks for it); resolves once it is running. Progress arrives as 'run-metrics'.
+   */
+  startRun(config: RunConfig): Promise<RunState>;
+  pauseRun(): Promise<RunState>;
+  resumeRun(): Promise<RunState>;
+  stopRun(): Promise<RunState>;
+  runState(): Promise<RunState>;
+  /** Every step's metric row so far (a bounded history). */
+  metrics(): Promise<MetricRow[]>;
+  /** The router statistics of the run's last step, per adapted layer and task group. */
+  routerStats(): Promise<FinetuneResult['routerStats']>;
+  /** Per-task accuracy (greedy letters / exact match, and choice likelihood) with or without the adapter. */
+  evaluate(req: EvaluateRequest): Promise<EvalResult>;
+  /** Runs saved in this browser's private file system. */
+  runs(): Promise<RunRecord[]>;
+  /** Loads a saved run's latest checkpoint (same model and dataset loaded); resumeRun() continues it. */
+  restoreRun(id: string): Promise<RunState>;
+  /** L2-normalised mean-pooled hidden states (N x hidden) of texts through the loaded model, after block `layer` (default the middle one). */
+  modelEmbeddings(texts: string[], layer?: number): Promise<Float32Array>;
+  /** Intuition scores (N x k) of prompts typed now, embedded and scored like the training rows. */
+  intuitionScores(texts: string[]): Promise<Float32Array>;
 }

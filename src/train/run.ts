@@ -1,0 +1,358 @@
+// A training run in the worker: a configuration checked up front, the data cursor, the learning
+// rate schedule, micro-batch accumulation, the GPU guard's skipped steps (five in a row stop the
+// run with advice), GPU errors that fail the run naming the kernel, metric rows delivered in
+// batches every few hundred milliseconds, validation loss every N steps, and pause / resume /
+// stop between steps. The trainer (adapters, AdamW state) outlives the run for evaluation,
+// export and generation.
+import type { Engine, GpuErrorReport } from '../gpu/engine.ts';
+import type { GpuModel } from '../model/gpuModel.ts';
+import type { Dataset } from '../data/dataset.ts';
+import type { DataCursor } from '../data/types.ts';
+import { GpuTrainer, initAdapterParams, type TrainerState } from './trainer.ts';
+import { checkSchedule, learningRate, type Schedule } from './schedule.ts';
+import { adapterDims } from '../reference/adapter.ts';
+import { adaptedLayers, layerSpec, MODULE_KINDS, withDefaults, type AdapterConfig, type ModuleKind, type TrainBatch } from '../reference/train.ts';
+
+export interface RunConfig {
+  method: AdapterConfig['method'];
+  r1?: number;
+  r2?: number;
+  E?: number;
+  r?: number;
+  alpha?: number;
+  topk?: number | null;
+  lambdaH?: number;
+  lambdaLB?: number;
+  targets?: ModuleKind[];
+  /** The intuition to compute before training (gated methods); without it the scores are zero. */
+  intuition?: { source: 'model' | 'encoder' | 'supplied'; k?: number; layer?: number; seed?: number; encoder?: string };
+  init: 'fresh' | 'loaded';
+  steps?: number;
+  epochs?: number;
+  batchSize: number;
+  accumulate?: number;
+  maxLength?: number;
+  lr: number;
+  schedule: Schedule;
+  warmupSteps?: number;
+  beta1?: number;
+  beta2?: number;
+  eps?: number;
+  weightDecay?: number;
+  maxNorm?: number;
+  seed: number;
+  /** Validation loss every this many steps (0 or absent: at the end only). */
+  evalEvery?: number;
+  /** Checkpoint every this many steps (0 or absent: on pause and at the end only). */
+  checkpointEvery?: number;
+}
+
+export type RunStatus = 'idle' | 'running' | 'paused' | 'stopped' | 'finished' | 'failed';
+
+export interface RunState {
+  status: RunStatus;
+  step: number;
+  totalSteps: number;
+  epoch: number;
+  tokensPerSecond: number;
+  etaSeconds: number | null;
+  skipped: number;
+  error?: string;
+  id: string | null;
+}
+
+export interface MetricRow {
+  step: number;
+  loss: number;
+  lr: number;
+  gradNorm: number;
+  skipped: boolean;
+  /** Real tokens in the step's batches. */
+  tokens: number;
+  /** Seconds since the run started (training time, pauses excluded). */
+  seconds: number;
+  valLoss?: number;
+}
+
+/** Most metric rows kept (older ones are thinned to every other row). */
+export const MAX_METRIC_ROWS = 20_000;
+const FLUSH_MS = 250;
+export const MAX_CONSECUTIVE_SKIPS = 5;
+
+export class RunError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RunError';
+  }
+}
+
+/** The adapter configuration a run trains: the method's paper defaults, then the run's settings. */
+export function adapterConfigOf(cfg: RunConfig, k: number | null): AdapterConfig {
+  const picked: Partial<AdapterConfig> & { method: AdapterConfig['method'] } = { method: cfg.method };
+  for (const key of ['r1', 'r2', 'E', 'r', 'alpha', 'topk', 'lambdaH', 'lambdaLB', 'targets'] as const) if (cfg[key] !== undefined) (picked as Record<string, unknown>)[key] = cfg[key];
+  const a = withDefaults(picked);
+  return k !== null ? { ...a, k } : a;
+}
+
+/** Checks a configuration, naming the field and what would be valid. */
+export function checkRunConfig(cfg: RunConfig): void {
+  const int = (v: unknown, name: string, min = 1) => {
+    if (v !== undefined && !(Number.isInteger(v) && (v as number) >= min)) throw new RunError(`${name} must be an integer ≥ ${min}, got ${JSON.stringify(v)}`);
+  };
+  if (!['trex', 'mor1e', 'lora', 'molora', 'sira'].includes(cfg.method)) throw new RunError(`method must be one of trex, mor1e, lora, molora, sira; got ${JSON.stringify(cfg.method)}`);
+  if (cfg.init !== 'fresh' && cfg.init !== 'loaded') throw new RunError(`init must be "fresh" or "loaded", got ${JSON.stringify(cfg.init)}`);
+  int(cfg.batchSize, 'batchSize');
+  if (cfg.batchSize === undefined) throw new RunError('batchSize is required');
+  int(cfg.accumulate, 'accumulate');
+  int(cfg.steps, 'steps');
+  int(cfg.epochs, 'epochs');
+  int(cfg.maxLength, 'maxLength', 2);
+  int(cfg.evalEvery, 'evalEvery', 0);
+  int(cfg.checkpointEvery, 'checkpointEvery', 0);
+  if (cfg.steps === undefined && cfg.epochs === undefined) throw new RunError('give steps or epochs');
+  if (!Number.isInteger(cfg.seed)) throw new RunError(`seed must be an integer, got ${JSON.stringify(cfg.seed)}`);
+  for (const [name, v, lo, hi] of [['beta1', cfg.beta1, 0, 1], ['beta2', cfg.beta2, 0, 1]] as const)
+    if (v !== undefined && !(v >= lo && v < hi)) throw new RunError(`${name} must be in [${lo}, ${hi}), got ${v}`);
+  if (cfg.eps !== undefined && !(cfg.eps > 0)) throw new RunError(`eps must be positive, got ${cfg.eps}`);
+  if (cfg.weightDecay !== undefined && !(cfg.weightDecay >= 0)) throw new RunError(`weightDecay must be ≥ 0, got ${cfg.weightDecay}`);
+  if (cfg.maxNorm !== undefined && !(cfg.maxNorm >= 0)) throw new RunError(`maxNorm must be ≥ 0 (0 = no clipping), got ${cfg.maxNorm}`);
+  if (cfg.targets && cfg.targets.some((t) => !MODULE_KINDS.includes(t))) throw new RunError(`targets must be among ${MODULE_KINDS.join(', ')}; got ${JSON.stringify(cfg.targets)}`);
+  if (cfg.topk !== undefined && cfg.topk !== null) int(cfg.topk, 'topk');
+  if (cfg.intuition && !['model', 'encoder', 'supplied'].includes(cfg.intuition.source)) throw new RunError(`intuition.source must be "model", "encoder" or "supplied", got ${JSON.stringify(cfg.intuition.source)}`);
+}
+
+export interface RunHooks {
+  /** Metric rows, a few times a second. */
+  onMetrics(rows: MetricRow[], state: RunState): void;
+  /** Called at checkpoint points (every N steps, on pause, at the end). */
+  onCheckpoint?(run: Run): Promise<void>;
+}
+
+export class Run {
+  readonly trainer: GpuTrainer;
+  readonly adapter: AdapterConfig;
+  readonly totalSteps: number;
+  readonly id: string;
+  private status: RunStatus = 'idle';
+  private error: string | undefined;
+  private readonly rows: MetricRow[] = [];
+  private pending: MetricRow[] = [];
+  private readBack = 0;
+  /** Step → tokens and lr, kept until the history readback turns them into rows. */
+  private readonly stepInfo = new Map<number, { tokens: number; lr: number; seconds: number }>();
+  private skippedTotal = 0;
+  private consecutive = 0;
+  private elapsed = 0;
+  private resumeSignal: (() => void) | null = null;
+  private stopRequested = false;
+  private pauseRequested = false;
+  private loop: Promise<void> | null = null;
+  private tokensDone = 0;
+
+  constructor(
+    private readonly engine: Engine,
+    private readonly model: GpuModel,
+    private readonly data: Dataset,
+    readonly config: RunConfig,
+    private readonly hooks: RunHooks,
+    opts: { id: string; k: number | null; trainer?: GpuTrainer },
+  ) {
+    checkRunConfig(config);
+    this.id = opts.id;
+    this.adapter = adapterConfigOf(config, opts.k);
+    const micro = config.accumulate ?? 1;
+    const perEpoch = Math.ceil(data.rows('train').length / (config.batchSize * micro));
+    this.totalSteps = config.steps ?? perEpoch * config.epochs!;
+    checkSchedule({ lr: config.lr, schedule: config.schedule, warmupSteps: config.warmupSteps, totalSteps: this.totalSteps });
+    adaptedLayers(model.spec, this.adapter); // names targets that match nothing
+    this.trainer = opts.trainer ?? new GpuTrainer(engine, model, this.adapter, initAdapterParams(model, this.adapter, config.seed));
+    // A run reads the training split from its first batch (a restore moves the cursor after).
+    data.startReading({ batchSize: config.batchSize, maxLength: config.maxLength });
+  }
+
+  get gated(): boolean {
+    return adapterDims(layerSpec(this.adapter, adaptedLayers(this.model.spec, this.adapter)[0].lin, 1)).gated;
+  }
+
+  state(): RunState {
+    const step = this.trainer.steps;
+    const tps = this.elapsed > 0 ? this.tokensDone / this.elapsed : 0;
+    const perStep = step > 0 ? this.elapsed / step : null;
+    return {
+      status: this.status, step, totalSteps: this.totalSteps, epoch: this.data.cursor?.epoch ?? 0, tokensPerSecond: tps,
+      etaSeconds: perStep !== null ? perStep * (this.totalSteps - step) : null, skipped: this.skippedTotal, ...(this.error ? { error: this.error } : {}), id: this.id,
+    };
+  }
+
+  /** Training seconds so far (pauses excluded). */
+  get elapsedSeconds(): number {
+    return this.elapsed;
+  }
+
+  metrics(): MetricRow[] {
+    return [...this.rows];
+  }
+
+  get cursor(): DataCursor | null {
+    return this.data.cursor;
+  }
+
+  /** Starts (or continues after a restore) the loop; resolves when it ends. */
+  start(): Promise<void> {
+    if (this.loop) throw new RunError('the run has already started');
+    this.status = 'running';
+    this.loop = this.run();
+    return this.loop;
+  }
+
+  pause(): void {
+    if (this.status === 'running') this.pauseRequested = true;
+  }
+
+  resume(): void {
+    if (this.status !== 'paused') throw new RunError(`the run is ${this.status}, not paused`);
+    this.status = 'running';
+    this.pauseRequested = false;
+    this.resumeSignal?.();
+    this.resumeSignal = null;
+    if (!this.loop) this.loop = this.run();
+  }
+
+  stop(): void {
+    this.stopRequested = true;
+    this.pauseRequested = false;
+    this.resumeSignal?.();
+  }
+
+  /** Waits for the loop to end (after stop, failure or the last step). */
+  async done(): Promise<void> {
+    await this.loop;
+  }
+
+  /** Marks a restored run: paused at the checkpoint's step with its metrics. */
+  restored(state: TrainerState, metrics: MetricRow[], elapsed: number, cursor: DataCursor): void {
+    this.trainer.loadState(state);
+    this.rows.push(...metrics);
+    this.readBack = state.step;
+    this.elapsed = elapsed;
+    this.skippedTotal = state.guard[3];
+    this.consecutive = state.guard[2];
+    this.tokensDone = metrics.reduce((a, r) => a + r.tokens, 0);
+    this.data.startReading({ batchSize: this.config.batchSize, maxLength: this.config.maxLength }, cursor);
+    this.status = 'paused';
+  }
+
+  private microBatches(): { batches: TrainBatch[]; tokens: number } {
+    const batches: TrainBatch[] = [];
+    let tokens = 0;
+    for (let i = 0; i < (this.config.accumulate ?? 1); i++) {
+      const b = this.data.nextBatch({ batchSize: this.config.batchSize, maxLength: this.config.maxLength });
+      tokens += b.mask.reduce((a, m) => a + m, 0);
+      const k = this.adapter.k ?? adapterDims(layerSpec(this.adapter, adaptedLayers(this.model.spec, this.adapter)[0].lin, 1)).E;
+      // Gated methods without an intuition route with zero scores (the intuition term off in effect).
+      const s = this.gated ? (b.s ?? new Array<number>(b.B * k).fill(0)) : null;
+      batches.push({ B: b.B, T: b.T, ids: b.ids, targets: b.targets, mask: b.mask, task: b.task, s });
+    }
+    return { batches, tokens };
+  }
+
+  private async validation(): Promise<number | undefined> {
+    if (!this.data.rows('validation').length) return undefined;
+    // A fixed subset: the first validation batches in length order (at most 8).
+    const vb = this.data.peekBatches({ split: 'validation', count: 8, batchSize: this.config.batchSize, maxLength: this.config.maxLength });
+    const k = this.adapter.k ?? adapterDims(layerSpec(this.adapter, adaptedLayers(this.model.spec, this.adapter)[0].lin, 1)).E;
+    return this.trainer.validationLoss(vb.map((b) => ({ B: b.B, T: b.T, ids: b.ids, targets: b.targets, mask: b.mask, task: b.task, s: this.gated ? (b.s ?? new Array<number>(b.B * k).fill(0)) : null })));
+  }
+
+  /** Reads the GPU history past what was read, turning steps into metric rows. */
+  private async collect(): Promise<void> {
+    const fresh = await this.trainer.history(this.readBack);
+    for (const h of fresh) {
+      const info = this.stepInfo.get(h.step);
+      this.stepInfo.delete(h.step);
+      const row: MetricRow = { step: h.step, loss: h.loss, lr: info?.lr ?? 0, gradNorm: h.gradNorm, skipped: h.skipped, tokens: info?.tokens ?? 0, seconds: info?.seconds ?? this.elapsed };
+      if (h.skipped) {
+        this.skippedTotal++;
+        this.consecutive++;
+      } else this.consecutive = 0;
+      this.rows.push(row);
+      this.pending.push(row);
+    }
+    this.readBack += fresh.length;
+    if (this.rows.length > MAX_METRIC_ROWS) {
+      // Thin the oldest half to every other row: a bounded history that still spans the run.
+      const half = this.rows.splice(0, MAX_METRIC_ROWS / 2);
+      this.rows.unshift(...half.filter((_, i) => i % 2 === 0));
+    }
+  }
+
+  private flush(): void {
+    if (!this.pending.length) return;
+    this.hooks.onMetrics(this.pending, this.state());
+    this.pending = [];
+  }
+
+  private async run(): Promise<void> {
+    const errorsBefore = this.engine.errors.length;
+    let gpuError: GpuErrorReport | null = null;
+    const off = this.engine.onError((e) => (gpuError ??= e));
+    let lastFlush = performance.now();
+    const cfg = this.config;
+    try {
+      while (this.trainer.steps < this.totalSteps) {
+        if (this.stopRequested) break;
+        if (this.pauseRequested) {
+          await this.collect();
+          this.status = 'paused';
+          this.pauseRequested = false;
+          await this.hooks.onCheckpoint?.(this);
+          this.flush();
+          await new Promise<void>((r) => (this.resumeSignal = r));
+          if (this.stopRequested) break;
+          this.status = 'running';
+        }
+        const t0 = performance.now();
+        const step = this.trainer.steps + 1;
+        const lr = learningRate({ lr: cfg.lr, schedule: cfg.schedule, warmupSteps: cfg.warmupSteps, totalSteps: this.totalSteps }, step);
+        const { batches, tokens } = this.microBatches();
+        await this.trainer.accumulateStep(batches, { lr, beta1: cfg.beta1 ?? 0.9, beta2: cfg.beta2 ?? 0.999, eps: cfg.eps ?? 1e-8, weightDecay: cfg.weightDecay ?? 0, maxNorm: cfg.maxNorm ?? 1 });
+        if (gpuError || this.engine.errors.length > errorsBefore) {
+          const e = gpuError ?? this.engine.errors[this.engine.errors.length - 1];
+          throw new RunError(`GPU ${e.kind} error${e.kernel ? ` in ${e.kernel}` : ''} at step ${step}: ${e.message}`);
+        }
+        this.elapsed += (performance.now() - t0) / 1000;
+        this.tokensDone += tokens;
+        this.stepInfo.set(step, { tokens, lr, seconds: this.elapsed });
+        const evalNow = (cfg.evalEvery ?? 0) > 0 && step % cfg.evalEvery! === 0;
+        if (performance.now() - lastFlush > FLUSH_MS || evalNow || step === this.totalSteps) {
+          await this.collect();
+          if (evalNow) {
+            const row = this.rows.find((r) => r.step === step);
+            const v = await this.validation();
+            if (row && v !== undefined) row.valLoss = v;
+          }
+          this.flush();
+          lastFlush = performance.now();
+          if (this.consecutive >= MAX_CONSECUTIVE_SKIPS)
+            throw new RunError(`${this.consecutive} steps in a row had a non-finite loss or gradient norm and were skipped; the run stopped. Lower the learning rate (now ${cfg.lr}) or tighten gradient clipping (maxNorm).`);
+        }
+        if ((cfg.checkpointEvery ?? 0) > 0 && step % cfg.checkpointEvery! === 0) await this.hooks.onCheckpoint?.(this);
+      }
+      await this.collect();
+      if (this.trainer.steps >= this.totalSteps && !this.stopRequested) {
+        const last = this.rows[this.rows.length - 1];
+        const v = await this.validation();
+        if (last && v !== undefined) last.valLoss = v;
+      }
+      this.status = this.stopRequested && this.trainer.steps < this.totalSteps ? 'stopped' : 'finished';
+      await this.hooks.onCheckpoint?.(this);
+    } catch (e) {
+      this.status = 'failed';
+      this.error = e instanceof Error ? e.message : String(e);
+    } finally {
+      off();
+      this.flush();
+      this.hooks.onMetrics([], this.state());
+    }
+  }
+}
