@@ -37,6 +37,11 @@ test('a run: every step has a row, the schedule, validation loss, falling loss, 
   test.setTimeout(300_000);
   await openApp(page, 'tiny-gpt2');
   const cfg: RunConfig = { ...BASE, intuition: { source: 'model', k: 8 }, evalEvery: 5 };
+  const prompts = ['What is 3 plus 4?', 'Reverse the word: sun'];
+  const gen = (adapter?: boolean, s?: number[]) =>
+    page.evaluate(([ps, a, sc]) => Promise.all((ps as string[]).map((p) => window.mor1e!.generate({ prompt: p, maxNewTokens: 6, temperature: 0, ...(a === undefined ? {} : { adapter: a as boolean }), ...(sc ? { s: sc as number[] } : {}) }).then((r) => r.ids))), [prompts, adapter, s] as const);
+  const baseBefore = await gen();
+  await expect(gen(true)).rejects.toThrow(/No adapter/);
   const started = await page.evaluate((c) => window.mor1e!.startRun(c), cfg);
   expect(started).toMatchObject({ status: 'running', totalSteps: 10 });
   const done = await waitFor(page, ['finished', 'failed']);
@@ -56,6 +61,16 @@ test('a run: every step has a row, the schedule, validation loss, falling loss, 
   expect(stats.length).toBe(8); // 2 blocks x 4 linear layers
   expect(stats[0].E).toBe(8);
   expect(stats[0].groups.length).toBe(4); // all tokens + 3 tasks
+  // Generation: the base model is unchanged; through the adapter the prompt's own scores are used.
+  expect(await gen(false)).toEqual(baseBefore);
+  const withAdapter = await gen();
+  expect(withAdapter).not.toEqual(baseBefore);
+  const s0 = Array.from(await page.evaluate((p) => window.mor1e!.intuitionScores([p]), prompts[0]));
+  const explicit = await page.evaluate(([p, sc]) => window.mor1e!.generate({ prompt: p as string, maxNewTokens: 6, temperature: 0, s: sc as number[] }).then((r) => r.ids), [prompts[0], s0] as const);
+  expect(explicit).toEqual(withAdapter[0]);
+  await expect(page.evaluate(() => window.mor1e!.generate({ prompt: 'x', maxNewTokens: 2, s: [1, 2] }))).rejects.toThrow(/s must hold 8 intuition scores/);
+  const evalAfter = await page.evaluate(() => window.mor1e!.evaluate({ split: 'validation', adapter: true }));
+  expect(Object.keys(evalAfter.tasks).sort()).toEqual(['add', 'reverse', 'sentiment']);
 });
 
 test('pause, resume and stop between steps; the guard stops a run whose steps are all non-finite', async ({ page }) => {

@@ -67,3 +67,23 @@ export async function generate(model: GpuModel, promptIds: number[], opts: Gener
     model.destroyCache(cache);
   }
 }
+
+/**
+ * The same sampling loop over any next-token source without a KV cache (the model with its
+ * adapter recomputes the whole sequence each token: fine for short answers on small models).
+ */
+export async function generateWith(next: (ids: number[]) => Promise<Float32Array>, promptIds: number[], maxPositions: number, opts: GenerateOptions, onToken?: (id: number) => void): Promise<number[]> {
+  if (promptIds.length === 0) throw new RangeError('generate: the prompt has no tokens');
+  if (promptIds.length >= maxPositions) throw new RangeError(`generate: the prompt (${promptIds.length} tokens) fills the model's ${maxPositions} positions`);
+  const rand = rng(opts.seed ?? 0x5eed);
+  const seq = [...promptIds];
+  const out: number[] = [];
+  while (out.length < opts.maxNewTokens && seq.length < maxPositions) {
+    const id = sampleToken(await next(seq), opts, rand);
+    if (opts.stopIds?.includes(id)) break;
+    out.push(id);
+    seq.push(id);
+    onToken?.(id);
+  }
+  return out;
+}

@@ -138,6 +138,7 @@ export class TextTokenizer {
   }
 
   decode(ids: number[], skipSpecialTokens = false): string {
+    if (!ids.length) return ''; // the library refuses an empty list
     return this.tok.decode(ids, { skip_special_tokens: skipSpecialTokens });
   }
 

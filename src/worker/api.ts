@@ -85,6 +85,10 @@ export interface GenerateRequest {
   temperature?: number;
   topP?: number;
   seed?: number;
+  /** Through the trained adapter (default: whenever one exists); false: the base model. */
+  adapter?: boolean;
+  /** The prompt's intuition scores (k); default: the prompt embedded and scored like the training rows, or zeros without an intuition. */
+  s?: number[];
 }
 
 export interface GenerateResult {

@@ -9,7 +9,7 @@ import { openEncoder, openModel, type OpenedEncoder, type OpenedModel } from '..
 import { GpuEncoder } from '../model/encoder.ts';
 import { GpuModel } from '../model/gpuModel.ts';
 import { filesFromBlobs, filesFromHub, filesFromUrl, modelCache, type FileProgress, type ModelFiles } from '../model/sources.ts';
-import { generate } from '../model/generate.ts';
+import { generate, generateWith } from '../model/generate.ts';
 import { runAdapterLayer } from '../adapters/layerRun.ts';
 import { GpuTrainer, initAdapterParams } from '../train/trainer.ts';
 import { Dataset, type TokenizerInfo } from '../data/dataset.ts';
@@ -228,7 +228,22 @@ const api: EngineApi = {
     const text = typeof req.prompt === 'string' ? req.prompt : tok.chatPrompt(req.prompt, true);
     const promptIds = tok.encode(text, typeof req.prompt === 'string');
     const stopIds = [...new Set([...(m.info.eosId !== null ? [m.info.eosId] : []), ...m.opened.spec.eosTokenIds])];
-    const ids = await generate(m.gpu, promptIds, { ...req, stopIds }, (id) => emit({ type: 'token', id, text: tok.decode([id]) }));
+    const onToken = (id: number) => emit({ type: 'token', id, text: tok.decode([id]) });
+    if (req.adapter === true && !run) throw new Error('No adapter: train one (startRun) or generate with adapter: false');
+    if (run && req.adapter !== false) {
+      // Through the adapter: the prompt's intuition scores as given, or embedded and scored like the training rows.
+      const r = run;
+      let s: number[] | null = null;
+      if (r.gated) {
+        const k = r.adapter.k ?? adapterDims(layerSpec(r.adapter, adaptedLayers(m.gpu.spec, r.adapter)[0].lin, 1)).E;
+        const userText = typeof req.prompt === 'string' ? req.prompt : ([...req.prompt].reverse().find((x) => x.role === 'user')?.content ?? text);
+        s = req.s ?? (intuitionModel ? Array.from(await scorePrompts(intuitionModel, [userText])) : new Array<number>(k).fill(0));
+        if (s.length !== k) throw new Error(`generate: s must hold ${k} intuition scores, got ${s.length}`);
+      }
+      const ids = await generateWith((seq) => r.trainer.nextLogits([seq], s ? [s] : null), promptIds, m.gpu.spec.maxPositions, { ...req, stopIds }, onToken);
+      return { promptIds, ids, text: tok.decode(ids) };
+    }
+    const ids = await generate(m.gpu, promptIds, { ...req, stopIds }, onToken);
     return { promptIds, ids, text: tok.decode(ids) };
   },
 
