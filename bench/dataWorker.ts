@@ -45,7 +45,9 @@ function generate(megabytes: number): string {
 self.onmessage = async (e: MessageEvent<DataBenchRequest>) => {
   try {
     const { megabytes, model } = e.data;
-    const get = async (f: string) => (await fetch(`/e2e/fixtures/models/${model}/${f}`)).json();
+    // A name is a test fixture; a path (the bundled model) is served as is.
+    const base = model.startsWith('/') ? model : `/e2e/fixtures/models/${model}/`;
+    const get = async (f: string) => (await fetch(`${base}${f}`)).json();
     const tok = new TextTokenizer(await get('tokenizer.json'), await get('tokenizer_config.json'));
     const blob = new Blob([generate(megabytes)], { type: 'application/jsonl' });
     const t0 = performance.now();

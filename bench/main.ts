@@ -11,6 +11,7 @@ import { benchAttention, benchCrossEntropy, SEQ_LENGTHS } from './transformer.ts
 import { benchForward, benchSafetensors } from './model.ts';
 import { benchAdapters } from './adapter.ts';
 import { benchKmeans, benchKmeansAssign } from './kmeans.ts';
+import { benchEmbed } from './embed.ts';
 import { filesFromUrl } from '../src/model/sources.ts';
 import type { ResultRow as BenchRow } from './results.mjs';
 import type { DataBenchRequest, DataBenchResult } from './dataWorker.ts';
@@ -129,7 +130,9 @@ async function main() {
       // Import + validate + tokenize of a generated 100 MB JSONL, in a worker. Best of a few runs
       // (the machine is shared); one fresh worker per run, so no cache carries over.
       const rows: BenchRow[] = [];
-      for (const model of ['tiny-llama', 'tiny-gpt2']) {
+      // The fixtures' tokenizers are nearly character-level (~300 tokens); the bundled model's
+      // 2,048-token BPE is closer to a real vocabulary.
+      for (const model of ['tiny-llama', 'tiny-gpt2', '/models/mor1e-tiny/']) {
         const results: DataBenchResult[] = [];
         for (let i = 0; i < Math.min(runs, 3); i++) results.push(await dataBench({ megabytes: 100, model }));
         const best = results.reduce((a, b) => (b.seconds < a.seconds ? b : a));
@@ -151,6 +154,11 @@ async function main() {
     },
     // --shapes 1000x384,50000x768 picks k-means shapes (N x d).
     kmeans: ({ shapes, runs = 5 }: BenchOptions) => benchKmeans(engine, adapter, { shapes, runs }, log),
+    async embed({ runs = 5 }: BenchOptions) {
+      const rows = await benchEmbed(engine, adapter, runs);
+      rows.forEach((r) => log(JSON.stringify(r)));
+      return rows;
+    },
     kmeans_assign: ({ runs = 3 }: BenchOptions) => benchKmeansAssign(engine, adapter, runs, log),
   });
 

@@ -1,6 +1,6 @@
 // npm run bench: serves the benchmark page with Vite, drives it in headless Chromium, merges
 // the rows into bench/results.json (rows of the benches run now replace their old rows) and
-// prints a table. Options: --only matmul,attention,cross_entropy,safetensors,forward,adapter,data
+// prints a table. Options: --only matmul,attention,cross_entropy,safetensors,forward,adapter,data,kmeans,embed
 // ,kmeans (kmeans_assign: the assignment kernel's variants and tunables, on request only)
 // --shapes 512,1024 (matmul) or 1000x384,50000x768 (kmeans: N x d)
 // --runs 5  --no-naive
@@ -17,7 +17,7 @@ const opt = (name, dflt) => {
 const runs = Number(opt('runs', 5));
 const shapes = opt('shapes', undefined)?.split(',');
 const naive = !argv.includes('--no-naive');
-const only = opt('only', 'matmul,attention,cross_entropy,safetensors,forward,adapter,data,kmeans').split(',');
+const only = opt('only', 'matmul,attention,cross_entropy,safetensors,forward,adapter,data,kmeans,embed').split(',');
 
 // No HMR and no file watching: an edit elsewhere must not reload the page mid-measurement.
 const server = await createServer({ server: { port: 0, host: '127.0.0.1', hmr: false, watch: null }, logLevel: 'error' });

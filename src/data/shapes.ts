@@ -28,6 +28,7 @@ const CHOICES_BLOCK = /\nChoices:\n((?:[A-Z][.)] [^\n]*\n?)+)\s*Answer:\s*$/;
 
 /** The choice letters of a prompt already in the paper's form, or null. */
 export function promptLetters(prompt: string): string[] | null {
+  if (!prompt.includes('\nChoices:\n')) return null; // most prompts: no regex scan at all
   const m = prompt.match(CHOICES_BLOCK);
   if (!m) return null;
   const letters = [...m[1].matchAll(/^([A-Z])[.)] /gm)].map((x) => x[1]);
