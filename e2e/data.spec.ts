@@ -80,3 +80,27 @@ test('a padded batch from the pipeline trains on the GPU: the loss falls', async
   expect(losses.every(Number.isFinite)).toBe(true);
   expect(losses[11]).toBeLessThan(losses[0] * 0.7);
 });
+
+test('the Data panel: a picked file, its problems by line, a column mapping, the bundled suite', async ({ page }) => {
+  test.setTimeout(120_000);
+  await openApp(page);
+  await page.getByTestId('data-file').setInputFiles(join(FIX, 'data', 'tasks.jsonl'));
+  const summary = page.getByTestId('data-summary');
+  await expect(summary).toContainText('tasks.jsonl');
+  await expect(summary).toContainText('24 rows kept of 26 (2 refused');
+  await expect(page.getByTestId('data-problems')).toContainText('line 6: bad JSON at column 37');
+  await expect(page.getByTestId('data-problems')).toContainText('line 10, instruction: missing field "instruction"');
+  // No known shape: the columns are offered; the mapped import replaces the summary.
+  await page.getByTestId('data-file').setInputFiles({ name: 'odd.csv', mimeType: 'text/csv', buffer: Buffer.from('q,label,subject\n<b>what</b>?,yes,a\nwhy?,no,b\n') });
+  await expect(page.getByTestId('data-mapping')).toBeVisible();
+  await expect(summary).toContainText('tasks.jsonl'); // the previous dataset stays until the mapping is given
+  await page.getByTestId('map-prompt').selectOption('q');
+  await page.getByTestId('map-answer').selectOption('label');
+  await page.getByTestId('map-task').selectOption('subject');
+  await page.getByRole('button', { name: 'Import with this mapping' }).click();
+  await expect(summary).toContainText('odd.csv');
+  await expect(summary).toContainText('shape mapped');
+  await page.getByTestId('data-suite').click();
+  await expect(summary).toContainText('4500 rows kept of 4500');
+  await expect(page.locator('b')).toHaveCount(0); // data text is never rendered as HTML
+});

@@ -1,7 +1,8 @@
-// The studio shell: GPU, model, playground. Later issues add data, method, training and evaluation panels.
+// The studio shell: GPU, model, data, playground. Later issues add method, training and evaluation panels.
 import { GpuPanel } from './GpuPanel.tsx';
 import { ModelPanel } from './ModelPanel.tsx';
 import { Playground } from './Playground.tsx';
+import { DataPanel } from './DataPanel.tsx';
 
 export function App() {
   return (
@@ -12,6 +13,7 @@ export function App() {
       </header>
       <GpuPanel />
       <ModelPanel />
+      <DataPanel />
       <Playground />
     </main>
   );

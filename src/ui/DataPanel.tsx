@@ -1,0 +1,102 @@
+// Bringing data: a file (picker or drag and drop), a URL, or the bundled suite; the recognised
+// shape, counts per task, and every problem with its line (text, never HTML). A file of no known
+// shape offers its columns for a mapping; a failed import keeps the dataset that was there.
+import { useState } from 'react';
+import { importDataset, useStore } from './store/index.ts';
+import type { ColumnMapping, DatasetInput } from '../data/types.ts';
+
+export const SUITE_URL = '/data/suite/train.jsonl';
+
+export function DataPanel() {
+  const data = useStore((s) => s.data);
+  const [url, setUrl] = useState('');
+  const [dragging, setDragging] = useState(false);
+  const [pending, setPending] = useState<DatasetInput | null>(null);
+  const [mapping, setMapping] = useState<ColumnMapping>({ prompt: '', answer: '' });
+  const run = (input: DatasetInput, m?: ColumnMapping) => {
+    setPending(input);
+    void importDataset(input, m ? { mapping: m } : undefined);
+  };
+  const file = (f: File | undefined) => f && run({ name: f.name, blob: f });
+  const r = data.result, u = data.unmapped;
+  return (
+    <section className="panel" data-testid="data-panel">
+      <h2>Data</h2>
+      <div className="row">
+        <label>
+          File (JSONL, JSON, CSV, TSV) <input type="file" accept=".jsonl,.ndjson,.json,.csv,.tsv,.txt" data-testid="data-file" onChange={(e) => file(e.target.files?.[0])} />
+        </label>
+        <button data-testid="data-suite" disabled={data.importing} onClick={() => run({ url: SUITE_URL, name: 'suite/train.jsonl' })}>
+          Use the bundled suite
+        </button>
+      </div>
+      <form className="row" onSubmit={(e) => (e.preventDefault(), url.trim() && run({ url: url.trim() }))}>
+        <label>URL <input data-testid="data-url" value={url} onChange={(e) => setUrl(e.target.value)} size={50} placeholder="https://example.org/tasks.jsonl" /></label>
+        <button type="submit" disabled={data.importing || !url.trim()}>Import</button>
+      </form>
+      <div
+        className={`dropzone${dragging ? ' over' : ''}`}
+        data-testid="data-dropzone"
+        onDragOver={(e) => (e.preventDefault(), setDragging(true))}
+        onDragLeave={() => setDragging(false)}
+        onDrop={(e) => {
+          e.preventDefault();
+          setDragging(false);
+          file(e.dataTransfer.files[0]);
+        }}
+      >
+        Drop a data file here
+      </div>
+      {data.importing && (
+        <p data-testid="data-progress">
+          {data.progress ? `${data.progress.phase}: ${data.progress.total ? `${Math.round((100 * data.progress.loaded) / data.progress.total)}%` : data.progress.loaded}` : 'starting…'}
+        </p>
+      )}
+      {data.error && <p className="error" data-testid="data-error">{data.error}</p>}
+      {u && pending && (
+        <form
+          className="row"
+          data-testid="data-mapping"
+          onSubmit={(e) => {
+            e.preventDefault();
+            run(pending, mapping);
+          }}
+        >
+          <span>{u.name}: no known shape. Which columns are which?</span>
+          {(['prompt', 'answer', 'task'] as const).map((k) => (
+            <label key={k}>
+              {k}{' '}
+              <select data-testid={`map-${k}`} value={mapping[k] ?? ''} onChange={(e) => setMapping({ ...mapping, [k]: e.target.value || undefined })}>
+                <option value="">{k === 'task' ? '(none)' : '(choose)'}</option>
+                {u.columns?.map((c) => <option key={c} value={c}>{c}</option>)}
+              </select>
+            </label>
+          ))}
+          <button type="submit" disabled={!mapping.prompt || !mapping.answer}>Import with this mapping</button>
+        </form>
+      )}
+      {r && (
+        <div data-testid="data-summary">
+          <p>
+            <strong>{r.name}</strong>: {r.format.toUpperCase()}, shape <code>{r.shape}</code>; {r.kept} rows kept of {r.rows} ({r.refused} refused, {r.truncated} truncated,{' '}
+            {r.duplicates} duplicates); {r.multipleChoice} multiple choice; {r.tokenized ? `${r.train} train / ${r.validation} validation` : 'tokenized when a model loads'}.
+          </p>
+          <table className="tasks">
+            <thead><tr><th>task</th><th>rows</th></tr></thead>
+            <tbody>{Object.entries(r.tasks).map(([t, n]) => <tr key={t}><td>{t}</td><td>{n}</td></tr>)}</tbody>
+          </table>
+          {r.problemCount > 0 && (
+            <details data-testid="data-problems" open={r.refused > 0}>
+              <summary>{r.problemCount} problems{r.problemCount > r.problems.length ? ` (first ${r.problems.length} shown)` : ''}</summary>
+              <ol className="problems">
+                {r.problems.map((p, i) => (
+                  <li key={i}>line {p.line}{p.field ? `, ${p.field}` : ''}: {p.message}</li>
+                ))}
+              </ol>
+            </details>
+          )}
+        </div>
+      )}
+    </section>
+  );
+}
