@@ -58,6 +58,8 @@ export interface RunState {
   etaSeconds: number | null;
   skipped: number;
   error?: string;
+  /** The last checkpoint write that failed (training goes on; the previous checkpoint stays). */
+  checkpointError?: string;
   id: string | null;
 }
 
@@ -124,8 +126,8 @@ export function checkRunConfig(cfg: RunConfig): void {
 export interface RunHooks {
   /** Metric rows, a few times a second. */
   onMetrics(rows: MetricRow[], state: RunState): void;
-  /** Called at checkpoint points (every N steps, on pause, at the end). */
-  onCheckpoint?(run: Run): Promise<void>;
+  /** Called at checkpoint points (every N steps, on pause, at the end) with the status to record. */
+  onCheckpoint?(run: Run, status: RunStatus): Promise<void>;
 }
 
 export class Run {
@@ -148,6 +150,18 @@ export class Run {
   private pauseRequested = false;
   private loop: Promise<void> | null = null;
   private tokensDone = 0;
+  private checkpointError: string | undefined;
+
+  /** Writes a checkpoint; a failed write is reported in the state, never fatal to the run. */
+  private async checkpoint(status: RunStatus): Promise<void> {
+    if (!this.hooks.onCheckpoint) return;
+    try {
+      await this.hooks.onCheckpoint(this, status);
+      this.checkpointError = undefined;
+    } catch (e) {
+      this.checkpointError = e instanceof Error ? e.message : String(e);
+    }
+  }
 
   constructor(
     private readonly engine: Engine,
@@ -180,7 +194,8 @@ export class Run {
     const perStep = step > 0 ? this.elapsed / step : null;
     return {
       status: this.status, step, totalSteps: this.totalSteps, epoch: this.data.cursor?.epoch ?? 0, tokensPerSecond: tps,
-      etaSeconds: perStep !== null ? perStep * (this.totalSteps - step) : null, skipped: this.skippedTotal, ...(this.error ? { error: this.error } : {}), id: this.id,
+      etaSeconds: perStep !== null ? perStep * (this.totalSteps - step) : null, skipped: this.skippedTotal, ...(this.error ? { error: this.error } : {}),
+      ...(this.checkpointError ? { checkpointError: this.checkpointError } : {}), id: this.id,
     };
   }
 
@@ -303,9 +318,10 @@ export class Run {
         if (this.stopRequested) break;
         if (this.pauseRequested) {
           await this.collect();
-          this.status = 'paused';
           this.pauseRequested = false;
-          await this.hooks.onCheckpoint?.(this);
+          // Paused only once the checkpoint is on disk: a reload right after finds it.
+          await this.checkpoint('paused');
+          this.status = 'paused';
           this.flush();
           await new Promise<void>((r) => (this.resumeSignal = r));
           if (this.stopRequested) break;
@@ -336,7 +352,7 @@ export class Run {
           if (this.consecutive >= MAX_CONSECUTIVE_SKIPS)
             throw new RunError(`${this.consecutive} steps in a row had a non-finite loss or gradient norm and were skipped; the run stopped. Lower the learning rate (now ${cfg.lr}) or tighten gradient clipping (maxNorm).`);
         }
-        if ((cfg.checkpointEvery ?? 0) > 0 && step % cfg.checkpointEvery! === 0) await this.hooks.onCheckpoint?.(this);
+        if ((cfg.checkpointEvery ?? 0) > 0 && step % cfg.checkpointEvery! === 0) await this.checkpoint('running');
       }
       await this.collect();
       if (this.trainer.steps >= this.totalSteps && !this.stopRequested) {
@@ -344,8 +360,9 @@ export class Run {
         const v = await this.validation();
         if (last && v !== undefined) last.valLoss = v;
       }
-      this.status = this.stopRequested && this.trainer.steps < this.totalSteps ? 'stopped' : 'finished';
-      await this.hooks.onCheckpoint?.(this);
+      const final: RunStatus = this.stopRequested && this.trainer.steps < this.totalSteps ? 'stopped' : 'finished';
+      await this.checkpoint(final);
+      this.status = final;
     } catch (e) {
       this.status = 'failed';
       this.error = e instanceof Error ? e.message : String(e);

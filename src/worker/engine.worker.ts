@@ -56,14 +56,14 @@ const runIntuition = new Map<string, RunConfig['intuition'] | null>();
 function runHooks(): RunHooks {
   return {
     onMetrics: (rows, state) => emit({ type: 'run-metrics', rows, state }),
-    onCheckpoint: async (r: Run) => {
+    onCheckpoint: async (r: Run, status) => {
       const m = needModel(), ds = needDataset();
       const st = r.state();
       await writeCheckpoint(
         {
           id: r.id, created: runCreated.get(r.id) ?? new Date().toISOString(), config: r.config, model: { source: m.info.source, parameters: m.info.parameters },
           dataset: { name: ds.name, rows: ds.examples.length, train: ds.rows('train').length }, intuition: runIntuition.get(r.id) ?? null, k: r.adapter.k ?? null,
-          status: st.status, step: st.step, totalSteps: st.totalSteps,
+          status, step: st.step, totalSteps: st.totalSteps,
         },
         await r.trainer.saveState(), r.cursor!, r.metrics(), r.elapsedSeconds,
       );
