@@ -579,6 +579,18 @@ export class GpuTrainer {
     return out;
   }
 
+  /** The gradients of the last step (accumulated, before clipping), per adapted layer, like readParams. */
+  async readGrads(): Promise<Map<string, { WrA: Float32Array; B: Float32Array; gates: Float32Array | null; M: Float32Array | null }>> {
+    const out = new Map();
+    for (const [key, l] of this.layers) {
+      out.set(key, {
+        WrA: (await this.e.read(l.WrA.grad)).slice(0, l.WrA.n), B: (await this.e.read(l.B.grad)).slice(0, l.B.n), gates: l.gates ? (await this.e.read(l.gates.grad)).slice(0, 2) : null,
+        M: l.M ? (await this.e.read(l.M.grad)).slice(0, l.M.n) : null,
+      });
+    }
+    return out;
+  }
+
   destroy(): void {
     for (const t of this.tensors()) for (const b of [t.value, t.grad, t.m, t.v]) b.destroy();
     for (const l of this.layers.values()) l.stats?.destroy();

@@ -103,6 +103,8 @@ export interface FinetuneRequest {
   batch: TrainBatch;
   /** Instead of `batch`: micro-batches whose gradients add up into each step (accumulation). */
   microBatches?: TrainBatch[];
+  /** Also return the last step's gradients (read back after the step; the update leaves them as they were). */
+  returnGrads?: boolean;
   steps: number;
   hyper: TrainHyper;
   /** Seed of the adapters' initial values (METHOD.md's initialisation). */
@@ -113,6 +115,8 @@ export interface FinetuneResult {
   losses: number[];
   /** The adapter parameters after the last step, per adapted layer (WrA stacked, B, gates, M). */
   params?: Record<string, { WrA: number[]; B: number[] }>;
+  /** With returnGrads: the last step's gradients per adapted layer ([W_r; A] stacked, B, [w_omega, w_beta], M). */
+  grads?: Record<string, { WrA: number[]; B: number[]; gates: number[] | null; M: number[] | null }>;
   /** Router statistics of the last step per adapted layer (gated and routed methods). */
   routerStats: Awaited<ReturnType<import('../train/trainer.ts').GpuTrainer['routerStats']>>;
 }

@@ -275,7 +275,9 @@ const api: EngineApi = {
     try {
       for (let i = 0; i < req.steps; i++) await trainer.accumulateStep(req.microBatches ?? [req.batch], req.hyper);
       const params = Object.fromEntries([...(await trainer.readParams())].map(([k, p]) => [k, { WrA: Array.from(p.WrA), B: Array.from(p.B) }]));
-      return { losses: await trainer.losses(), routerStats: await trainer.routerStats(), params };
+      const arr = (a: Float32Array | null) => (a ? Array.from(a) : null);
+      const grads = req.returnGrads ? Object.fromEntries([...(await trainer.readGrads())].map(([k, g]) => [k, { WrA: Array.from(g.WrA), B: Array.from(g.B), gates: arr(g.gates), M: arr(g.M) }])) : undefined;
+      return { losses: await trainer.losses(), routerStats: await trainer.routerStats(), params, ...(grads ? { grads } : {}) };
     } finally {
       trainer.destroy();
     }
