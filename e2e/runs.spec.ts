@@ -44,6 +44,7 @@ test('a run: every step has a row, the schedule, validation loss, falling loss, 
   await expect(gen(true)).rejects.toThrow(/No adapter/);
   const started = await page.evaluate((c) => window.mor1e!.startRun(c), cfg);
   expect(started).toMatchObject({ status: 'running', totalSteps: 10 });
+  expect(started.estimatedMiB).toBeGreaterThan(0);
   const done = await waitFor(page, ['finished', 'failed']);
   expect(done.error).toBeUndefined();
   expect(done).toMatchObject({ status: 'finished', step: 10, skipped: 0 });
@@ -101,6 +102,8 @@ test('pause, resume and stop between steps; the guard stops a run whose steps ar
   // Bad configurations are refused with the field named.
   await expect(page.evaluate(() => window.mor1e!.startRun({ ...({} as RunConfig), method: 'trex', init: 'fresh', batchSize: 0, lr: 1, schedule: 'cosine', seed: 1, steps: 1 }))).rejects.toThrow(/batchSize must be an integer ≥ 1/);
   await expect(page.evaluate((c) => window.mor1e!.startRun(c), { ...BASE, schedule: 'step' } as unknown as RunConfig)).rejects.toThrow(/schedule must be/);
+  // A run over its memory budget is refused before anything is allocated, with a suggestion.
+  await expect(page.evaluate((c) => window.mor1e!.startRun(c), { ...BASE, memoryBudgetMiB: 1 } as RunConfig)).rejects.toThrow(/needs about \d+ MiB of GPU memory .* over the budget of 1 MiB/);
 });
 
 test('accumulating two micro-batches equals one batch twice as large', async ({ page }) => {

@@ -10,6 +10,7 @@ import type { Dataset } from '../data/dataset.ts';
 import type { DataCursor } from '../data/types.ts';
 import { GpuTrainer, initAdapterParams, type TrainerState } from './trainer.ts';
 import { checkSchedule, learningRate, type Schedule } from './schedule.ts';
+import { checkStepFits, type MemoryEstimate } from './memory.ts';
 import { adapterDims } from '../reference/adapter.ts';
 import { adaptedLayers, layerSpec, MODULE_KINDS, withDefaults, type AdapterConfig, type ModuleKind, type TrainBatch } from '../reference/train.ts';
 
@@ -45,6 +46,8 @@ export interface RunConfig {
   evalEvery?: number;
   /** Checkpoint every this many steps (0 or absent: on pause and at the end only). */
   checkpointEvery?: number;
+  /** Refuse a run whose estimated GPU memory exceeds this (the per-buffer binding limit is always checked). */
+  memoryBudgetMiB?: number;
 }
 
 export type RunStatus = 'idle' | 'running' | 'paused' | 'stopped' | 'finished' | 'failed';
@@ -61,6 +64,8 @@ export interface RunState {
   /** The last checkpoint write that failed (training goes on; the previous checkpoint stays). */
   checkpointError?: string;
   id: string | null;
+  /** The step's estimated GPU memory (weights, activations, adapters and AdamW state), MiB. */
+  estimatedMiB: number;
 }
 
 export interface MetricRow {
@@ -151,6 +156,8 @@ export class Run {
   private loop: Promise<void> | null = null;
   private tokensDone = 0;
   private checkpointError: string | undefined;
+  /** The step's estimated GPU memory (checkStepFits). */
+  readonly memory!: MemoryEstimate;
 
   /** Writes a checkpoint; a failed write is reported in the state, never fatal to the run. */
   private async checkpoint(status: RunStatus): Promise<void> {
@@ -179,6 +186,14 @@ export class Run {
     this.totalSteps = config.steps ?? perEpoch * config.epochs!;
     checkSchedule({ lr: config.lr, schedule: config.schedule, warmupSteps: config.warmupSteps, totalSteps: this.totalSteps });
     adaptedLayers(model.spec, this.adapter); // names targets that match nothing
+    // The step's memory before anything is allocated: refuse with a suggestion rather than fail in WebGPU.
+    const longest = Math.min(config.maxLength ?? data.options.maxLength, data.result().lengths?.max ?? 2) - 1;
+    const budget = config.memoryBudgetMiB !== undefined ? config.memoryBudgetMiB * 2 ** 20 : null;
+    try {
+      this.memory = checkStepFits(model.spec, model.plan.weightBytes, this.adapter, config.batchSize, Math.max(1, longest), engine.ctx.limits, budget);
+    } catch (e) {
+      throw new RunError(e instanceof Error ? e.message : String(e));
+    }
     this.trainer = opts.trainer ?? new GpuTrainer(engine, model, this.adapter, initAdapterParams(model, this.adapter, config.seed));
     // A run reads the training split from its first batch (a restore moves the cursor after).
     data.startReading({ batchSize: config.batchSize, maxLength: config.maxLength });
@@ -195,7 +210,7 @@ export class Run {
     return {
       status: this.status, step, totalSteps: this.totalSteps, epoch: this.data.cursor?.epoch ?? 0, tokensPerSecond: tps,
       etaSeconds: perStep !== null ? perStep * (this.totalSteps - step) : null, skipped: this.skippedTotal, ...(this.error ? { error: this.error } : {}),
-      ...(this.checkpointError ? { checkpointError: this.checkpointError } : {}), id: this.id,
+      ...(this.checkpointError ? { checkpointError: this.checkpointError } : {}), id: this.id, estimatedMiB: Math.round(this.memory.totalBytes / 2 ** 20),
     };
   }
 
