@@ -181,3 +181,15 @@ test('a checkpoint in OPFS: a reloaded page lists the run, restores it, and resu
   expect(resumed).toEqual(straight);
   await expect(page.evaluate(() => window.mor1e!.restoreRun('no-such-run'))).rejects.toThrow(/no saved run "no-such-run"/);
 });
+
+test('a GPU error during a run fails it with the error, never as a success', async ({ page }) => {
+  test.setTimeout(200_000);
+  await openApp(page, 'tiny-gpt2');
+  await page.evaluate((c) => window.mor1e!.startRun(c), { ...BASE, method: 'lora', r: 4, steps: 100 } as RunConfig);
+  await expect.poll(() => page.evaluate(() => window.mor1e!.runState().then((s) => s.step)), { timeout: 120_000 }).toBeGreaterThanOrEqual(2);
+  await page.evaluate(() => window.mor1e!.forceGpuError());
+  const failed = await waitFor(page, ['failed', 'finished']);
+  expect(failed.status).toBe('failed');
+  expect(failed.error).toMatch(/^GPU validation error.* at step \d+: .+/);
+  expect(failed.step).toBeLessThan(100);
+});

@@ -58,6 +58,7 @@ if (import.meta.env.DEV || import.meta.env.MODE === 'test') {
     routerStats: async () => (await api()).routerStats(),
     evaluate: async (req) => (await api()).evaluate(req),
     runs: async () => (await api()).runs(),
+    forceGpuError: async () => (await api()).forceGpuError(),
     restoreRun: async (id) => (await api()).restoreRun(id),
   };
 }

@@ -77,6 +77,8 @@ export interface Mor1eTestApi {
   routerStats(): Promise<FinetuneResult['routerStats']>;
   /** Per-task accuracy with (`adapter: true`) or without the adapter: `{ tasks: { [task]: { n, accuracy, likelihoodAccuracy? } }, mean, rows }`. */
   evaluate(req: EvaluateRequest): Promise<EvalResult>;
+  /** Fault injection: destroys the model's embedding weights on the GPU so the next step fails validation. */
+  forceGpuError(): Promise<void>;
   /** Saved runs (checkpoints in this browser's private file system). */
   runs(): Promise<RunRecord[]>;
   /** Restores a saved run, paused at its checkpoint; resumeRun() continues it. */

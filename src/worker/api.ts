@@ -210,6 +210,11 @@ export interface EngineApi {
   routerStats(): Promise<FinetuneResult['routerStats']>;
   /** Per-task accuracy (greedy letters / exact match, and choice likelihood) with or without the adapter. */
   evaluate(req: EvaluateRequest): Promise<EvalResult>;
+  /**
+   * Fault injection for tests: destroys the loaded model's embedding weights on the GPU, so the
+   * next step's submission fails validation (the model must be loaded again afterwards).
+   */
+  forceGpuError(): Promise<void>;
   /** Runs saved in this browser's private file system. */
   runs(): Promise<RunRecord[]>;
   /** Loads a saved run's latest checkpoint (same model and dataset loaded); resumeRun() continues it. */

@@ -372,6 +372,11 @@ const api: EngineApi = {
     });
   },
 
+  async forceGpuError() {
+    const m = needModel();
+    m.gpu.weight(m.gpu.layout.embed).destroy();
+  },
+
   async runs() {
     return listRuns();
   },
