@@ -18,4 +18,13 @@ export default tseslint.config(
       '@typescript-eslint/no-non-null-assertion': 'off',
     },
   },
+  {
+    // The float64 references are independent checks: app code never imports them (shared shapes,
+    // adapter specs, training config and the RNG live in leaf modules both sides import).
+    files: ['src/**/*.{ts,tsx}'],
+    ignores: ['src/reference/**'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ group: ['**/reference/*'], message: 'App code must not import src/reference/ (use src/ops/shapes.ts, src/adapters/spec.ts, src/adapters/params.ts, src/train/config.ts, src/util/random.ts).' }] }],
+    },
+  },
 );

@@ -5,7 +5,7 @@ import type { GpuErrorReport } from './gpu/engine.ts';
 import type { FinetuneRequest, FinetuneResult, GenerateRequest, GenerateResult, ModelInfo, ModelSource } from './worker/api.ts';
 import type { EmbedOptions, EncoderInfo, EvaluateRequest } from './worker/api.ts';
 import type { ModelState } from './ui/store/modelSlice.ts';
-import type { AdapterSpec } from './reference/adapter.ts';
+import type { AdapterSpec } from './adapters/spec.ts';
 import type { AdapterLayerResult, AdapterLayerTensors } from './adapters/layerRun.ts';
 import type { DatasetBatch, ImportOptions, ImportResult, PeekRequest } from './data/types.ts';
 import type { DataState } from './ui/store/dataSlice.ts';

@@ -3,7 +3,7 @@
 // length against the spec first and names the one that is wrong.
 import type { Engine } from '../gpu/engine.ts';
 import { adapterBackward, adapterForward, adapterSavedSizes, type AdapterSaved } from '../ops/adapter.ts';
-import { adapterDims, type AdapterSpec } from '../reference/adapter.ts';
+import { adapterDims, type AdapterSpec } from './spec.ts';
 
 export interface AdapterLayerTensors {
   x: Float32Array;

@@ -1,7 +1,7 @@
 // Text generation: greedy or temperature / top-p sampling over last-position logits, fed
 // token by token through the model's KV cache.
 import type { GpuModel } from './gpuModel.ts';
-import { rng } from '../reference/gradcheck.ts';
+import { rng } from '../util/random.ts';
 
 export interface SampleOptions {
   /** 0 = greedy (argmax). */

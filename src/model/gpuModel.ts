@@ -10,7 +10,7 @@ import { attentionForward } from '../ops/attention.ts';
 import { geluForward, swigluForward } from '../ops/activation.ts';
 import { ropeForward, ropeTables, type RopeTables } from '../ops/rope.ts';
 import { copyRows } from '../ops/copy.ts';
-import type { AttentionShape } from '../reference/attention.ts';
+import type { AttentionShape } from '../ops/shapes.ts';
 import type { ModelSpec } from './config.ts';
 import type { Linear, ModelLayout, Norm } from './layout.ts';
 import { planMemory, readTensor, type MemoryPlan, type OpenedModel } from './load.ts';

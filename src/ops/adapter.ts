@@ -16,7 +16,7 @@
 // real tokens; the rest of the layer is per-token and does not read it.
 import { gridElements, params, type Engine } from '../gpu/engine.ts';
 import { matmulBackwardInput, matmulBackwardWeight, matmulForward } from './matmul.ts';
-import { adapterDims, type AdapterSpec } from '../reference/adapter.ts';
+import { adapterDims, type AdapterSpec } from '../adapters/spec.ts';
 
 const METHOD_ID = { trex: 0, mor1e: 1, molora: 2, sira: 3, lora: 4 } as const;
 

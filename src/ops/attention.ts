@@ -4,7 +4,7 @@
 // bidirectionally (shape.causal = false) and with a key padding mask (a u32 buffer (B, kvT),
 // 0 = padding); the backward is causal and unmasked only, and throws for anything else.
 import { params, type Engine } from '../gpu/engine.ts';
-import { checkAttentionShape, type AttentionShape } from '../reference/attention.ts';
+import { checkAttentionShape, type AttentionShape } from './shapes.ts';
 
 /** Largest head dimension the kernels hold per workgroup (4 values per thread x 64 threads). */
 export const MAX_HEAD_DIM = 256;

@@ -1,7 +1,7 @@
 // Launchers for shaders/copy/copy_rows.wgsl (forward, and backward with the layouts swapped),
 // same names and argument order as src/reference/copy.ts.
 import { gridElements, params, type Engine } from '../gpu/engine.ts';
-import type { CopyRowsShape } from '../reference/copy.ts';
+import type { CopyRowsShape } from './shapes.ts';
 
 interface Side {
   rows: number;

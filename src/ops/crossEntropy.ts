@@ -2,7 +2,7 @@
 // names and argument order as src/reference/crossEntropy.ts, except that the backward
 // overwrites the logits with dlogits in place (one V-wide buffer, not two).
 import { gridFor, params, type Engine } from '../gpu/engine.ts';
-import type { CrossEntropyShape } from '../reference/crossEntropy.ts';
+import type { CrossEntropyShape } from './shapes.ts';
 
 function run(engine: Engine, losses: GPUBuffer, logits: GPUBuffer, targets: GPUBuffer, s: CrossEntropyShape, grad: boolean): void {
   engine.dispatch(engine.kernel('cross_entropy/cross_entropy_forward', { WRITE_GRAD: grad }), {

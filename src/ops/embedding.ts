@@ -3,7 +3,7 @@
 // the batch's token positions by id on the host (ids are host data when a batch is built), so
 // the GPU scatter-add has one owner per vocabulary row and needs no atomics.
 import { gridElements, params, type Engine } from '../gpu/engine.ts';
-import type { EmbeddingShape } from '../reference/embedding.ts';
+import type { EmbeddingShape } from './shapes.ts';
 
 /** out = wte[ids] (+ wpe[t]); ids is a u32 buffer of B·T token ids. */
 export function embeddingForward(engine: Engine, out: GPUBuffer, ids: GPUBuffer, wte: GPUBuffer, wpe: GPUBuffer | null, s: EmbeddingShape): void {

@@ -4,7 +4,7 @@
 // all three; the bias gradient has its own reduction kernel.
 
 import { params, type Engine } from '../gpu/engine.ts';
-import { resolveMatmulShape, type MatmulShape, type ResolvedMatmulShape } from '../reference/matmul.ts';
+import { resolveMatmulShape, type MatmulShape, type ResolvedMatmulShape } from './shapes.ts';
 
 /** 'tiled' is the production kernel; 'naive' the simple baseline it must beat (bench page). */
 export type MatmulVariant = 'tiled' | 'naive';

@@ -1,7 +1,7 @@
 // Launchers for shaders/norm/*: LayerNorm and RMSNorm forward and backward (one WGSL kernel
 // each, RMS chosen by an override), same names and argument order as src/reference/norm.ts.
 import { gridFor, params, type Engine } from '../gpu/engine.ts';
-import type { NormShape } from '../reference/norm.ts';
+import type { NormShape } from './shapes.ts';
 
 function forward(engine: Engine, out: GPUBuffer, mean: GPUBuffer | null, rstd: GPUBuffer, x: GPUBuffer, w: GPUBuffer, b: GPUBuffer | null, s: NormShape): void {
   engine.dispatch(engine.kernel('norm/norm_forward', { RMS: mean === null }), {

@@ -1,7 +1,7 @@
 // Launchers for shaders/optim/*: adamwUpdate, same name and argument order as
 // src/reference/optim.ts. Clipping reads the global norm that reduceSum left on the GPU.
 import { gridElements, params, type Engine } from '../gpu/engine.ts';
-import type { AdamWHyper } from '../reference/optim.ts';
+import type { AdamWHyper } from './shapes.ts';
 
 /**
  * One AdamW step. With `guard` (optim_guard's state), the step number is the guard's count of

@@ -1,7 +1,7 @@
 // Launchers for shaders/reduce/*: reduceSum (sum, sum of squares, norm, mean) over one or more
 // tensors in two stages, with no float atomics. Same name and order as src/reference/optim.ts.
 import { gridFor, params, type Engine } from '../gpu/engine.ts';
-import type { ReduceOptions } from '../reference/optim.ts';
+import type { ReduceOptions } from './shapes.ts';
 
 export interface TensorRef {
   buffer: GPUBuffer;

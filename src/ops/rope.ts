@@ -2,7 +2,7 @@
 // src/reference/rope.ts, plus the cos/sin tables (built once per model on the host, as
 // Hugging Face caches them: inv_freq and the angles in f32, cos/sin taken accurately).
 import { gridElements, params, type Engine } from '../gpu/engine.ts';
-import type { RopeShape } from '../reference/rope.ts';
+import type { RopeShape } from './shapes.ts';
 
 export interface RopeTables {
   cos: GPUBuffer;

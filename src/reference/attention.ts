@@ -7,43 +7,12 @@
 // (B, T, NH·D) contiguous. The forward saves only the log-sum-exp of each score row; the
 // backward recomputes the probabilities from it (flash-style memory: O(B·NH·T), not O(T²)).
 // Same names and argument order as src/ops/attention.ts.
+import type { RowLayout, AttentionShape } from '../ops/shapes.ts';
+export type { RowLayout, AttentionShape };
+import { checkAttentionShape } from '../ops/shapes.ts';
+export { checkAttentionShape };
 
 type Arr = Float64Array | Float32Array;
-
-/** Element (b, t, head, d) of a tensor lies at (b·T + t)·stride + offset + head·D + d. */
-export interface RowLayout {
-  stride: number;
-  offset: number;
-}
-
-export interface AttentionShape {
-  B: number;
-  T: number;
-  /** Query heads. */
-  NH: number;
-  /** Key/value heads; NH must be a multiple. Query head h reads kv head floor(h / (NH / NKV)). */
-  NKV: number;
-  D: number;
-  q: RowLayout;
-  k: RowLayout;
-  v: RowLayout;
-  /** Rows per batch entry in k and v (default T; a KV cache's capacity when decoding). */
-  kvT?: number;
-  /** Absolute position of query row 0: query i attends keys j ≤ pos0 + i (default 0). */
-  pos0?: number;
-  /** Default true. False: every query attends all kvT keys (bidirectional encoders); pos0 must be 0. */
-  causal?: boolean;
-}
-
-export function checkAttentionShape(s: AttentionShape): void {
-  if (s.NH % s.NKV) throw new RangeError(`attention: ${s.NH} query heads are not a multiple of ${s.NKV} key/value heads`);
-  const kvT = s.kvT ?? s.T;
-  if (s.causal === false) {
-    if ((s.pos0 ?? 0) !== 0) throw new RangeError('attention: pos0 is a causal position offset; non-causal attention takes pos0 = 0');
-    return;
-  }
-  if ((s.pos0 ?? 0) + s.T > kvT) throw new RangeError(`attention: positions up to ${(s.pos0 ?? 0) + s.T} do not fit ${kvT} key/value rows`);
-}
 
 /** Keys query i of batch entry b sees: j ≤ pos0 + i when causal (else all kvT), where the key mask is non-zero. */
 function visibleKeys(s: AttentionShape, b: number, i: number, keyMask: ArrayLike<number> | null): number[] {

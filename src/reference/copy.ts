@@ -1,23 +1,9 @@
 // Float64 reference for shaders/copy/*: copyRows, the strided row/column copy behind KV caches
 // and layout changes, and its backward. Same names and argument order as src/ops/copy.ts.
+import type { CopyRowsShape } from '../ops/shapes.ts';
+export type { CopyRowsShape };
 
 type Arr = Float64Array | Float32Array;
-
-export interface CopyRowsShape {
-  B: number;
-  /** Rows per batch entry in the source. */
-  T: number;
-  /** Columns copied per row. */
-  width: number;
-  inStride: number;
-  inOffset: number;
-  /** Rows per batch entry in the destination. */
-  outRows: number;
-  /** First destination row. */
-  r0: number;
-  outStride: number;
-  outOffset: number;
-}
 
 export function copyRows(out: Arr, x: Arr, s: CopyRowsShape): void {
   if (s.r0 + s.T > s.outRows) throw new RangeError(`copyRows: rows ${s.r0}..${s.r0 + s.T} exceed the destination's ${s.outRows}`);

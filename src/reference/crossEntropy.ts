@@ -1,16 +1,10 @@
 // Float64 reference for shaders/cross_entropy/*: softmax + cross-entropy over the vocabulary
 // per token, with a mask (target < 0: prompt or padding, ignored), the loss being the mean
 // over the `count` unmasked tokens. Same names and argument order as src/ops/crossEntropy.ts.
+import type { CrossEntropyShape } from '../ops/shapes.ts';
+export type { CrossEntropyShape };
 
 type Arr = Float64Array | Float32Array;
-
-export interface CrossEntropyShape {
-  /** Tokens (rows of logits). */
-  N: number;
-  V: number;
-  /** Unmasked tokens (targets ≥ 0); the loss is their mean. */
-  count: number;
-}
 
 /** Counts targets ≥ 0, checking each is inside the vocabulary. */
 export function countTargets(targets: ArrayLike<number>, N: number, V: number): number {

@@ -1,17 +1,9 @@
 // Float64 reference for shaders/embedding/*: token (+ learned position) embedding lookup and
 // its scatter-add backward. Same names and argument order as src/ops/embedding.ts.
+import type { EmbeddingShape } from '../ops/shapes.ts';
+export type { EmbeddingShape };
 
 type Arr = Float64Array | Float32Array;
-
-export interface EmbeddingShape {
-  /** Sequences in the batch. */
-  B: number;
-  T: number;
-  C: number;
-  V: number;
-  /** Position of token 0 (decoding after cached tokens); default 0. */
-  pos0?: number;
-}
 
 /** out[b,t,:] = wte[ids[b,t],:] (+ wpe[pos0 + t,:]). Ids out of range throw, naming the position. */
 export function embeddingForward(out: Arr, ids: ArrayLike<number>, wte: Arr, wpe: Arr | null, s: EmbeddingShape): void {

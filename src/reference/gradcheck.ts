@@ -2,17 +2,8 @@
 
 export type Vec = Float64Array;
 
-/** Deterministic PRNG (mulberry32) so failing checks reproduce. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { rng } from '../util/random.ts';
+export { rng };
 
 /** Uniform values in [-scale, scale). */
 export function randn(n: number, rand: () => number, scale = 1): Float64Array {

@@ -1,58 +1,10 @@
 // Float64 reference for shaders/matmul/*: matmulForward and its three backward products,
 // written from the definitions (not from each other) so that the GPU launchers' transpose
 // bookkeeping is checked independently. Same names and argument order as src/ops/matmul.ts.
-
-export interface MatmulShape {
-  /** Batch entries (default 1). */
-  batch?: number;
-  M: number;
-  N: number;
-  K: number;
-  /** op(A) = Aᵀ with A stored (K, M). */
-  transA?: boolean;
-  /** op(B) = Bᵀ with B stored (N, K). */
-  transB?: boolean;
-  /** Elements between batch entries; default contiguous; 0 shares one matrix across the batch. */
-  strideA?: number;
-  strideB?: number;
-  strideC?: number;
-}
-
-export interface ResolvedMatmulShape {
-  batch: number;
-  M: number;
-  N: number;
-  K: number;
-  transA: boolean;
-  transB: boolean;
-  strideA: number;
-  strideB: number;
-  strideC: number;
-}
-
-export function resolveMatmulShape(s: MatmulShape): ResolvedMatmulShape {
-  const batch = s.batch ?? 1;
-  for (const [k, v] of Object.entries({ batch, M: s.M, N: s.N, K: s.K })) {
-    if (!Number.isInteger(v) || v < 1) throw new RangeError(`matmul: ${k} must be a positive integer, got ${v}`);
-  }
-  return {
-    batch,
-    M: s.M,
-    N: s.N,
-    K: s.K,
-    transA: s.transA ?? false,
-    transB: s.transB ?? false,
-    strideA: s.strideA ?? s.M * s.K,
-    strideB: s.strideB ?? s.K * s.N,
-    strideC: s.strideC ?? s.M * s.N,
-  };
-}
-
-/** Element counts the buffers must hold. */
-export function matmulSizes(s: ResolvedMatmulShape): { A: number; B: number; C: number } {
-  const span = (stride: number, one: number) => (s.batch - 1) * stride + one;
-  return { A: span(s.strideA, s.M * s.K), B: span(s.strideB, s.K * s.N), C: span(s.strideC, s.M * s.N) };
-}
+import type { MatmulShape, ResolvedMatmulShape } from '../ops/shapes.ts';
+export type { MatmulShape, ResolvedMatmulShape };
+import { resolveMatmulShape, matmulSizes } from '../ops/shapes.ts';
+export { resolveMatmulShape, matmulSizes };
 
 type Arr = Float64Array | Float32Array;
 

@@ -1,15 +1,10 @@
 // Float64 reference for shaders/norm/*: LayerNorm (weight, bias) and RMSNorm (weight), forward
 // and backward with parameter gradients, over rows of C channels. Same names and argument
 // order as src/ops/norm.ts.
+import type { NormShape } from '../ops/shapes.ts';
+export type { NormShape };
 
 type Arr = Float64Array | Float32Array;
-
-export interface NormShape {
-  /** Rows (B·T). */
-  N: number;
-  C: number;
-  eps: number;
-}
 
 /** out = (x - mean) · rstd · w + b; saves mean and rstd per row. */
 export function layernormForward(out: Arr, mean: Arr, rstd: Arr, x: Arr, w: Arr, b: Arr, s: NormShape): void {

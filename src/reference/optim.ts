@@ -2,17 +2,10 @@
 // bias correction, per-tensor learning-rate multiplier, optional global-norm clipping) and the
 // reductions behind the global gradient norm and the mean loss.
 // Same names and argument order as src/ops/optim.ts and src/ops/reduce.ts.
+import type { ReduceOptions, AdamWHyper } from '../ops/shapes.ts';
+export type { ReduceOptions, AdamWHyper };
 
 type Arr = Float64Array | Float32Array;
-
-export interface ReduceOptions {
-  /** Sum x² instead of x. */
-  square?: boolean;
-  /** Take the square root of the total (a norm). */
-  sqrt?: boolean;
-  /** Multiply the (rooted) total by this (1/count for a mean). */
-  scale?: number;
-}
 
 /** out[0] = scale · (sqrt?)(Σ over every tensor of x or x²). */
 export function reduceSum(out: Arr, tensors: Arr[], opts: ReduceOptions = {}): void {
@@ -20,20 +13,6 @@ export function reduceSum(out: Arr, tensors: Arr[], opts: ReduceOptions = {}): v
   for (const x of tensors) for (let i = 0; i < x.length; i++) s += opts.square ? x[i] * x[i] : x[i];
   if (opts.sqrt) s = Math.sqrt(s);
   out[0] = s * (opts.scale ?? 1);
-}
-
-export interface AdamWHyper {
-  lr: number;
-  beta1: number;
-  beta2: number;
-  eps: number;
-  weightDecay: number;
-  /** 1-based step, for bias correction. */
-  step: number;
-  /** Per-tensor learning-rate multiplier. */
-  lrMult?: number;
-  /** Clip the global gradient norm to this (0 = no clipping); needs `norm`. */
-  maxNorm?: number;
 }
 
 /** The factor that clipping applies to every gradient: min(1, maxNorm / (norm + 1e-6)). */

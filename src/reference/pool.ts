@@ -1,14 +1,10 @@
 // Float64 reference for shaders/pool/*: mask-weighted mean pooling of a padded batch's hidden
 // states into one vector per sequence, then L2 normalisation (sentence-transformers' Pooling with
 // pooling_mode_mean_tokens, then Normalize). Same names and argument order as src/ops/pool.ts.
+import type { PoolShape } from '../ops/shapes.ts';
+export type { PoolShape };
 
 type Arr = Float64Array | Float32Array;
-
-export interface PoolShape {
-  B: number;
-  T: number;
-  C: number;
-}
 
 /**
  * out[b,:] = Σ_t mask[b,t]·x[b,t,:] / max(Σ_t mask[b,t], 1e-9); with normalize (default), then

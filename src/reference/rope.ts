@@ -4,20 +4,10 @@
 //   out[i]       = x[i] · cos − x[i + D/2] · sin
 //   out[i + D/2] = x[i + D/2] · cos + x[i] · sin
 // x and out are (B, T, H, D) contiguous. Same names and argument order as src/ops/rope.ts.
+import type { RopeShape } from '../ops/shapes.ts';
+export type { RopeShape };
 
 type Arr = Float64Array | Float32Array;
-
-export interface RopeShape {
-  B: number;
-  T: number;
-  /** Heads in this tensor (query heads for q, key/value heads for k). */
-  H: number;
-  /** Head dimension (even). */
-  D: number;
-  theta: number;
-  /** Position of the first token (non-zero when decoding with a KV cache). */
-  pos0?: number;
-}
 
 function rotate(out: Arr, x: Arr, s: RopeShape, sign: 1 | -1): void {
   if (s.D % 2) throw new RangeError(`rope: head dimension ${s.D} must be even`);

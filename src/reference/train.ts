@@ -3,7 +3,7 @@
 // parameter, through the whole GPT-2 / Llama forward and backward, composed from the reference
 // ops. The GPU trainer (src/train/trainer.ts) must reproduce its losses step for step.
 import type { ModelSpec } from '../model/config.ts';
-import { modelLayout, type BlockLayout, type Linear } from '../model/layout.ts';
+import { modelLayout, type Linear } from '../model/layout.ts';
 import { embeddingForward } from './embedding.ts';
 import { layernormBackward, layernormForward, rmsnormBackward, rmsnormForward } from './norm.ts';
 import { matmulBackwardInput, matmulForward } from './matmul.ts';
@@ -12,100 +12,15 @@ import { geluBackward, geluForward, swigluBackward, swigluForward } from './acti
 import { ropeBackward, ropeForward } from './rope.ts';
 import { crossEntropyBackward } from './crossEntropy.ts';
 import { adapterBackward, adapterDims, adapterForward, type AdapterForward, type AdapterSpec } from './adapter.ts';
-import { adamwUpdate, type AdamWHyper } from './optim.ts';
+import { adamwUpdate } from './optim.ts';
 import type { Weights } from './model.ts';
+import { PARAM_FIELDS, type AdapterParams } from '../adapters/params.ts';
+export { PARAM_FIELDS, type AdapterParams };
+import type { ModuleKind, AdapterConfig, TrainBatch, TrainHyper } from '../train/config.ts';
+import { MODULE_KINDS, adaptedLayers, layerSpec, withDefaults, batchMask } from '../train/config.ts';
+export type { ModuleKind, AdapterConfig, TrainBatch, TrainHyper };
+export { MODULE_KINDS, adaptedLayers, layerSpec, withDefaults, batchMask };
 
-/** Which linear layers of a block an adapter can target. */
-export type ModuleKind = 'qkv' | 'q' | 'k' | 'v' | 'o' | 'fc' | 'proj' | 'gate' | 'up' | 'down';
-export const MODULE_KINDS: ModuleKind[] = ['qkv', 'q', 'k', 'v', 'o', 'fc', 'proj', 'gate', 'up', 'down'];
-
-export interface AdapterConfig extends Omit<AdapterSpec, 'T' | 'n' | 'm'> {
-  /** Module kinds to adapt (default: every linear layer of every block). */
-  targets?: ModuleKind[];
-}
-
-export interface AdapterParams {
-  A: Float64Array;
-  B: Float64Array;
-  Wr: Float64Array | null;
-  wOmega: Float64Array | null;
-  wBeta: Float64Array | null;
-  /** The intuition mapper (E, k), `.rank1_flex_mapper.weight`: gated methods with k ≠ E; else null. */
-  M: Float64Array | null;
-}
-
-/** The trainable tensors of AdapterParams, in the order the optimiser and the global norm walk them. */
-export const PARAM_FIELDS = ['A', 'B', 'Wr', 'wOmega', 'wBeta', 'M'] as const;
-
-/** Adapted layers in a fixed order: `${layer}.${kind}` → its Linear. */
-export function adaptedLayers(spec: ModelSpec, cfg: AdapterConfig): Array<{ key: string; l: number; kind: ModuleKind; lin: Linear }> {
-  const out = [];
-  const blocks = modelLayout(spec).blocks;
-  for (let l = 0; l < blocks.length; l++)
-    for (const kind of MODULE_KINDS) {
-      const lin = blocks[l][kind as keyof BlockLayout] as Linear | null;
-      if (lin && (!cfg.targets || cfg.targets.includes(kind))) out.push({ key: `${l}.${kind}`, l, kind, lin });
-    }
-  if (!out.length) throw new Error(`adapter targets ${JSON.stringify(cfg.targets)} match no linear layer of this ${spec.modelType} model`);
-  return out;
-}
-
-export function layerSpec(cfg: AdapterConfig, lin: Linear, N: number): AdapterSpec {
-  const { targets: _t, ...rest } = cfg;
-  return { ...rest, T: N, n: lin.in, m: lin.out };
-}
-
-/** The paper's defaults per method: T-REX 4 x 8, MoR1E E = 32, LoRA / MoLoRA / SiRA rank 32 (LoRA alpha = r). */
-export function withDefaults(cfg: Partial<AdapterConfig> & { method: AdapterConfig['method'] }): AdapterConfig {
-  switch (cfg.method) {
-    case 'trex':
-      return { r1: 4, r2: 8, ...cfg };
-    case 'mor1e':
-      return { E: 32, ...cfg };
-    case 'lora':
-      return { r: 32, alpha: cfg.r ?? 32, ...cfg };
-    default:
-      return { r: 32, ...cfg };
-  }
-}
-
-export interface TrainBatch {
-  /** Sequences and their (equal, padded) length. */
-  B: number;
-  T: number;
-  /** (B·T) input token ids. */
-  ids: number[];
-  /** (B·T) next-token targets, −100 where masked (prompt, padding). */
-  targets: number[];
-  /**
-   * Intuition scores per sequence (gated methods), the same for every token and layer: (B, E),
-   * or (B, k) when the adapter config sets a cluster count k ≠ E (each layer's mapper then turns
-   * them into its E routing scores).
-   */
-  s: number[] | null;
-  /** (B) task label per sequence (0-based), for router statistics split by task; optional. */
-  task?: number[] | null;
-  /**
-   * (B·T) padding mask: 1 = real token, 0 = padding; absent or null = every token is real.
-   * The router regularisers (entropy, load balance) and the router statistics average over the
-   * real tokens only, and padding tokens get no regulariser gradient. The cross-entropy is
-   * masked by `targets` alone, so a padding token must also have target −100 (checked).
-   */
-  mask?: number[] | null;
-}
-
-/** The batch's padding mask, checked (B·T values of 0 or 1, −100 targets at padding), or null. */
-export function batchMask(batch: TrainBatch): number[] | null {
-  const { mask } = batch;
-  if (!mask) return null;
-  const N = batch.B * batch.T;
-  if (mask.length !== N) throw new Error(`train batch: the mask has ${mask.length} values, B·T = ${N}`);
-  for (let i = 0; i < N; i++) {
-    if (mask[i] !== 0 && mask[i] !== 1) throw new Error(`train batch: mask[${i}] = ${mask[i]} must be 0 (padding) or 1 (real token)`);
-    if (mask[i] === 0 && batch.targets[i] !== -100) throw new Error(`train batch: token ${i} is padding (mask 0) but has target ${batch.targets[i]}; padding targets must be −100`);
-  }
-  return mask;
-}
 
 /** W0 as (out, in), the adapter reference's layout (GPT-2 stores Conv1D weights as (in, out)). */
 function outIn(w: Float64Array, lin: Linear): Float64Array {
@@ -269,11 +184,6 @@ export function referenceLossAndGrads(spec: ModelSpec, weights: Weights, cfg: Ad
     normB(dx, dh1, s.x, s.m1, s.r1, blk.norm1);
   }
   return { loss: ce + reg, ce, grads };
-}
-
-export interface TrainHyper extends Omit<AdamWHyper, 'step' | 'lrMult'> {
-  /** Global gradient-norm clip (0 = none). */
-  maxNorm: number;
 }
 
 /** One optimiser step on every adapter parameter (global-norm clip, then AdamW); returns the loss. */

@@ -5,8 +5,8 @@
 // budget, is refused with a concrete suggestion instead of failing inside WebGPU.
 import type { ModelSpec } from '../model/config.ts';
 import { adapterSavedSizes } from '../ops/adapter.ts';
-import { adaptedLayers, layerSpec, type AdapterConfig } from '../reference/train.ts';
-import { adapterDims } from '../reference/adapter.ts';
+import { adaptedLayers, layerSpec, type AdapterConfig } from './config.ts';
+import { adapterDims } from '../adapters/spec.ts';
 
 const bucket = (bytes: number) => Math.max(16, 2 ** Math.ceil(Math.log2(Math.max(1, bytes))));
 const MiB = 2 ** 20;

@@ -11,8 +11,8 @@ import type { DataCursor } from '../data/types.ts';
 import { GpuTrainer, initAdapterParams, type TrainerState } from './trainer.ts';
 import { checkSchedule, learningRate, type Schedule } from './schedule.ts';
 import { checkStepFits, type MemoryEstimate } from './memory.ts';
-import { adapterDims } from '../reference/adapter.ts';
-import { adaptedLayers, layerSpec, MODULE_KINDS, withDefaults, type AdapterConfig, type ModuleKind, type TrainBatch } from '../reference/train.ts';
+import { adapterDims } from '../adapters/spec.ts';
+import { adaptedLayers, layerSpec, MODULE_KINDS, withDefaults, type AdapterConfig, type ModuleKind, type TrainBatch } from './config.ts';
 
 export interface RunConfig {
   method: AdapterConfig['method'];

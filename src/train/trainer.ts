@@ -15,10 +15,11 @@ import { crossEntropyBackward } from '../ops/crossEntropy.ts';
 import { reduceSum, type TensorRef } from '../ops/reduce.ts';
 import { adamwUpdate, optimGuard } from '../ops/optim.ts';
 import { adapterBackward, adapterForward, adapterSavedSizes, type AdapterInputs, type AdapterSaved } from '../ops/adapter.ts';
-import { adapterDims, adapterInit, type AdapterSpec } from '../reference/adapter.ts';
-import { adaptedLayers, batchMask, layerSpec, type AdapterConfig, type AdapterParams, type TrainBatch, type TrainHyper } from '../reference/train.ts';
-import type { AttentionShape } from '../reference/attention.ts';
-import { rng } from '../reference/gradcheck.ts';
+import { adapterDims, adapterInit, type AdapterSpec } from '../adapters/spec.ts';
+import { adaptedLayers, batchMask, layerSpec, type AdapterConfig, type TrainBatch, type TrainHyper } from './config.ts';
+import { stackParams, type AdapterParams, type ParamArray, type StackedParams } from '../adapters/params.ts';
+import type { AttentionShape } from '../ops/shapes.ts';
+import { rng } from '../util/random.ts';
 
 export interface TrainerState {
   step: number;
@@ -114,11 +115,11 @@ export class GpuTrainer {
   /** Outgrown history buffers, destroyed after the next readback. */
   private readonly retired: GPUBuffer[] = [];
 
-  constructor(engine: Engine, model: GpuModel, cfg: AdapterConfig, init: Map<string, AdapterParams>) {
+  constructor(engine: Engine, model: GpuModel, cfg: AdapterConfig, init: Map<string, AdapterParams<ParamArray>>) {
     this.e = engine;
     this.model = model;
     this.cfg = cfg;
-    const tensor = (label: string, data: Float64Array | number[]): Tensor => {
+    const tensor = (label: string, data: ParamArray | number[]): Tensor => {
       const f = Float32Array.from(data);
       return {
         label, value: engine.createBuffer(label, f), grad: engine.createBuffer(`${label}.grad`, f.byteLength),
@@ -133,13 +134,11 @@ export class GpuTrainer {
       const p = init.get(key);
       if (!p) throw new Error(`GpuTrainer: no initial parameters for adapted layer ${key}`);
       if (dims.mapper !== !!p.M || (p.M && p.M.length !== dims.E * dims.k)) throw new Error(`GpuTrainer: layer ${key} needs ${dims.mapper ? `a mapper M of ${dims.E} x ${dims.k}` : 'no mapper (k = E)'}`);
-      const stacked = new Float64Array((p.Wr?.length ?? 0) + p.A.length);
-      if (p.Wr) stacked.set(p.Wr);
-      stacked.set(p.A, p.Wr?.length ?? 0);
+      const st = stackParams(p);
       this.layers.set(key, {
-        key, lin, stats: null, statsGroups: 0, WrA: tensor(`${key}.WrA`, stacked), B: tensor(`${key}.B`, p.B),
-        gates: p.wOmega ? tensor(`${key}.gates`, [p.wOmega[0], p.wBeta![0]]) : null,
-        M: p.M ? tensor(`${key}.rank1_flex_mapper`, p.M) : null,
+        key, lin, stats: null, statsGroups: 0, WrA: tensor(`${key}.WrA`, st.WrA), B: tensor(`${key}.B`, st.B),
+        gates: st.gates ? tensor(`${key}.gates`, st.gates) : null,
+        M: st.M ? tensor(`${key}.rank1_flex_mapper`, st.M) : null,
       });
     }
   }
@@ -568,8 +567,8 @@ export class GpuTrainer {
   }
 
   /** The adapter parameters as they stand (for export and tests); M is the mapper (E, k) or null. */
-  async readParams(): Promise<Map<string, { WrA: Float32Array; B: Float32Array; gates: Float32Array | null; M: Float32Array | null }>> {
-    const out = new Map();
+  async readParams(): Promise<Map<string, StackedParams>> {
+    const out = new Map<string, StackedParams>();
     for (const [key, l] of this.layers) {
       out.set(key, {
         WrA: (await this.e.read(l.WrA.value)).slice(), B: (await this.e.read(l.B.value)).slice(), gates: l.gates ? (await this.e.read(l.gates.value)).slice() : null,
@@ -580,8 +579,8 @@ export class GpuTrainer {
   }
 
   /** The gradients of the last step (accumulated, before clipping), per adapted layer, like readParams. */
-  async readGrads(): Promise<Map<string, { WrA: Float32Array; B: Float32Array; gates: Float32Array | null; M: Float32Array | null }>> {
-    const out = new Map();
+  async readGrads(): Promise<Map<string, StackedParams>> {
+    const out = new Map<string, StackedParams>();
     for (const [key, l] of this.layers) {
       out.set(key, {
         WrA: (await this.e.read(l.WrA.grad)).slice(0, l.WrA.n), B: (await this.e.read(l.B.grad)).slice(0, l.B.n), gates: l.gates ? (await this.e.read(l.gates.grad)).slice(0, 2) : null,

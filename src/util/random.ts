@@ -1,6 +1,7 @@
 // A small seeded random generator whose whole state is one 32-bit number, so a data cursor or a
 // checkpoint can save it and a resumed run draws exactly the numbers it would have drawn
-// (mulberry32). App code uses this one; src/reference/ keeps its own, as an independent check.
+// (mulberry32). `rng(seed)` is the same generator as a plain function (adapter initialisation, the
+// references' test data).
 
 export class Random {
   private s: number;
@@ -56,4 +57,10 @@ export function mixSeed(...parts: number[]): number {
     h ^= h >>> 15;
   }
   return h >>> 0;
+}
+
+/** Deterministic PRNG (mulberry32, the same sequence as `Random`) as a function, so draws reproduce. */
+export function rng(seed: number): () => number {
+  const r = new Random(seed);
+  return () => r.next();
 }

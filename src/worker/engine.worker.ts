@@ -20,8 +20,8 @@ import { ModelEmbedder, type Embedder } from '../intuition/embed.ts';
 import { adapterConfigOf, Run, RunError, type RunConfig, type RunHooks } from '../train/run.ts';
 import { listRuns, readCheckpoint, writeCheckpoint } from '../train/checkpoint.ts';
 import { evaluateItems, type EvalItem, type LogitsSource } from '../train/evaluate.ts';
-import { adapterDims } from '../reference/adapter.ts';
-import { adaptedLayers, layerSpec } from '../reference/train.ts';
+import { adapterDims } from '../adapters/spec.ts';
+import { adaptedLayers, layerSpec } from '../train/config.ts';
 import type { EncoderInfo, EngineApi, EngineEvent, GenerateRequest, GenerateResult, GpuInitResult, ModelInfo, ModelSource } from './api.ts';
 
 let engine: Engine | null = null;
