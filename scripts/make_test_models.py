@@ -230,21 +230,34 @@ def attend(q, k, v):
     return torch.softmax(s, -1) @ v
 
 
-def gpt2_forward(cfg, w, ids):
+def conv1d(w, name, x):
+    """GPT-2's Conv1D: W stored (in, out)."""
+    return x @ w[name + ".weight"] + w[name + ".bias"]
+
+
+def linear(w, name, x):
+    """nn.Linear: W stored (out, in), optional bias."""
+    y = x @ w[name + ".weight"].T
+    b = w.get(name + ".bias")
+    return y + b if b is not None else y
+
+
+def gpt2_forward(cfg, w, ids, lin=conv1d):
+    """lin(w, module path, x): each block's projection (scripts/export_fixtures.py adds adapters there)."""
     C, NH, eps = cfg["n_embd"], cfg["n_head"], cfg["layer_norm_epsilon"]
     D, T = C // NH, len(ids)
     x = w["transformer.wte.weight"][ids] + w["transformer.wpe.weight"][:T]
     for l in range(cfg["n_layer"]):
         p = f"transformer.h.{l}."
         h = layer_norm(x, w[p + "ln_1.weight"], w[p + "ln_1.bias"], eps)
-        qkv = h @ w[p + "attn.c_attn.weight"] + w[p + "attn.c_attn.bias"]
+        qkv = lin(w, p + "attn.c_attn", h)
         q, k, v = (t.view(T, NH, D).transpose(0, 1) for t in qkv.split(C, -1))
         a = attend(q, k, v).transpose(0, 1).reshape(T, C)
-        x = x + a @ w[p + "attn.c_proj.weight"] + w[p + "attn.c_proj.bias"]
+        x = x + lin(w, p + "attn.c_proj", a)
         h = layer_norm(x, w[p + "ln_2.weight"], w[p + "ln_2.bias"], eps)
-        u = h @ w[p + "mlp.c_fc.weight"] + w[p + "mlp.c_fc.bias"]
+        u = lin(w, p + "mlp.c_fc", h)
         u = 0.5 * u * (1 + torch.tanh(math.sqrt(2 / math.pi) * (u + 0.044715 * u ** 3)))
-        x = x + u @ w[p + "mlp.c_proj.weight"] + w[p + "mlp.c_proj.bias"]
+        x = x + lin(w, p + "mlp.c_proj", u)
     x = layer_norm(x, w["transformer.ln_f.weight"], w["transformer.ln_f.bias"], eps)
     return x @ w["transformer.wte.weight"].T
 
@@ -254,7 +267,7 @@ def rotate_half(x):
     return torch.cat((-x[..., h:], x[..., :h]), -1)
 
 
-def llama_forward(cfg, w, ids):
+def llama_forward(cfg, w, ids, lin=linear):
     C, NH, NKV, eps = cfg["hidden_size"], cfg["num_attention_heads"], cfg["num_key_value_heads"], cfg["rms_norm_eps"]
     D, T = C // NH, len(ids)
     inv_freq = 1.0 / (cfg["rope_theta"] ** (torch.arange(0, D, 2, dtype=torch.float64) / D))
@@ -267,9 +280,7 @@ def llama_forward(cfg, w, ids):
         h = rms_norm(x, w[p + "input_layernorm.weight"], eps)
 
         def proj(name, n):
-            y = h @ w[p + f"self_attn.{name}.weight"].T
-            b = w.get(p + f"self_attn.{name}.bias")
-            return (y + b if b is not None else y).view(T, n, D).transpose(0, 1)
+            return lin(w, p + f"self_attn.{name}", h).view(T, n, D).transpose(0, 1)
 
         q, k, v = proj("q_proj", NH), proj("k_proj", NKV), proj("v_proj", NKV)
         q = q * cos + rotate_half(q) * sin
@@ -277,11 +288,11 @@ def llama_forward(cfg, w, ids):
         k = k.repeat_interleave(NH // NKV, 0)
         v = v.repeat_interleave(NH // NKV, 0)
         a = attend(q, k, v).transpose(0, 1).reshape(T, NH * D)
-        x = x + a @ w[p + "self_attn.o_proj.weight"].T
+        x = x + lin(w, p + "self_attn.o_proj", a)
         h = rms_norm(x, w[p + "post_attention_layernorm.weight"], eps)
-        g = h @ w[p + "mlp.gate_proj.weight"].T
-        u = h @ w[p + "mlp.up_proj.weight"].T
-        x = x + (g * torch.sigmoid(g) * u) @ w[p + "mlp.down_proj.weight"].T
+        g = lin(w, p + "mlp.gate_proj", h)
+        u = lin(w, p + "mlp.up_proj", h)
+        x = x + lin(w, p + "mlp.down_proj", g * torch.sigmoid(g) * u)
     x = rms_norm(x, w["model.norm.weight"], eps)
     head = w["model.embed_tokens.weight"] if cfg.get("tie_word_embeddings", False) else w["lm_head.weight"]
     return x @ head.T

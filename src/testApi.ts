@@ -3,7 +3,7 @@
 import type { GpuState } from './ui/store/gpuSlice.ts';
 import type { GpuErrorReport } from './gpu/engine.ts';
 import type { FinetuneRequest, FinetuneResult, GenerateRequest, GenerateResult, ModelInfo, ModelSource } from './worker/api.ts';
-import type { EmbedOptions, EncoderInfo, EvaluateRequest } from './worker/api.ts';
+import type { AdapterFile, AdapterInfo, EmbedOptions, EncoderInfo, EvaluateRequest, ExportRequest, LogitsOptions } from './worker/api.ts';
 import type { ModelState } from './ui/store/modelSlice.ts';
 import type { AdapterSpec } from './adapters/spec.ts';
 import type { AdapterLayerResult, AdapterLayerTensors } from './adapters/layerRun.ts';
@@ -27,8 +27,18 @@ export interface Mor1eTestApi {
   modelState(): ModelState;
   /** Token ids of `text` with the loaded model's tokenizer (special tokens added as it does). */
   tokenize(text: string, addSpecialTokens?: boolean): Promise<number[]>;
-  /** Logits (T, V) of one sequence, row-major, from the real GPU forward pass. */
-  logits(ids: number[]): Promise<Float32Array>;
+  /**
+   * Logits (T, V) of one sequence, row-major, from the real GPU forward pass: through the active
+   * adapter (a run's or a loaded one) unless `adapter: false`; `s` gives the E (or k) intuition
+   * scores instead of scoring the decoded prompt.
+   */
+  logits(ids: number[], opts?: LogitsOptions): Promise<Float32Array>;
+  /** The active adapter exported: `kind` 'adapter' (PEFT LoRA or the mor1e format), 'merged' (LoRA) or 'per-cluster'; paths inside the export. */
+  exportAdapter(req: ExportRequest): Promise<AdapterFile[]>;
+  /** Loads an adapter from a URL prefix or `{ kind: 'files', files }`, validated against the loaded model; resolves to its description. */
+  loadAdapter(source: string | { kind: 'files'; files: AdapterFile[] }): Promise<AdapterInfo>;
+  /** Drops the active adapter. */
+  unloadAdapter(): Promise<void>;
   generate(req: GenerateRequest): Promise<GenerateResult>;
   /**
    * One adapted layer (trex, mor1e, lora, molora, sira) forward and backward through the real

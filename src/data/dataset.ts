@@ -346,6 +346,11 @@ export class Dataset {
     return { ...b, rows: [...rows], s: this.scoresOf(rows) };
   }
 
+  /** One padded batch of the given rows (their scores, task labels and mask), e.g. for statistics over chosen rows. */
+  rowsBatch(rows: number[], maxLength = this.options.maxLength): DatasetBatch {
+    return this.batchOf(rows, { maxLength, padTo: null });
+  }
+
   /** Keeps each row's intuition scores (`s` holds rows.length x k values, in the order of `rows`). */
   setIntuitionScores(rows: number[], s: Float32Array, k: number): void {
     if (s.length !== rows.length * k) throw new RangeError(`intuition scores: ${s.length} values for ${rows.length} rows x ${k}`);

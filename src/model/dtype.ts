@@ -82,3 +82,12 @@ export function f32ToBf16(v: number): number {
   if ((x & 0x7f800000) === 0x7f800000 && x & 0x7fffff) return (x >>> 16) | 0x40;
   return ((x + 0x7fff + ((x >>> 16) & 1)) >>> 16) & 0xffff;
 }
+
+/** Encodes f32 values as little-endian bytes of `dtype` (F16 / BF16 rounded to nearest even): the inverse of toFloat32. */
+export function fromFloat32(values: Float32Array, dtype: DType): Uint8Array {
+  if (dtype === 'F32') return new Uint8Array(values.buffer.slice(values.byteOffset, values.byteOffset + values.byteLength));
+  const conv = dtype === 'F16' ? f32ToF16 : f32ToBf16;
+  const u16 = new Uint16Array(values.length);
+  for (let i = 0; i < values.length; i++) u16[i] = conv(values[i]);
+  return new Uint8Array(u16.buffer);
+}

@@ -1,6 +1,7 @@
 // Text generation: greedy or temperature / top-p sampling over last-position logits, fed
 // token by token through the model's KV cache.
 import type { GpuModel } from './gpuModel.ts';
+import type { AdapterHook } from './forward.ts';
 import { rng } from '../util/random.ts';
 
 export interface SampleOptions {
@@ -44,8 +45,12 @@ export function sampleToken(logits: ArrayLike<number>, opts: SampleOptions, rand
   return order[kept - 1];
 }
 
-/** Generates up to maxNewTokens after the prompt; onToken sees each new id as it comes. */
-export async function generate(model: GpuModel, promptIds: number[], opts: GenerateOptions, onToken?: (id: number) => void): Promise<number[]> {
+/**
+ * Generates up to maxNewTokens after the prompt; onToken sees each new id as it comes. With
+ * `adapters`, every pass (the prompt, then one token at a time through the KV cache) runs
+ * through the adapter that the factory returns for its T tokens.
+ */
+export async function generate(model: GpuModel, promptIds: number[], opts: GenerateOptions, onToken?: (id: number) => void, adapters?: (T: number) => AdapterHook | null): Promise<number[]> {
   if (promptIds.length === 0) throw new RangeError('generate: the prompt has no tokens');
   const capacity = Math.min(model.spec.maxPositions, promptIds.length + opts.maxNewTokens);
   if (promptIds.length >= capacity) throw new RangeError(`generate: the prompt (${promptIds.length} tokens) fills the model's ${model.spec.maxPositions} positions`);
@@ -53,37 +58,17 @@ export async function generate(model: GpuModel, promptIds: number[], opts: Gener
   const rand = rng(opts.seed ?? 0x5eed);
   const out: number[] = [];
   try {
-    let logits = await model.nextLogits(promptIds, cache);
+    let logits = await model.nextLogits(promptIds, cache, adapters?.(promptIds.length) ?? null);
     while (out.length < opts.maxNewTokens && cache.length < capacity) {
       const id = sampleToken(logits, opts, rand);
       if (opts.stopIds?.includes(id)) break;
       out.push(id);
       onToken?.(id);
       if (cache.length >= capacity) break;
-      logits = await model.nextLogits([id], cache);
+      logits = await model.nextLogits([id], cache, adapters?.(1) ?? null);
     }
     return out;
   } finally {
     model.destroyCache(cache);
   }
-}
-
-/**
- * The same sampling loop over any next-token source without a KV cache (the model with its
- * adapter recomputes the whole sequence each token: fine for short answers on small models).
- */
-export async function generateWith(next: (ids: number[]) => Promise<Float32Array>, promptIds: number[], maxPositions: number, opts: GenerateOptions, onToken?: (id: number) => void): Promise<number[]> {
-  if (promptIds.length === 0) throw new RangeError('generate: the prompt has no tokens');
-  if (promptIds.length >= maxPositions) throw new RangeError(`generate: the prompt (${promptIds.length} tokens) fills the model's ${maxPositions} positions`);
-  const rand = rng(opts.seed ?? 0x5eed);
-  const seq = [...promptIds];
-  const out: number[] = [];
-  while (out.length < opts.maxNewTokens && seq.length < maxPositions) {
-    const id = sampleToken(await next(seq), opts, rand);
-    if (opts.stopIds?.includes(id)) break;
-    out.push(id);
-    seq.push(id);
-    onToken?.(id);
-  }
-  return out;
 }

@@ -186,6 +186,8 @@ export interface MemoryPlan {
   largest: { name: string; bytes: number };
   /** Most tokens one forward pass can hold: the context, or fewer where the binding limit caps logits / MLP activations (an encoder: a batch's B·T). */
   maxTokens: number;
+  /** Most tokens (B·T) of one pass over a batch: the binding limit's cap on logits / activations. */
+  maxBatchTokens: number;
 }
 
 const MiB = 1024 * 1024;
@@ -222,5 +224,5 @@ export function planMemory(
   // An encoder's pass holds a batch of sequences: its token budget is not capped by the context.
   const maxTokens = Math.floor(cap / perToken);
   if (maxTokens < 1) throw new ModelLoadError(`This GPU's ${mib(cap)} binding limit cannot hold even one token's activations (${perToken} bytes)`);
-  return { weightBytes, largest, maxTokens: s.kind === 'causal-lm' ? Math.min(s.maxPositions, maxTokens) : maxTokens };
+  return { weightBytes, largest, maxTokens: s.kind === 'causal-lm' ? Math.min(s.maxPositions, maxTokens) : maxTokens, maxBatchTokens: maxTokens };
 }

@@ -4,15 +4,13 @@
 // ops. The GPU trainer (src/train/trainer.ts) must reproduce its losses step for step.
 import type { ModelSpec } from '../model/config.ts';
 import { modelLayout, type Linear } from '../model/layout.ts';
+import { blocksBackward, blocksForward } from '../model/schedule.ts';
 import { embeddingForward } from './embedding.ts';
-import { layernormBackward, layernormForward, rmsnormBackward, rmsnormForward } from './norm.ts';
 import { matmulBackwardInput, matmulForward } from './matmul.ts';
-import { attentionBackward, attentionForward, type AttentionShape } from './attention.ts';
-import { geluBackward, geluForward, swigluBackward, swigluForward } from './activation.ts';
-import { ropeBackward, ropeForward } from './rope.ts';
 import { crossEntropyBackward } from './crossEntropy.ts';
 import { adapterBackward, adapterDims, adapterForward, type AdapterForward, type AdapterSpec } from './adapter.ts';
 import { adamwUpdate } from './optim.ts';
+import { ReferencePass, type RefAdapterHook } from './pass.ts';
 import type { Weights } from './model.ts';
 import { PARAM_FIELDS, type AdapterParams } from '../adapters/params.ts';
 export { PARAM_FIELDS, type AdapterParams };
@@ -20,7 +18,6 @@ import type { ModuleKind, AdapterConfig, TrainBatch, TrainHyper } from '../train
 import { MODULE_KINDS, adaptedLayers, layerSpec, withDefaults, batchMask } from '../train/config.ts';
 export type { ModuleKind, AdapterConfig, TrainBatch, TrainHyper };
 export { MODULE_KINDS, adaptedLayers, layerSpec, withDefaults, batchMask };
-
 
 /** W0 as (out, in), the adapter reference's layout (GPT-2 stores Conv1D weights as (in, out)). */
 function outIn(w: Float64Array, lin: Linear): Float64Array {
@@ -38,11 +35,28 @@ export interface LossAndGrads {
 }
 
 export function referenceLossAndGrads(spec: ModelSpec, weights: Weights, cfg: AdapterConfig, params: Map<string, AdapterParams>, batch: TrainBatch): LossAndGrads {
+  return adaptedPass(spec, weights, cfg, params, batch, true) as LossAndGrads;
+}
+
+/**
+ * Logits (T, V) of one sequence through the adapted model: the same forward as
+ * referenceLossAndGrads, without the loss and backward. `s`: the sequence's intuition scores
+ * (E values, or k with a mapper); null = zero scores. Layers without params run the base weights,
+ * so an empty `params` map gives the base model's logits.
+ */
+export function referenceLogits(
+  spec: ModelSpec, weights: Weights, cfg: AdapterConfig, params: Map<string, AdapterParams>, ids: number[], s: number[] | null = null,
+): Float64Array {
+  const batch: TrainBatch = { B: 1, T: ids.length, ids, targets: ids.map(() => -100), s };
+  return (adaptedPass(spec, weights, cfg, params, batch, false) as { logits: Float64Array }).logits;
+}
+
+function adaptedPass(
+  spec: ModelSpec, weights: Weights, cfg: AdapterConfig, params: Map<string, AdapterParams>, batch: TrainBatch, backward: boolean,
+): LossAndGrads | { logits: Float64Array } {
   const L = modelLayout(spec);
-  const W = (n: string) => weights.get(n)!;
   const { B, T } = batch;
-  const N = B * T, C = spec.hidden, D = spec.headDim, NH = spec.heads, NKV = spec.kvHeads, I = spec.intermediate;
-  const F = (n: number) => new Float64Array(n);
+  const N = B * T, C = spec.hidden, V = spec.vocabSize;
   const layers = adaptedLayers(spec, cfg);
   const nAdapted = layers.length;
   // Width of the intuition scores: E, or the cluster count k with a mapper.
@@ -53,136 +67,47 @@ export function referenceLossAndGrads(spec: ModelSpec, weights: Weights, cfg: Ad
   // Regularisers are averaged over adapted layers (and, inside each layer, over the real tokens).
   const lcfg = { ...cfg, lambdaH: (cfg.lambdaH ?? 0) / nAdapted, lambdaLB: (cfg.lambdaLB ?? 0) / nAdapted };
   const saved = new Map<string, { fw: AdapterForward; x: Float64Array; spec: AdapterSpec; W0: Float64Array }>();
-  let reg = 0;
-  const lin = (out: Float64Array, x: Float64Array, l: Linear, key: string) => {
-    const p = params.get(key);
-    if (!p) return matmulForward(out, x, W(l.w), l.b ? W(l.b) : null, { M: N, N: l.out, K: l.in, transB: l.outIn });
-    const s = layerSpec(lcfg, l, N);
-    const W0 = outIn(W(l.w), l);
-    const fw = adapterForward(s, { x, W0, bias: l.b ? W(l.b) : null, A: p.A, B: p.B, Wr: p.Wr, wOmega: p.wOmega, wBeta: p.wBeta, s: sRows, M: p.M, mask });
-    out.set(fw.y);
-    reg += (s.lambdaH ?? 0) * fw.entropy + (s.lambdaLB ?? 0) * fw.balance;
-    saved.set(key, { fw, x, spec: s, W0 });
-  };
   const grads = new Map<string, AdapterParams>();
-  const linBack = (dx: Float64Array, dy: Float64Array, l: Linear, key: string) => {
-    const sv = saved.get(key);
-    if (!sv) return matmulBackwardInput(dx, dy, W(l.w), { M: N, N: l.out, K: l.in, transB: l.outIn }, true);
-    const p = params.get(key)!;
-    const g = adapterBackward(sv.spec, { x: sv.x, W0: sv.W0, A: p.A, B: p.B, Wr: p.Wr, wOmega: p.wOmega, wBeta: p.wBeta, s: sRows, M: p.M, mask }, sv.fw, dy);
-    for (let i = 0; i < dx.length; i++) dx[i] += g.dx[i];
-    grads.set(key, { A: g.dA, B: g.dB, Wr: g.dWr, wOmega: p.wOmega ? Float64Array.from([g.dwOmega]) : null, wBeta: p.wBeta ? Float64Array.from([g.dwBeta]) : null, M: g.dM });
+  let reg = 0;
+  const W = (n: string) => pass.W(n);
+  const hook: RefAdapterHook = {
+    has: (key) => params.has(key),
+    forward(x, lin, key) {
+      const p = params.get(key)!;
+      const s = layerSpec(lcfg, lin, N);
+      const W0 = outIn(W(lin.w), lin);
+      const fw = adapterForward(s, { x, W0, bias: lin.b ? W(lin.b) : null, A: p.A, B: p.B, Wr: p.Wr, wOmega: p.wOmega, wBeta: p.wBeta, s: sRows, M: p.M, mask });
+      reg += (s.lambdaH ?? 0) * fw.entropy + (s.lambdaLB ?? 0) * fw.balance;
+      saved.set(key, { fw, x, spec: s, W0 });
+      return Float64Array.from(fw.y);
+    },
+    backward(dx, dy, _lin, key) {
+      const sv = saved.get(key)!, p = params.get(key)!;
+      const g = adapterBackward(sv.spec, { x: sv.x, W0: sv.W0, A: p.A, B: p.B, Wr: p.Wr, wOmega: p.wOmega, wBeta: p.wBeta, s: sRows, M: p.M, mask }, sv.fw, dy);
+      for (let i = 0; i < dx.length; i++) dx[i] += g.dx[i];
+      grads.set(key, { A: g.dA, B: g.dB, Wr: g.dWr, wOmega: p.wOmega ? Float64Array.from([g.dwOmega]) : null, wBeta: p.wBeta ? Float64Array.from([g.dwBeta]) : null, M: g.dM });
+    },
   };
-  const ns = { N, C, eps: spec.normEps };
-  const normF = (out: Float64Array, mean: Float64Array, rstd: Float64Array, x: Float64Array, n: { w: string; b: string | null }) =>
-    spec.norm === 'layernorm' ? layernormForward(out, mean, rstd, x, W(n.w), W(n.b!), ns) : rmsnormForward(out, rstd, x, W(n.w), ns);
-  const normB = (dx: Float64Array, dout: Float64Array, x: Float64Array, mean: Float64Array, rstd: Float64Array, n: { w: string; b: string | null }) =>
-    spec.norm === 'layernorm'
-      ? layernormBackward(dx, F(C), F(C), dout, x, W(n.w), mean, rstd, ns, true)
-      : rmsnormBackward(dx, F(C), dout, x, W(n.w), rstd, ns, true);
+  const pass = new ReferencePass(spec, weights, B, T, hook);
 
-  // ---- forward, saving what the backward needs
-  const x0 = F(N * C);
-  embeddingForward(x0, batch.ids, W(L.embed), L.pos ? W(L.pos) : null, { B, T, C, V: spec.vocabSize });
-  type Saved = Record<string, Float64Array>;
-  const acts: Array<{ s: Saved; attShape: AttentionShape }> = [];
-  let x = x0;
-  for (const [l, blk] of L.blocks.entries()) {
-    const s: Saved = { x } as Saved;
-    s.h1 = F(N * C); s.m1 = F(N); s.r1 = F(N);
-    normF(s.h1, s.m1, s.r1, x, blk.norm1);
-    let attShape: AttentionShape;
-    if (blk.qkv) {
-      s.qkv = F(N * 3 * C);
-      lin(s.qkv, s.h1, blk.qkv, `${l}.qkv`);
-      attShape = { B, T, NH, NKV, D, q: { stride: 3 * C, offset: 0 }, k: { stride: 3 * C, offset: C }, v: { stride: 3 * C, offset: 2 * C } };
-      s.att = F(N * C); s.lse = F(B * NH * T);
-      attentionForward(s.att, s.lse, s.qkv, s.qkv, s.qkv, attShape);
-    } else {
-      s.qr = F(N * NH * D); s.kr = F(N * NKV * D); s.v = F(N * NKV * D); s.q = F(N * NH * D); s.k = F(N * NKV * D);
-      lin(s.qr, s.h1, blk.q!, `${l}.q`);
-      lin(s.kr, s.h1, blk.k!, `${l}.k`);
-      lin(s.v, s.h1, blk.v!, `${l}.v`);
-      ropeForward(s.q, s.qr, { B, T, H: NH, D, theta: spec.ropeTheta! });
-      ropeForward(s.k, s.kr, { B, T, H: NKV, D, theta: spec.ropeTheta! });
-      attShape = { B, T, NH, NKV, D, q: { stride: NH * D, offset: 0 }, k: { stride: NKV * D, offset: 0 }, v: { stride: NKV * D, offset: 0 } };
-      s.att = F(N * NH * D); s.lse = F(B * NH * T);
-      attentionForward(s.att, s.lse, s.q, s.k, s.v, attShape);
-    }
-    const o = F(N * C);
-    lin(o, s.att, blk.o, `${l}.o`);
-    s.xm = F(N * C);
-    for (let i = 0; i < N * C; i++) s.xm[i] = x[i] + o[i];
-    s.h2 = F(N * C); s.m2 = F(N); s.r2 = F(N);
-    normF(s.h2, s.m2, s.r2, s.xm, blk.norm2);
-    const mo = F(N * C);
-    if (blk.fc) {
-      s.u = F(N * I); s.g = F(N * I);
-      lin(s.u, s.h2, blk.fc, `${l}.fc`);
-      geluForward(s.g, s.u, N * I);
-      lin(mo, s.g, blk.proj!, `${l}.proj`);
-    } else {
-      s.gt = F(N * I); s.up = F(N * I); s.a = F(N * I);
-      lin(s.gt, s.h2, blk.gate!, `${l}.gate`);
-      lin(s.up, s.h2, blk.up!, `${l}.up`);
-      swigluForward(s.a, s.gt, s.up, N * I);
-      lin(mo, s.a, blk.down!, `${l}.down`);
-    }
-    const xn = F(N * C);
-    for (let i = 0; i < N * C; i++) xn[i] = s.xm[i] + mo[i];
-    acts.push({ s, attShape });
-    x = xn;
-  }
-  const xf = F(N * C), mf = F(N), rf = F(N);
-  normF(xf, mf, rf, x, L.finalNorm);
-  const logits = F(N * spec.vocabSize);
-  matmulForward(logits, xf, W(L.head), null, { M: N, N: spec.vocabSize, K: C, transB: true });
+  // ---- forward (the shared block schedule), saving what the backward needs
+  const x0 = new Float64Array(N * C);
+  embeddingForward(x0, batch.ids, W(L.embed), L.pos ? W(L.pos) : null, { B, T, C, V });
+  const { x, blocks } = blocksForward(L, x0, pass, { save: true });
+  const nf = pass.norm(x, L.finalNorm);
+  const logits = new Float64Array(N * V);
+  matmulForward(logits, nf.y, W(L.head), null, { M: N, N: V, K: C, transB: true });
+  if (!backward) return { logits };
   const count = batch.targets.filter((t) => t >= 0).length;
-  const dlogits = F(N * spec.vocabSize);
-  const ce = crossEntropyBackward(dlogits, F(N), logits, batch.targets, { N, V: spec.vocabSize, count });
+  const dlogits = new Float64Array(N * V);
+  const ce = crossEntropyBackward(dlogits, new Float64Array(N), logits, batch.targets, { N, V, count });
 
-  // ---- backward: the mirror image
-  const dxf = F(N * C);
-  matmulBackwardInput(dxf, dlogits, W(L.head), { M: N, N: spec.vocabSize, K: C, transB: true });
-  const dx = F(N * C);
-  normB(dx, dxf, x, mf, rf, L.finalNorm);
-  for (let l = L.blocks.length - 1; l >= 0; l--) {
-    const blk = L.blocks[l];
-    const { s, attShape } = acts[l];
-    // MLP: dx flows on unchanged (residual) and into the MLP output.
-    const dh2 = F(N * C);
-    if (blk.fc) {
-      const dg = F(N * I), du = F(N * I);
-      linBack(dg, dx, blk.proj!, `${l}.proj`);
-      geluBackward(du, dg, s.u, N * I);
-      linBack(dh2, du, blk.fc, `${l}.fc`);
-    } else {
-      const da = F(N * I), dgt = F(N * I), dup = F(N * I);
-      linBack(da, dx, blk.down!, `${l}.down`);
-      swigluBackward(dgt, dup, da, s.gt, s.up, N * I);
-      linBack(dh2, dgt, blk.gate!, `${l}.gate`);
-      linBack(dh2, dup, blk.up!, `${l}.up`);
-    }
-    normB(dx, dh2, s.xm, s.m2, s.r2, blk.norm2);
-    // Attention.
-    const datt = F(s.att.length);
-    linBack(datt, dx, blk.o, `${l}.o`);
-    const dh1 = F(N * C);
-    if (blk.qkv) {
-      const dqkv = F(N * 3 * C);
-      attentionBackward(dqkv, dqkv, dqkv, datt, s.qkv, s.qkv, s.qkv, s.att, s.lse, attShape);
-      linBack(dh1, dqkv, blk.qkv, `${l}.qkv`);
-    } else {
-      const dq = F(s.q.length), dk = F(s.k.length), dv = F(s.v.length), dqr = F(s.q.length), dkr = F(s.k.length);
-      attentionBackward(dq, dk, dv, datt, s.q, s.k, s.v, s.att, s.lse, attShape);
-      ropeBackward(dqr, dq, { B, T, H: NH, D, theta: spec.ropeTheta! });
-      ropeBackward(dkr, dk, { B, T, H: NKV, D, theta: spec.ropeTheta! });
-      linBack(dh1, dqr, blk.q!, `${l}.q`);
-      linBack(dh1, dkr, blk.k!, `${l}.k`);
-      linBack(dh1, dv, blk.v!, `${l}.v`);
-    }
-    normB(dx, dh1, s.x, s.m1, s.r1, blk.norm1);
-  }
+  // ---- backward: the schedule's mirror image
+  const dxf = new Float64Array(N * C);
+  matmulBackwardInput(dxf, dlogits, W(L.head), { M: N, N: V, K: C, transB: true });
+  const dx = new Float64Array(N * C);
+  pass.normBackward(dx, dxf, x, nf.stats, L.finalNorm);
+  blocksBackward(L, blocks, dx, pass);
   return { loss: ce + reg, ce, grads };
 }
 

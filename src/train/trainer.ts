@@ -4,21 +4,17 @@
 // with gradient accumulation over micro-batches. The mirror of src/reference/train.ts.
 import type { Engine } from '../gpu/engine.ts';
 import type { GpuModel } from '../model/gpuModel.ts';
-import type { Linear, Norm } from '../model/layout.ts';
-import { matmulBackwardInput, matmulForward } from '../ops/matmul.ts';
-import { embeddingForward } from '../ops/embedding.ts';
-import { layernormBackward, layernormForward, rmsnormBackward, rmsnormForward } from '../ops/norm.ts';
-import { attentionBackward, attentionForward } from '../ops/attention.ts';
-import { geluBackward, geluForward, swigluBackward, swigluForward } from '../ops/activation.ts';
-import { ropeBackward, ropeForward } from '../ops/rope.ts';
+import type { Linear } from '../model/layout.ts';
+import type { AdapterHook, GpuBlockActs, GpuPass, NormStats } from '../model/forward.ts';
+import { blocksBackward } from '../model/schedule.ts';
+import { matmulBackwardInput } from '../ops/matmul.ts';
 import { crossEntropyBackward } from '../ops/crossEntropy.ts';
 import { reduceSum, type TensorRef } from '../ops/reduce.ts';
 import { adamwUpdate, optimGuard } from '../ops/optim.ts';
 import { adapterBackward, adapterForward, adapterSavedSizes, type AdapterInputs, type AdapterSaved } from '../ops/adapter.ts';
 import { adapterDims, adapterInit, type AdapterSpec } from '../adapters/spec.ts';
 import { adaptedLayers, batchMask, layerSpec, type AdapterConfig, type TrainBatch, type TrainHyper } from './config.ts';
-import { stackParams, type AdapterParams, type ParamArray, type StackedParams } from '../adapters/params.ts';
-import type { AttentionShape } from '../ops/shapes.ts';
+import { stackParams, unstackParams, type AdapterParams, type ParamArray, type StackedParams } from '../adapters/params.ts';
 import { rng } from '../util/random.ts';
 
 export interface TrainerState {
@@ -38,29 +34,14 @@ interface Tensor {
   n: number;
 }
 
-interface NormStats {
-  mean: GPUBuffer;
-  rstd: GPUBuffer;
-}
-
-/** What one block's forward saves for its backward (llm.c's ActivationTensors, per block). */
-interface BlockActs {
-  /** The block's input (the residual stream). */
-  x: GPUBuffer;
-  n1: NormStats;
-  n2: NormStats;
-  shape: AttentionShape;
-  /** h1, qkv | q, k, v, qr, kr, att, lse, xm, h2, u, g | gate, up, act. */
-  t: Record<string, GPUBuffer>;
-}
-
-/** A forward pass's saved tensors. */
+/** A forward pass's saved tensors (the blocks' activations are named once, in BlockActs). */
 interface StepActs {
   B: number;
   T: number;
   N: number;
   groups: number;
-  blocks: BlockActs[];
+  pass: GpuPass;
+  blocks: GpuBlockActs[];
   saved: Map<string, { saved: AdapterSaved; inputs: AdapterInputs; spec: AdapterSpec }>;
   /** The last block's output, the final norm's statistics and output. */
   x: GPUBuffer;
@@ -69,6 +50,20 @@ interface StepActs {
   /** Training: logits overwritten with dlogits, and per-token losses. */
   logits: GPUBuffer | null;
   losses: GPUBuffer | null;
+}
+
+/** What the adapters of one pass read besides the tokens: per-token scores, task and mask rows. */
+interface PassInputs {
+  N: number;
+  groups: number;
+  sRows: GPUBuffer | null;
+  taskRows: GPUBuffer | null;
+  maskRows: GPUBuffer | null;
+  /** The config with the regularisers' weights shared out over layers and micro-batches. */
+  lcfg: AdapterConfig;
+  /** Keep the router statistics past the step (training steps), for routerStats(). */
+  keepStats: boolean;
+  saved: StepActs['saved'];
 }
 
 interface AdaptedLayer {
@@ -103,7 +98,7 @@ export function initAdapterParams(model: { spec: GpuModel['spec'] }, cfg: Adapte
 
 export class GpuTrainer {
   private readonly e: Engine;
-  private readonly model: GpuModel;
+  readonly model: GpuModel;
   readonly cfg: AdapterConfig;
   private readonly layers = new Map<string, AdaptedLayer>();
   private readonly E: number;
@@ -237,168 +232,87 @@ export class GpuTrainer {
     for (const t of this.tensors()) this.e.clear(t.grad);
   }
 
-  /** The forward pass of a batch with the adapters, saving what the backward needs (StepActs). */
-  private forward(batch: TrainBatch, mask: number[] | null, opts: { lossScale: number; micro: number; training: boolean; keepStats?: boolean }): StepActs {
-    const e = this.e, m = this.model, s = m.spec, L = m.layout;
-    const { B, T } = batch;
-    const N = B * T, C = s.hidden, D = s.headDim, NH = s.heads, NKV = s.kvHeads, I = s.intermediate, V = s.vocabSize;
-    const W = (n: string) => m.weight(n);
-    const buf = (label: string, n: number) => e.scratch(label, n * 4);
-    const ids = e.scratch('train.ids', Uint32Array.from(batch.ids));
+  /** The per-token rows a pass's adapters read: intuition scores, task labels, the padding mask. */
+  private passInputs(batch: TrainBatch, mask: number[] | null, opts: { micro: number; keepStats: boolean }): PassInputs {
+    const e = this.e, { B, T } = batch, N = B * T, K = this.K;
     const groups = 1 + (batch.task ? Math.max(...batch.task) + 1 : 0);
-    const taskRows = batch.task ? e.scratch('train.task', Uint32Array.from({ length: N }, (_, i) => batch.task![Math.floor(i / T)])) : null;
-    // Padding tokens (mask 0) count in no router statistic and get no regulariser gradient.
-    const maskRows = mask ? e.scratch('train.mask', Uint32Array.from(mask)) : null;
-    const K = this.K;
-    const sRows = batch.s && K > 0 ? e.scratch('train.s', Float32Array.from({ length: N * K }, (_, i) => batch.s![Math.floor(Math.floor(i / K) / T) * K + (i % K)])) : null;
     // Regularisers: averaged over adapted layers and over the step's micro-batches.
     const share = this.layers.size * opts.micro;
-    const lcfg = { ...this.cfg, lambdaH: (this.cfg.lambdaH ?? 0) / share, lambdaLB: (this.cfg.lambdaLB ?? 0) / share };
-    const acts: StepActs = { B, T, N, groups, blocks: [], saved: new Map(), x: null!, nf: null!, xf: null!, logits: null, losses: null };
-    const linF = (out: GPUBuffer, x: GPUBuffer, lin: Linear, key: string, accumulate = false) => {
-      const a = this.layers.get(key);
-      if (!a) return matmulForward(e, out, x, W(lin.w), lin.b ? W(lin.b) : null, { M: N, N: lin.out, K: lin.in, transB: lin.outIn }, accumulate);
-      const spec = layerSpec(lcfg, lin, N);
-      const sizes = adapterSavedSizes(spec, groups);
-      const sv = Object.fromEntries(Object.entries(sizes).map(([k, v]) => [k, buf(`${key}.${k}`, v)])) as unknown as AdapterSaved;
-      if (this.E > 0 && opts.training && opts.keepStats !== false) {
-        // Routed methods keep their statistics past the step, for routerStats().
-        if (a.statsGroups !== groups) {
-          a.stats?.destroy();
-          a.stats = e.createBuffer(`${key}.stats`, sizes.stats * 4);
-          a.statsGroups = groups;
-        }
-        sv.stats = a.stats!;
-      }
-      const inputs: AdapterInputs = { x, W0: W(lin.w), w0InOut: !lin.outIn, bias: lin.b ? W(lin.b) : null, WrA: a.WrA.value, B: a.B.value, gates: a.gates?.value ?? e.dummy, s: sRows, M: a.M?.value ?? null, task: taskRows, mask: maskRows };
-      adapterForward(e, out, sv, inputs, spec, groups, accumulate);
-      acts.saved.set(key, { saved: sv, inputs, spec });
+    return {
+      N, groups,
+      sRows: batch.s && K > 0 ? e.scratch('train.s', Float32Array.from({ length: N * K }, (_, i) => batch.s![Math.floor(Math.floor(i / K) / T) * K + (i % K)])) : null,
+      taskRows: batch.task ? e.scratch('train.task', Uint32Array.from({ length: N }, (_, i) => batch.task![Math.floor(i / T)])) : null,
+      // Padding tokens (mask 0) count in no router statistic and get no regulariser gradient.
+      maskRows: mask ? e.scratch('train.mask', Uint32Array.from(mask)) : null,
+      lcfg: { ...this.cfg, lambdaH: (this.cfg.lambdaH ?? 0) / share, lambdaLB: (this.cfg.lambdaLB ?? 0) / share },
+      keepStats: opts.keepStats,
+      saved: new Map(),
     };
-    const ns = { N, C, eps: s.normEps };
-    const normF = (out: GPUBuffer, st: NormStats, x: GPUBuffer, n: Norm) =>
-      s.norm === 'layernorm' ? layernormForward(e, out, st.mean, st.rstd, x, W(n.w), W(n.b!), ns) : rmsnormForward(e, out, st.rstd, x, W(n.w), ns);
-    const stats = (): NormStats => ({ mean: buf('norm.mean', N), rstd: buf('norm.rstd', N) });
+  }
 
-    let x = buf('x0', N * C);
-    embeddingForward(e, x, ids, W(L.embed), L.pos ? W(L.pos) : null, { B, T, C, V });
-    for (const [l, blk] of L.blocks.entries()) {
-      const a: BlockActs = { x, n1: stats(), n2: stats(), shape: null!, t: {} };
-      const t = a.t;
-      t.h1 = buf('h1', N * C);
-      normF(t.h1, a.n1, x, blk.norm1);
-      if (blk.qkv) {
-        t.qkv = buf('qkv', N * 3 * C);
-        linF(t.qkv, t.h1, blk.qkv, `${l}.qkv`);
-        a.shape = { B, T, NH, NKV, D, q: { stride: 3 * C, offset: 0 }, k: { stride: 3 * C, offset: C }, v: { stride: 3 * C, offset: 2 * C } };
-        t.att = buf('att', N * C);
-        t.lse = buf('lse', B * NH * T);
-        attentionForward(e, t.att, t.lse, t.qkv, t.qkv, t.qkv, a.shape);
-      } else {
-        t.qr = buf('qr', N * NH * D); t.kr = buf('kr', N * NKV * D); t.v = buf('v', N * NKV * D); t.q = buf('q', N * NH * D); t.k = buf('k', N * NKV * D);
-        linF(t.qr, t.h1, blk.q!, `${l}.q`);
-        linF(t.kr, t.h1, blk.k!, `${l}.k`);
-        linF(t.v, t.h1, blk.v!, `${l}.v`);
-        ropeForward(e, t.q, t.qr, m.ropeTables!, { B, T, H: NH, D, theta: s.ropeTheta! });
-        ropeForward(e, t.k, t.kr, m.ropeTables!, { B, T, H: NKV, D, theta: s.ropeTheta! });
-        a.shape = { B, T, NH, NKV, D, q: { stride: NH * D, offset: 0 }, k: { stride: NKV * D, offset: 0 }, v: { stride: NKV * D, offset: 0 } };
-        t.att = buf('att', N * NH * D);
-        t.lse = buf('lse', B * NH * T);
-        attentionForward(e, t.att, t.lse, t.q, t.k, t.v, a.shape);
-      }
-      t.xm = buf('xm', N * C);
-      e.copy(x, t.xm, N * C * 4);
-      linF(t.xm, t.att, blk.o, `${l}.o`, true);
-      t.h2 = buf('h2', N * C);
-      normF(t.h2, a.n2, t.xm, blk.norm2);
-      const xn = buf('xn', N * C);
-      e.copy(t.xm, xn, N * C * 4);
-      if (blk.fc) {
-        t.u = buf('u', N * I); t.g = buf('g', N * I);
-        linF(t.u, t.h2, blk.fc, `${l}.fc`);
-        geluForward(e, t.g, t.u, N * I);
-        linF(xn, t.g, blk.proj!, `${l}.proj`, true);
-      } else {
-        t.gt = buf('gate', N * I); t.up = buf('up', N * I); t.a = buf('act', N * I);
-        linF(t.gt, t.h2, blk.gate!, `${l}.gate`);
-        linF(t.up, t.h2, blk.up!, `${l}.up`);
-        swigluForward(e, t.a, t.gt, t.up, N * I);
-        linF(xn, t.a, blk.down!, `${l}.down`, true);
-      }
-      acts.blocks.push(a);
-      x = xn;
-    }
-    acts.x = x;
-    acts.nf = stats();
-    acts.xf = buf('xf', N * C);
-    normF(acts.xf, acts.nf, x, L.finalNorm);
+  /** The adapters as a pass sees them: each adapted linear runs the adapter kernels, saving for its backward. */
+  private hook(inp: PassInputs): AdapterHook {
+    const e = this.e, W = (n: string) => this.model.weight(n);
+    return {
+      has: (key) => this.layers.has(key),
+      forward: (out, x, lin, key, accumulate) => {
+        const a = this.layers.get(key)!;
+        const spec = layerSpec(inp.lcfg, lin, inp.N);
+        const sizes = adapterSavedSizes(spec, inp.groups);
+        const sv = Object.fromEntries(Object.entries(sizes).map(([k, v]) => [k, e.scratch(`${key}.${k}`, v * 4)])) as unknown as AdapterSaved;
+        if (this.E > 0 && inp.keepStats) {
+          // Routed methods keep their statistics past the step, for routerStats().
+          if (a.statsGroups !== inp.groups) {
+            a.stats?.destroy();
+            a.stats = e.createBuffer(`${key}.stats`, sizes.stats * 4);
+            a.statsGroups = inp.groups;
+          }
+          sv.stats = a.stats!;
+        }
+        const inputs: AdapterInputs = { x, W0: W(lin.w), w0InOut: !lin.outIn, bias: lin.b ? W(lin.b) : null, WrA: a.WrA.value, B: a.B.value, gates: a.gates?.value ?? e.dummy, s: inp.sRows, M: a.M?.value ?? null, task: inp.taskRows, mask: inp.maskRows };
+        adapterForward(e, out, sv, inputs, spec, inp.groups, accumulate);
+        inp.saved.set(key, { saved: sv, inputs, spec });
+      },
+      backward: (dx, dy, _lin, key, accumulate) => {
+        const a = this.layers.get(key)!, sv = inp.saved.get(key);
+        if (!sv) throw new Error(`train backward: layer ${key} has no saved forward`);
+        adapterBackward(e, { dx, dWrA: a.WrA.grad, dB: a.B.grad, dgates: a.gates?.grad ?? e.scratch('gates.unused', 8), dM: a.M?.grad ?? null }, dy, sv.saved, sv.inputs, sv.spec, accumulate);
+      },
+    };
+  }
+
+  /**
+   * The forward pass of a batch with the adapters (the shared block schedule, src/model/schedule.ts);
+   * with `training`, every activation is saved for the backward and the logits become dlogits.
+   */
+  private forward(batch: TrainBatch, mask: number[] | null, opts: { lossScale: number; micro: number; training: boolean; keepStats?: boolean }): StepActs {
+    const e = this.e, m = this.model, s = m.spec;
+    const { B, T } = batch;
+    const N = B * T, V = s.vocabSize;
+    const inp = this.passInputs(batch, mask, { micro: opts.micro, keepStats: opts.keepStats ?? opts.training });
+    const pass = m.pass({ B, T, save: opts.training, adapters: this.hook(inp) });
+    const r = pass.run(batch.ids);
+    const acts: StepActs = { B, T, N, groups: inp.groups, pass, blocks: r.blocks, saved: inp.saved, x: r.x, nf: r.nf!, xf: r.xf!, logits: null, losses: null };
     if (opts.training) {
-      acts.logits = buf('logits', N * V);
-      matmulForward(e, acts.logits, acts.xf, W(L.head), null, { M: N, N: V, K: C, transB: true });
-      acts.losses = buf('losses', N);
+      acts.logits = pass.head(acts.xf, N);
+      acts.losses = e.scratch('losses', N * 4);
       // dlogits = (softmax − onehot) · lossScale in place; per-token losses for the history.
       crossEntropyBackward(e, acts.logits, acts.losses, e.scratch('train.targets', Int32Array.from(batch.targets)), { N, V, count: 1 / opts.lossScale });
     }
     return acts;
   }
 
-  /** The backward pass of a forward's activations into the adapter gradients (`+=`). */
+  /** The backward pass of a forward's activations into the adapter gradients (`+=`): the schedule's mirror. */
   private backward(acts: StepActs): void {
-    const e = this.e, m = this.model, s = m.spec, L = m.layout;
-    const { B, T, N } = acts;
-    const C = s.hidden, D = s.headDim, NH = s.heads, NKV = s.kvHeads, I = s.intermediate, V = s.vocabSize;
-    const W = (n: string) => m.weight(n);
-    const buf = (label: string, n: number) => e.scratch(label, n * 4);
-    const linB = (dx: GPUBuffer, dy: GPUBuffer, lin: Linear, key: string, accumulate: boolean) => {
-      const a = this.layers.get(key);
-      const sv = acts.saved.get(key);
-      if (!a || !sv) return matmulBackwardInput(e, dx, dy, W(lin.w), { M: N, N: lin.out, K: lin.in, transB: lin.outIn }, accumulate);
-      adapterBackward(e, { dx, dWrA: a.WrA.grad, dB: a.B.grad, dgates: a.gates?.grad ?? buf('gates.unused', 2), dM: a.M?.grad ?? null }, dy, sv.saved, sv.inputs, sv.spec, accumulate);
-    };
-    const ns = { N, C, eps: s.normEps };
-    const normB = (dx: GPUBuffer, dout: GPUBuffer, x: GPUBuffer, st: NormStats, n: Norm) =>
-      s.norm === 'layernorm' ? layernormBackward(e, dx, null, null, dout, x, W(n.w), st.mean, st.rstd, ns, true) : rmsnormBackward(e, dx, null, dout, x, W(n.w), st.rstd, ns, true);
-
-    const dxf = buf('dxf', N * C);
-    matmulBackwardInput(e, dxf, acts.logits!, W(L.head), { M: N, N: V, K: C, transB: true });
-    const dx = buf('dx', N * C);
+    const e = this.e, m = this.model, s = m.spec, L = m.layout, { N } = acts;
+    const dxf = e.scratch('dxf', N * s.hidden * 4);
+    matmulBackwardInput(e, dxf, acts.logits!, m.weight(L.head), { M: N, N: s.vocabSize, K: s.hidden, transB: true });
+    const dx = e.scratch('dx', N * s.hidden * 4);
     e.clear(dx);
-    normB(dx, dxf, acts.x, acts.nf, L.finalNorm);
-    for (let l = L.blocks.length - 1; l >= 0; l--) {
-      const blk = L.blocks[l];
-      const a = acts.blocks[l], t = a.t;
-      const dh2 = buf('dh2', N * C);
-      if (blk.fc) {
-        const dg = buf('dg', N * I), du = buf('du', N * I);
-        linB(dg, dx, blk.proj!, `${l}.proj`, false);
-        geluBackward(e, du, dg, t.u, N * I);
-        linB(dh2, du, blk.fc, `${l}.fc`, false);
-      } else {
-        const da = buf('da', N * I), dgt = buf('dgate', N * I), dup = buf('dup', N * I);
-        linB(da, dx, blk.down!, `${l}.down`, false);
-        swigluBackward(e, dgt, dup, da, t.gt, t.up, N * I);
-        linB(dh2, dgt, blk.gate!, `${l}.gate`, false);
-        linB(dh2, dup, blk.up!, `${l}.up`, true);
-      }
-      normB(dx, dh2, t.xm, a.n2, blk.norm2);
-      const datt = buf('datt', N * NH * D);
-      linB(datt, dx, blk.o, `${l}.o`, false);
-      const dh1 = buf('dh1', N * C);
-      if (blk.qkv) {
-        const dqkv = buf('dqkv', N * 3 * C);
-        attentionBackward(e, dqkv, dqkv, dqkv, datt, t.qkv, t.qkv, t.qkv, t.att, t.lse, a.shape);
-        linB(dh1, dqkv, blk.qkv, `${l}.qkv`, false);
-      } else {
-        const dq = buf('dq', N * NH * D), dk = buf('dk', N * NKV * D), dv = buf('dv', N * NKV * D), dqr = buf('dqr', N * NH * D), dkr = buf('dkr', N * NKV * D);
-        attentionBackward(e, dq, dk, dv, datt, t.q, t.k, t.v, t.att, t.lse, a.shape);
-        ropeBackward(e, dqr, dq, m.ropeTables!, { B, T, H: NH, D, theta: s.ropeTheta! });
-        ropeBackward(e, dkr, dk, m.ropeTables!, { B, T, H: NKV, D, theta: s.ropeTheta! });
-        linB(dh1, dqr, blk.q!, `${l}.q`, false);
-        linB(dh1, dkr, blk.k!, `${l}.k`, true);
-        linB(dh1, dv, blk.v!, `${l}.v`, true);
-      }
-      normB(dx, dh1, a.x, a.n1, blk.norm1);
-    }
+    acts.pass.normBackward(dx, dxf, acts.x, acts.nf, L.finalNorm);
+    blocksBackward(L, acts.blocks, dx, acts.pass);
   }
+
 
   /** The regularisers' values (entropy, balance per layer) into the history row (in-stream copies). */
   private regulariserValues(acts: StepActs, row: number): void {
@@ -450,18 +364,17 @@ export class GpuTrainer {
    * intuition scores (gated methods). The router statistics of training are left untouched.
    */
   async nextLogits(seqs: number[][], s: number[][] | null): Promise<Float32Array> {
-    const e = this.e, spec = this.model.spec, C = spec.hidden, V = spec.vocabSize;
-    if (!seqs.length || seqs.some((q) => !q.length)) throw new Error('nextLogits: every sequence needs at least one token');
-    const B = seqs.length, T = Math.max(...seqs.map((q) => q.length));
-    const ids = new Array<number>(B * T).fill(0), mask = new Array<number>(B * T).fill(0);
-    seqs.forEach((q, b) => q.forEach((id, i) => ((ids[b * T + i] = id), (mask[b * T + i] = 1))));
-    const batch: TrainBatch = { B, T, ids, targets: new Array<number>(B * T).fill(-100), mask, s: s ? s.flat() : null };
-    const acts = this.forward(batch, this.checkBatch(batch, false), { lossScale: 1, micro: 1, training: false });
-    const last = e.scratch('eval.last', B * C * 4);
-    seqs.forEach((q, b) => e.copy(acts.xf, last, C * 4, (b * T + q.length - 1) * C * 4, b * C * 4));
-    const out = e.scratch('eval.logits', B * V * 4);
-    matmulForward(e, out, last, this.model.weight(this.model.layout.head), null, { M: B, N: V, K: C, transB: true });
-    return (await e.read(out, B * V * 4)).slice();
+    if (this.gated && (!s || s.length !== seqs.length || s.some((r) => r.length !== this.K))) throw new Error(`nextLogits: each sequence needs ${this.K} intuition scores`);
+    return this.model.nextLogitsBatch(seqs, (B, T, first) => this.inferenceHook(B, T, s ? s.slice(first, first + B) : null));
+  }
+
+  /**
+   * The adapters for an inference pass of B sequences of T tokens (the trainer's statistics
+   * untouched): evaluation, generation, logits. `s`: each sequence's intuition scores.
+   */
+  inferenceHook(B: number, T: number, s: number[][] | null): AdapterHook {
+    const batch: TrainBatch = { B, T, ids: [], targets: [], s: s ? s.flat() : null };
+    return this.hook(this.passInputs(batch, null, { micro: 1, keepStats: false }));
   }
 
   /**
@@ -575,6 +488,40 @@ export class GpuTrainer {
         M: l.M ? (await this.e.read(l.M.value)).slice() : null,
       });
     }
+    return out;
+  }
+
+  /** The adapter parameters as they stand, by METHOD.md's names (export, tests). */
+  async adapterParams(): Promise<Map<string, AdapterParams<Float32Array>>> {
+    const out = new Map<string, AdapterParams<Float32Array>>();
+    for (const [key, p] of await this.readParams()) out.set(key, unstackParams(p, layerSpec(this.cfg, this.layers.get(key)!.lin, 1)));
+    return out;
+  }
+
+  /**
+   * Mean routing weights per expert over the real tokens of each group, per adapted layer, over
+   * every batch (batch.task = each sequence's group, e.g. its intuition cluster): forward passes
+   * that leave the parameters alone; the router statistics of the last step are overwritten.
+   * Returns key → { G: groups x E, tokens: groups }.
+   */
+  async meanRouting(batches: TrainBatch[], groups: number): Promise<Map<string, { G: Float64Array; tokens: Float64Array }>> {
+    if (this.E === 0) throw new Error('mean routing: this adapter has no router (LoRA)');
+    const out = new Map<string, { G: Float64Array; tokens: Float64Array }>();
+    for (const key of this.layers.keys()) out.set(key, { G: new Float64Array(groups * this.E), tokens: new Float64Array(groups) });
+    for (const b of batches) {
+      if (!b.task || b.task.some((t) => t >= groups)) throw new Error(`mean routing: every batch needs task labels below ${groups}`);
+      this.forward(b, this.checkBatch(b, false), { lossScale: 1, micro: 1, training: false, keepStats: true });
+      for (const st of await this.routerStats()) {
+        const acc = out.get(st.key)!;
+        // Group 0 is every token; group g + 1 is task (here: cluster) g.
+        st.groups.slice(1).forEach((g, c) => {
+          acc.tokens[c] += g.tokens;
+          for (let j = 0; j < this.E; j++) acc.G[c * this.E + j] += g.G[j] * g.tokens;
+        });
+      }
+    }
+    for (const acc of out.values())
+      for (let c = 0; c < groups; c++) for (let j = 0; j < this.E; j++) acc.G[c * this.E + j] /= Math.max(1, acc.tokens[c]);
     return out;
   }
 

@@ -5,6 +5,7 @@ import type { AdapterDescription, GpuUnavailableReason, OptionalFeature } from '
 import type { GpuErrorReport } from '../gpu/engine.ts';
 import type { FileProgress, NamedBlob } from '../model/sources.ts';
 import type { UploadProgress } from '../model/gpuModel.ts';
+import type { CausalModelSpec } from '../model/config.ts';
 import type { ChatMessage } from '../model/tokenizer.ts';
 import type { AdapterSpec } from '../adapters/spec.ts';
 import type { AdapterLayerResult, AdapterLayerTensors } from '../adapters/layerRun.ts';
@@ -60,6 +61,8 @@ export interface ModelInfo {
   eosId: number | null;
   /** Tensors in the files that the model does not use. */
   unused: string[];
+  /** The normalised config, so the UI can size adapters (trainable parameters, memory) before a run. */
+  spec: CausalModelSpec;
 }
 
 /** A loaded sentence encoder (BERT family), used beside the model for the intuition's embeddings. */
@@ -135,8 +138,50 @@ export type EngineEvent =
   /** The intuition's progress (embedding, clustering, the UMAP map) and the map's frames as UMAP runs. */
   | { type: 'intuition-progress'; progress: IntuitionProgress }
   | { type: 'cluster-map'; map: ClusterMap }
+  /**
+   * A finished intuition (asked for directly or by startRun), with each map point's task and the
+   * start of its prompt, so the cluster map can colour by task and show the text on hover.
+   */
+  | { type: 'intuition'; result: IntuitionResult; taskNames: string[]; pointTasks: Int32Array; pointTexts: string[] }
   /** A training run's new metric rows (every step's row, a few times a second) and its state. */
   | { type: 'run-metrics'; rows: MetricRow[]; state: RunState };
+
+/** A file of an adapter folder (export, import): its path inside the folder and its bytes. */
+export interface AdapterFile {
+  name: string;
+  bytes: Uint8Array;
+}
+
+export interface ExportRequest {
+  /**
+   * 'adapter': PEFT LoRA (LoRA) or the mor1e format (T-REX, MoR1E, MoLoRA, SiRA); 'merged': a full
+   * HF model folder with the LoRA merged into the weights (LoRA only); 'per-cluster': one static
+   * PEFT LoRA per intuition cluster (routed methods), clusters.json and report.json (validation
+   * accuracy of each static LoRA against the dynamic adapter on its cluster's rows).
+   */
+  kind: 'adapter' | 'merged' | 'per-cluster';
+}
+
+/** What loadAdapter loaded. */
+export interface AdapterInfo {
+  format: 'peft' | 'mor1e';
+  method: AdapterConfig['method'];
+  config: AdapterConfig;
+  /** Adapted linear layers. */
+  layers: number;
+  /** Trainable parameters. */
+  parameters: number;
+  intuition: { source: string; k: number | null; dim: number | null; layer: number | null; encoder: string | null } | null;
+  baseModel: string | null;
+  warnings: string[];
+}
+
+export interface LogitsOptions {
+  /** The intuition scores (E, or k) to use instead of scoring the decoded ids. */
+  s?: number[];
+  /** false: the base model; default: through the active adapter when there is one. */
+  adapter?: boolean;
+}
 
 export interface EvaluateRequest {
   split: 'train' | 'validation';
@@ -167,8 +212,17 @@ export interface EngineApi {
   unloadModel(): Promise<void>;
   tokenize(text: string, addSpecialTokens?: boolean): Promise<number[]>;
   detokenize(ids: number[]): Promise<string>;
-  /** Logits (T, V) of one sequence, row-major. */
-  logits(ids: number[]): Promise<Float32Array>;
+  /** Logits (T, V) of one sequence, row-major, through the active adapter unless `adapter: false`. */
+  logits(ids: number[], opts?: LogitsOptions): Promise<Float32Array>;
+  /** The active adapter (a run's or a loaded one) as files in one of the export formats. */
+  exportAdapter(req: ExportRequest): Promise<AdapterFile[]>;
+  /**
+   * Loads an adapter (PEFT LoRA or the mor1e format) from a URL prefix or files, validated against
+   * the loaded model; it becomes the active adapter (a finished run's adapter is dropped).
+   */
+  loadAdapter(source: string | { kind: 'files'; files: Array<{ name: string; bytes: Uint8Array | Blob }> }): Promise<AdapterInfo>;
+  /** Drops the active adapter (refused while a run is running or paused). */
+  unloadAdapter(): Promise<void>;
   generate(req: GenerateRequest): Promise<GenerateResult>;
   /** One adapted layer's forward and backward through the real WGSL kernels (tests, benchmarks). */
   adapterLayer(spec: AdapterSpec, tensors: AdapterLayerTensors): Promise<AdapterLayerResult>;

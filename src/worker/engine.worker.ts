@@ -9,7 +9,7 @@ import { openEncoder, openModel, type OpenedEncoder, type OpenedModel } from '..
 import { GpuEncoder } from '../model/encoder.ts';
 import { GpuModel } from '../model/gpuModel.ts';
 import { filesFromBlobs, filesFromHub, filesFromUrl, modelCache, type FileProgress, type ModelFiles } from '../model/sources.ts';
-import { generate, generateWith } from '../model/generate.ts';
+import { generate } from '../model/generate.ts';
 import { runAdapterLayer } from '../adapters/layerRun.ts';
 import { GpuTrainer, initAdapterParams } from '../train/trainer.ts';
 import { Dataset, type TokenizerInfo } from '../data/dataset.ts';
@@ -21,12 +21,15 @@ import { adapterConfigOf, Run, RunError, type RunConfig, type RunHooks } from '.
 import { listRuns, readCheckpoint, writeCheckpoint } from '../train/checkpoint.ts';
 import { evaluateItems, type EvalItem, type LogitsSource } from '../train/evaluate.ts';
 import { adapterDims } from '../adapters/spec.ts';
-import { adaptedLayers, layerSpec } from '../train/config.ts';
-import type { EncoderInfo, EngineApi, EngineEvent, GenerateRequest, GenerateResult, GpuInitResult, ModelInfo, ModelSource } from './api.ts';
+import { adaptedLayers, layerSpec, type TrainBatch } from '../train/config.ts';
+import { PARAM_FIELDS, type AdapterParams } from '../adapters/params.ts';
+import { ADAPTER_FILES, exportAdapter, exportMerged, exportPerCluster, importAdapter, staticLoRA, type AdapterExport, type ExportFile, type IntuitionRecord } from '../export/index.ts';
+import { embeddingText } from '../intuition/embed.ts';
+import type { AdapterInfo, EncoderInfo, EngineApi, EngineEvent, GenerateRequest, GenerateResult, GpuInitResult, ModelInfo, ModelSource } from './api.ts';
 
 let engine: Engine | null = null;
 let emit: (e: EngineEvent) => void = () => {};
-let loaded: { opened: OpenedModel; gpu: GpuModel; info: ModelInfo } | null = null;
+let loaded: { opened: OpenedModel; gpu: GpuModel; info: ModelInfo; files: ModelFiles } | null = null;
 /** The sentence encoder (intuition embeddings), independent of the model. */
 let encoder: { opened: OpenedEncoder; gpu: GpuEncoder; info: EncoderInfo } | null = null;
 let dataset: Dataset | null = null;
@@ -35,6 +38,123 @@ let intuitionModel: IntuitionModel | null = null;
 
 /** The current (or last) training run; its trainer holds the adapter after the run ends. */
 let run: Run | null = null;
+/** An adapter loaded from files (loadAdapter), until a run starts or it is unloaded. */
+let imported: { trainer: GpuTrainer; intuition: IntuitionRecord | null; info: AdapterInfo } | null = null;
+
+/** The adapter that logits, generation, evaluation and export use: the imported one, else the run's. */
+function activeAdapter(): { trainer: GpuTrainer; intuition: IntuitionRecord | null } | null {
+  if (imported) return imported;
+  if (!run) return null;
+  const rec = run.trainer.cfg.method === 'lora' ? null : intuitionModel;
+  return { trainer: run.trainer, intuition: rec ?? (adapterDims(layerSpec(run.trainer.cfg, adaptedLayers(run.trainer.model.spec, run.trainer.cfg)[0].lin, 1)).gated ? { source: 'none', k: null, dim: null, layer: null, encoder: null } : null) };
+}
+
+function needAdapter(what: string): { trainer: GpuTrainer; intuition: IntuitionRecord | null } {
+  const a = activeAdapter();
+  if (!a) throw new Error(`${what}: no adapter; train one (startRun) or load one (loadAdapter)`);
+  return a;
+}
+
+/** Frees the imported adapter and a finished run's adapter (a running or paused run is refused). */
+function dropAdapter(): void {
+  const st = run?.state().status;
+  if (st === 'running' || st === 'paused') throw new RunError(`a run is ${st}: stop it first`);
+  imported?.trainer.destroy();
+  imported = null;
+  run?.trainer.destroy();
+  run = null;
+}
+
+/** The intuition scores (k) of prompts for a gated adapter: given, scored like the training rows, or zeros. */
+async function promptScores(texts: string[], k: number): Promise<number[][]> {
+  const model = intuitionModel && intuitionModel.k === k ? intuitionModel : null;
+  if (!model) return texts.map(() => new Array<number>(k).fill(0));
+  const s = await scorePrompts(model, texts);
+  return texts.map((_, i) => Array.from(s.subarray(i * k, (i + 1) * k)));
+}
+
+/** The width of an adapter's intuition scores (E, or the mapper's k), 0 for ungated methods. */
+function scoreWidth(t: GpuTrainer): number {
+  const d = adapterDims(layerSpec(t.cfg, adaptedLayers(t.model.spec, t.cfg)[0].lin, 1));
+  return d.gated ? d.k : 0;
+}
+
+/** The base model's config.json bytes (hashed into exports) and the tokenizer files a merged export copies. */
+async function modelFileBytes(names: string[]): Promise<ExportFile[]> {
+  const out: ExportFile[] = [];
+  for (const name of names) {
+    const b = await needModel().files.open(name);
+    if (b) out.push({ name, bytes: new Uint8Array(await b.arrayBuffer()) });
+  }
+  return out;
+}
+
+const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'generation_config.json', 'vocab.json', 'merges.txt', 'tokenizer.model'];
+
+/**
+ * Per-cluster export's routing means: every training row's cluster is the largest of its
+ * intuition scores; forward passes over up to `maxRows` rows per cluster give each layer's mean
+ * routing weights per cluster. Then each cluster's static LoRA is scored against the dynamic
+ * adapter on that cluster's validation rows (report.json).
+ */
+async function perClusterExport(a: AdapterExport, trainer: GpuTrainer, maxRows = 256): Promise<ExportFile[]> {
+  const ds = needDataset(), m = needModel();
+  const k = ds.intuitionK;
+  if (!k) throw new Error('per-cluster export: the dataset has no intuition scores; compute the intuition (or train with one) first');
+  const clusterOf = (rows: number[]) => {
+    const s = ds.scoresOf(rows)!;
+    return rows.map((_, i) => {
+      let best = 0;
+      for (let c = 1; c < k; c++) if (s[i * k + c] > s[i * k + best]) best = c;
+      return best;
+    });
+  };
+  const train = ds.rows('train'), cl = clusterOf(train);
+  const seen = new Array<number>(k).fill(0), pick: number[] = [], task: number[] = [];
+  train.forEach((r, i) => {
+    if (seen[cl[i]]++ >= maxRows) return;
+    pick.push(r);
+    task.push(cl[i]);
+  });
+  const batches: TrainBatch[] = [];
+  for (let i = 0; i < pick.length; i += 8) batches.push({ ...ds.rowsBatch(pick.slice(i, i + 8)), task: task.slice(i, i + 8) });
+  const means = await trainer.meanRouting(batches, k);
+  const meanRouting = new Map([...means].map(([key, v]) => [key, Float32Array.from(v.G)]));
+  const tokens = Array.from(means.values().next().value!.tokens);
+  const files = await exportPerCluster(a, { meanRouting, tokens });
+  // How far each static LoRA is from the dynamic adapter on its cluster's validation rows.
+  const val = ds.rows('validation'), vcl = val.length ? clusterOf(val) : [];
+  const report: Array<{ cluster: number; n: number; dynamic: number | null; static: number | null }> = [];
+  const tok = m.opened.tokenizer;
+  const scorer = { decode: (ids: number[]) => tok.decode(ids), letterId: (l: string) => tok.encode(l, false)[0], eosId: m.info.eosId };
+  const opts = { batchSize: 8, answerTokens: (ex: EvalItem['ex']) => tok.encode(ex.answer, false).length };
+  const d = adapterDims(layerSpec(a.cfg, adaptedLayers(m.gpu.spec, a.cfg)[0].lin, 1));
+  const r = a.cfg.method === 'trex' ? d.rB : d.rA;
+  for (let c = 0; c < k; c++) {
+    const rows = val.filter((_, i) => vcl[i] === c);
+    if (!rows.length) {
+      report.push({ cluster: c, n: 0, dynamic: null, static: null });
+      continue;
+    }
+    const items = (gated: boolean): EvalItem[] => rows.map((row) => ({ row, task: 'cluster', ex: ds.examples[row], promptIds: ds.promptIds(row), s: gated ? ds.scoresOf([row]) : null }));
+    const V = m.gpu.spec.vocabSize;
+    const dyn = await evaluateItems({ vocabSize: V, nextLogits: (q, s) => trainer.nextLogits(q, s) }, scorer, items(true), opts);
+    const staticParams = new Map<string, AdapterParams<Float64Array>>();
+    for (const { key, lin } of adaptedLayers(m.gpu.spec, a.cfg)) {
+      const st = staticLoRA(layerSpec(a.cfg, lin, 1), a.params.get(key)!, meanRouting.get(key)!.subarray(c * d.E, (c + 1) * d.E));
+      staticParams.set(key, { A: st.A, B: st.B, Wr: null, wOmega: null, wBeta: null, M: null });
+    }
+    const lora = new GpuTrainer(needEngine(), m.gpu, { method: 'lora', r, alpha: r, targets: a.cfg.targets }, staticParams);
+    try {
+      const st = await evaluateItems({ vocabSize: V, nextLogits: (q) => lora.nextLogits(q, null) }, scorer, items(false), opts);
+      report.push({ cluster: c, n: rows.length, dynamic: dyn.mean, static: st.mean });
+    } finally {
+      lora.destroy();
+    }
+  }
+  files.push({ name: 'report.json', bytes: new TextEncoder().encode(JSON.stringify({ split: 'validation', clusters: report }, null, 2) + '\n') });
+  return files;
+}
 
 function needRun(): Run {
   if (!run) throw new Error('No training run: startRun first (or restoreRun a saved one)');
@@ -141,7 +261,7 @@ function describe(opened: OpenedModel, gpu: GpuModel): ModelInfo {
     source: opened.source, modelType: s.modelType, arch: s.arch, layers: s.layers, hidden: s.hidden, heads: s.heads, kvHeads: s.kvHeads,
     vocabSize: s.vocabSize, maxPositions: s.maxPositions, parameters: opened.parameters, dtypes: opened.dtypes,
     weightMiB: gpu.plan.weightBytes / 2 ** 20, maxTokens: gpu.plan.maxTokens, hasChatTemplate: opened.tokenizer.hasChatTemplate,
-    eosId: opened.tokenizer.eosId ?? s.eosTokenIds[0] ?? null, unused: opened.unused,
+    eosId: opened.tokenizer.eosId ?? s.eosTokenIds[0] ?? null, unused: opened.unused, spec: s,
   };
 }
 
@@ -164,10 +284,13 @@ const api: EngineApi = {
 
   async loadModel(source) {
     const e = needEngine();
-    const opened = await openModel(await sourceFiles(source));
+    const files = await sourceFiles(source);
+    const opened = await openModel(files);
     const gpu = await GpuModel.load(e, opened, (progress) => emit({ type: 'upload', progress }));
+    // An adapter belongs to the model it was trained on or loaded for.
+    dropAdapter();
     loaded?.gpu.destroy();
-    loaded = { opened, gpu, info: describe(opened, gpu) };
+    loaded = { opened, gpu, info: describe(opened, gpu), files };
     if (intuitionModel?.source === 'model') {
       // Scores from the old model's hidden states mean nothing to the new one.
       intuitionModel = null;
@@ -217,8 +340,18 @@ const api: EngineApi = {
     return needModel().opened.tokenizer.decode(ids);
   },
 
-  async logits(ids) {
-    const out = await needModel().gpu.logits(ids);
+  async logits(ids, opts = {}) {
+    const m = needModel();
+    const a = opts.adapter === false ? null : activeAdapter();
+    if (opts.adapter === true && !a) throw new Error('logits: no adapter; train one (startRun), load one (loadAdapter), or pass adapter: false');
+    let hook = null;
+    if (a) {
+      const k = scoreWidth(a.trainer);
+      const s = k ? (opts.s ?? (await promptScores([m.opened.tokenizer.decode(ids)], k))[0]) : null;
+      if (s && s.length !== k) throw new Error(`logits: s must hold ${k} intuition scores, got ${s.length}`);
+      hook = a.trainer.inferenceHook(1, ids.length, s ? [s] : null);
+    }
+    const out = await m.gpu.logits(ids, hook);
     return Comlink.transfer(out, [out.buffer]);
   },
 
@@ -229,22 +362,73 @@ const api: EngineApi = {
     const promptIds = tok.encode(text, typeof req.prompt === 'string');
     const stopIds = [...new Set([...(m.info.eosId !== null ? [m.info.eosId] : []), ...m.opened.spec.eosTokenIds])];
     const onToken = (id: number) => emit({ type: 'token', id, text: tok.decode([id]) });
-    if (req.adapter === true && !run) throw new Error('No adapter: train one (startRun) or generate with adapter: false');
-    if (run && req.adapter !== false) {
-      // Through the adapter: the prompt's intuition scores as given, or embedded and scored like the training rows.
-      const r = run;
+    const a = req.adapter === false ? null : activeAdapter();
+    if (req.adapter === true && !a) throw new Error('No adapter: train one (startRun), load one (loadAdapter), or generate with adapter: false');
+    let adapters: ((T: number) => ReturnType<GpuTrainer['inferenceHook']>) | undefined;
+    if (a) {
+      // Through the adapter (KV-cache decoding): the prompt's intuition scores as given, or embedded and scored like the training rows.
+      const k = scoreWidth(a.trainer);
       let s: number[] | null = null;
-      if (r.gated) {
-        const k = r.adapter.k ?? adapterDims(layerSpec(r.adapter, adaptedLayers(m.gpu.spec, r.adapter)[0].lin, 1)).E;
+      if (k) {
         const userText = typeof req.prompt === 'string' ? req.prompt : ([...req.prompt].reverse().find((x) => x.role === 'user')?.content ?? text);
-        s = req.s ?? (intuitionModel ? Array.from(await scorePrompts(intuitionModel, [userText])) : new Array<number>(k).fill(0));
+        s = req.s ?? (await promptScores([userText], k))[0];
         if (s.length !== k) throw new Error(`generate: s must hold ${k} intuition scores, got ${s.length}`);
       }
-      const ids = await generateWith((seq) => r.trainer.nextLogits([seq], s ? [s] : null), promptIds, m.gpu.spec.maxPositions, { ...req, stopIds }, onToken);
-      return { promptIds, ids, text: tok.decode(ids) };
+      adapters = (T) => a.trainer.inferenceHook(1, T, s ? [s] : null);
     }
-    const ids = await generate(m.gpu, promptIds, { ...req, stopIds }, onToken);
+    const ids = await generate(m.gpu, promptIds, { ...req, stopIds }, onToken, adapters);
     return { promptIds, ids, text: tok.decode(ids) };
+  },
+
+  async exportAdapter(req) {
+    const m = needModel(), a = needAdapter('exportAdapter');
+    const [config] = await modelFileBytes(['config.json']);
+    const ex: AdapterExport = { spec: m.opened.spec, cfg: a.trainer.cfg, params: await a.trainer.adapterParams(), base: { name: m.info.source, config: config?.bytes ?? null }, intuition: a.intuition };
+    if (req.kind === 'adapter') return exportAdapter(ex);
+    if (req.kind === 'merged') return exportMerged(ex, m.opened, [...(config ? [config] : []), ...(await modelFileBytes(TOKENIZER_FILES))]);
+    if (req.kind === 'per-cluster') return perClusterExport(ex, a.trainer);
+    throw new Error(`exportAdapter: kind must be "adapter", "merged" or "per-cluster", got ${JSON.stringify((req as { kind: unknown }).kind)}`);
+  },
+
+  async loadAdapter(source) {
+    const m = needModel();
+    let files: ExportFile[];
+    if (typeof source === 'string') {
+      const prefix = source.endsWith('/') ? source : `${source}/`;
+      files = [];
+      for (const name of ADAPTER_FILES) {
+        const res = await fetch(new URL(name, new URL(prefix, self.location.href)));
+        if (res.ok) files.push({ name, bytes: new Uint8Array(await res.arrayBuffer()) });
+      }
+      if (!files.length) throw new Error(`loadAdapter: no adapter files under ${prefix} (looked for ${ADAPTER_FILES.join(', ')})`);
+    } else if (source?.kind === 'files') {
+      files = await Promise.all(source.files.map(async (f) => ({ name: f.name, bytes: f.bytes instanceof Uint8Array ? f.bytes : new Uint8Array(await (f.bytes as Blob).arrayBuffer()) })));
+    } else throw new Error('loadAdapter: give a URL prefix or { kind: "files", files: [{ name, bytes }] }');
+    const [config] = await modelFileBytes(['config.json']);
+    const imp = await importAdapter(files, { spec: m.opened.spec, config: config?.bytes ?? null, name: m.info.source });
+    const trainer = new GpuTrainer(needEngine(), m.gpu, imp.config, imp.params);
+    try {
+      dropAdapter();
+    } catch (e) {
+      trainer.destroy();
+      throw e;
+    }
+    const rec = imp.intuition;
+    if (rec && rec.source !== 'none' && rec.centroids && rec.k && rec.dim) {
+      // Prompts typed later are scored with the adapter's own centroids and embedding source.
+      const embedder = rec.source === 'model' ? new ModelEmbedder(m.gpu, m.opened.tokenizer, rec.layer ?? undefined) : rec.source === 'encoder' && encoder ? encoderEmbedder() : null;
+      intuitionModel = { source: rec.source, layer: rec.layer, encoder: rec.encoder, k: rec.k, dim: rec.dim, centroids: rec.centroids, embedder };
+    }
+    const info: AdapterInfo = {
+      format: imp.format, method: imp.config.method, config: imp.config, layers: imp.params.size, parameters: [...imp.params.values()].reduce((n, p) => n + PARAM_FIELDS.reduce((a2, f) => a2 + (p[f]?.length ?? 0), 0), 0),
+      intuition: rec ? { source: rec.source, k: rec.k, dim: rec.dim, layer: rec.layer, encoder: rec.encoder } : null, baseModel: imp.baseModel, warnings: imp.warnings,
+    };
+    imported = { trainer, intuition: rec, info };
+    return info;
+  },
+
+  async unloadAdapter() {
+    dropAdapter();
   },
 
   async importDataset(input, options = {}) {
@@ -286,21 +470,24 @@ const api: EngineApi = {
   async startRun(config) {
     const e = needEngine(), m = needModel(), ds = needDataset();
     if (run && (run.state().status === 'running' || run.state().status === 'paused')) throw new RunError(`a run is ${run.state().status}: stop it before starting another`);
-    if (config.init === 'loaded' && !run) throw new RunError('init "loaded" continues the adapter trained (or loaded) before, and there is none; use init "fresh"');
+    if (config.init === 'loaded' && !activeAdapter()) throw new RunError('init "loaded" continues the adapter trained (or loaded) before, and there is none; use init "fresh"');
     const base = adapterConfigOf(config, null);
     const E = adapterDims(layerSpec(base, adaptedLayers(m.gpu.spec, base)[0].lin, 1)).E;
     const gated = adapterDims(layerSpec(base, adaptedLayers(m.gpu.spec, base)[0].lin, 1)).gated;
     const used = gated ? await intuitionFor(config, E) : null;
     // Without an intuition request, scores computed earlier on this dataset (if any) are used.
     const k = used ? used.k! : gated ? ds.intuitionK : null;
-    const previous = config.init === 'loaded' ? run!.trainer : undefined;
+    const previous = config.init === 'loaded' ? activeAdapter()!.trainer : undefined;
     if (previous && JSON.stringify(adapterConfigOf(config, k !== null && k !== E ? k : null)) !== JSON.stringify(previous.cfg))
       throw new RunError('init "loaded": the adapter settings differ from the loaded adapter\'s; start fresh or keep the same method, sizes and targets');
     const id = `run-${new Date().toISOString().replace(/[:.]/g, '-')}-${config.method}`;
     runCreated.set(id, new Date().toISOString());
     runIntuition.set(id, used);
     const next = new Run(e, m.gpu, ds, config, runHooks(), { id, k: k !== null && k !== E ? k : null, trainer: previous });
-    if (!previous) run?.trainer.destroy();
+    // The new run owns the adapter: a fresh one replaces the old ones, a continued one is taken over.
+    if (run && run.trainer !== previous) run.trainer.destroy();
+    if (imported && imported.trainer !== previous) imported.trainer.destroy();
+    imported = null;
     run = next;
     void next.start();
     return next.state();
@@ -340,31 +527,30 @@ const api: EngineApi = {
   async evaluate(req) {
     const m = needModel(), ds = needDataset();
     const tok = m.opened.tokenizer;
-    if (req.adapter && !run) throw new Error('No adapter to evaluate: train one (startRun) or evaluate with adapter: false');
+    const a = req.adapter ? activeAdapter() : null;
+    if (req.adapter && !a) throw new Error('No adapter to evaluate: train one (startRun), load one (loadAdapter), or evaluate with adapter: false');
     const rows = ds.rows(req.split);
     const perTask = new Map<string, number>();
     const limit = req.limit ?? Infinity;
-    const gated = !!run && run.gated;
-    const k = run ? (run.adapter.k ?? adapterDims(layerSpec(run.adapter, adaptedLayers(m.gpu.spec, run.adapter)[0].lin, 1)).E) : 0;
+    const k = a ? scoreWidth(a.trainer) : 0;
     const items: EvalItem[] = [];
     for (const r of rows) {
       const ex = ds.examples[r];
       const n = perTask.get(ex.task) ?? 0;
       if (n >= limit) continue;
       perTask.set(ex.task, n + 1);
-      items.push({ row: r, task: ex.task, ex, promptIds: ds.promptIds(r), s: req.adapter && gated ? (ds.scoresOf([r]) ?? new Array<number>(k).fill(0)) : null });
+      items.push({ row: r, task: ex.task, ex, promptIds: ds.promptIds(r), s: null });
+    }
+    if (k) {
+      // The rows' own scores when the dataset has this intuition, else scored like new prompts.
+      const own = ds.intuitionK === k;
+      const scored = own ? null : await promptScores(items.map((it) => embeddingText(it.ex)), k);
+      items.forEach((it, i) => (it.s = own ? ds.scoresOf([it.row]) : scored![i]));
     }
     const V = m.gpu.spec.vocabSize;
-    const src: LogitsSource = req.adapter
-      ? { vocabSize: V, nextLogits: (seqs, s) => run!.trainer.nextLogits(seqs, s) }
-      : {
-          vocabSize: V,
-          async nextLogits(seqs) {
-            const out = new Float32Array(seqs.length * V);
-            for (const [i, q] of seqs.entries()) out.set((await m.gpu.logits(q)).subarray((q.length - 1) * V, q.length * V), i * V);
-            return out;
-          },
-        };
+    const src: LogitsSource = a
+      ? { vocabSize: V, nextLogits: (seqs, s) => a.trainer.nextLogits(seqs, s) }
+      : { vocabSize: V, nextLogits: (seqs) => m.gpu.nextLogitsBatch(seqs) };
     const eos = m.info.eosId;
     return evaluateItems(src, { decode: (ids) => tok.decode(ids), letterId: (l) => tok.encode(l, false)[0], eosId: eos }, items, {
       batchSize: req.batchSize ?? 8,
@@ -422,6 +608,13 @@ const api: EngineApi = {
       onMap: (map) => emit({ type: 'cluster-map', map }),
     });
     intuitionModel = model;
+    // The UI's cluster map: tasks and prompt starts of the mapped rows (a run's intuition is seen this way too).
+    const names = [...new Set(ds.examples.map((x) => x.task))];
+    const mapped = Array.from(result.projection.rows, (r) => ds.examples[r]);
+    emit({
+      type: 'intuition', result, taskNames: names, pointTasks: Int32Array.from(mapped, (x) => names.indexOf(x.task)),
+      pointTexts: mapped.map((x) => (x.prompt.length > 160 ? `${x.prompt.slice(0, 160)}…` : x.prompt)),
+    });
     return result;
   },
 
