@@ -12,6 +12,9 @@ import { benchForward, benchSafetensors } from './model.ts';
 import { benchAdapters } from './adapter.ts';
 import { benchKmeans, benchKmeansAssign } from './kmeans.ts';
 import { benchEmbed } from './embed.ts';
+import { benchTrainStep } from './train.ts';
+import { openModel } from '../src/model/load.ts';
+import { GpuModel } from '../src/model/gpuModel.ts';
 import { filesFromUrl } from '../src/model/sources.ts';
 import type { ResultRow as BenchRow } from './results.mjs';
 import type { DataBenchRequest, DataBenchResult } from './dataWorker.ts';
@@ -160,6 +163,23 @@ async function main() {
       return rows;
     },
     kmeans_assign: ({ runs = 3 }: BenchOptions) => benchKmeansAssign(engine, adapter, runs, log),
+    async train({ runs = 3 }: BenchOptions) {
+      // The denominator: our matmul at the largest benchmark shape, measured now on this device.
+      const big = MATMUL_SHAPES.find((x) => x.name === '1024')!;
+      const mm = await benchOurMatmul(engine, big, 'tiled', runs);
+      const matmulGflops = gflops(2 * big.M * big.N * big.K, mm.medianMs);
+      log(`matmul 1024: ${matmulGflops.toFixed(3)} GFLOP/s`);
+      // The largest test model: the bundled mor1e-tiny (4 blocks, 192 wide, 2048-token vocabulary).
+      const opened = await openModel(filesFromUrl('/models/mor1e-tiny/'));
+      const model = await GpuModel.load(engine, opened);
+      try {
+        const rows = await benchTrainStep(engine, adapter, { name: 'mor1e-tiny', model, B: 8, T: 64 }, matmulGflops, runs);
+        rows.forEach((r) => log(JSON.stringify(r)));
+        return rows;
+      } finally {
+        model.destroy();
+      }
+    },
   });
 
   window.bench = {

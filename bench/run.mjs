@@ -2,6 +2,7 @@
 // the rows into bench/results.json (rows of the benches run now replace their old rows) and
 // prints a table. Options: --only matmul,attention,cross_entropy,safetensors,forward,adapter,data,kmeans,embed
 // ,kmeans (kmeans_assign: the assignment kernel's variants and tunables, on request only)
+// ,train (a training step per method on the bundled model; on request only)
 // --shapes 512,1024 (matmul) or 1000x384,50000x768 (kmeans: N x d)
 // --runs 5  --no-naive
 import { chromium } from 'playwright';

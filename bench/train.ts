@@ -1,0 +1,83 @@
+// Training-step benchmark (shared by the browser page and the Node runner): one optimiser step
+// (forward with the adapters, masked cross-entropy, backward into the adapter gradients, the
+// guard and AdamW) per method on a loaded model, as tokens per second and as achieved FLOP/s
+// divided by the matmul kernel's FLOP/s measured in the same run on the same device.
+//
+// A step's FLOPs, from the model's shapes (N = B·T tokens; the base weights are frozen, so the
+// backward computes input gradients only, no weight gradients):
+//   base linears and LM head   2·N·Σ(in·out)  forward, the same again for dx
+//   attention                  2·2·B·NH·D·T(T+1)/2 forward (QKᵀ and PV over the causal half),
+//                              twice that backward (recomputed P, then dQ, dK, dV)
+//   adapters                   2·N·(rows of [W_r; A])·in + 2·N·out·rB forward, 2x that backward
+//                              (dx and the parameter gradients)
+// Element-wise work (norms, activations, RoPE, softmax, routing, AdamW) is not counted.
+import type { Engine } from '../src/gpu/engine.ts';
+import type { GpuModel } from '../src/model/gpuModel.ts';
+import { GpuTrainer, initAdapterParams } from '../src/train/trainer.ts';
+import { adaptedLayers, layerSpec, withDefaults, type AdapterConfig, type TrainBatch } from '../src/train/config.ts';
+import { adapterDims, adapterParamCount } from '../src/adapters/spec.ts';
+import { round, timeRuns } from './timing.ts';
+import type { ResultRow } from './results.mjs';
+
+export const TRAIN_METHODS: AdapterConfig[] = [
+  withDefaults({ method: 'trex', topk: null }),
+  withDefaults({ method: 'trex', topk: 8 }),
+  withDefaults({ method: 'mor1e' }),
+  withDefaults({ method: 'lora' }),
+  withDefaults({ method: 'molora' }),
+  withDefaults({ method: 'sira' }),
+];
+
+/** FLOPs of one training step (see the header). */
+export function trainStepFlops(model: GpuModel, cfg: AdapterConfig, B: number, T: number): number {
+  const s = model.spec, N = B * T;
+  let base = 0;
+  for (const blk of model.layout.blocks) for (const lin of [blk.qkv, blk.q, blk.k, blk.v, blk.o, blk.fc, blk.proj, blk.gate, blk.up, blk.down]) if (lin) base += lin.in * lin.out;
+  const dense = 2 * N * (base + s.hidden * s.vocabSize) * 2;
+  const attn = 2 * 2 * B * s.heads * s.headDim * ((T * (T + 1)) / 2) * s.layers * 3;
+  let adapter = 0;
+  for (const { lin } of adaptedLayers(s, cfg)) {
+    const d = adapterDims(layerSpec(cfg, lin, N));
+    adapter += (2 * N * (d.E + d.rA) * lin.in + 2 * N * lin.out * d.rB) * 3;
+  }
+  return dense + attn + adapter;
+}
+
+export interface TrainBenchModel {
+  name: string;
+  model: GpuModel;
+  B: number;
+  T: number;
+  /** Methods to time (default TRAIN_METHODS). */
+  methods?: AdapterConfig[];
+}
+
+/** Tokens/s and FLOP/s of one training step per method; `matmulGflops`: the same run's matmul figure. */
+export async function benchTrainStep(engine: Engine, adapter: string, m: TrainBenchModel, matmulGflops: number, runs: number): Promise<ResultRow[]> {
+  const { model, B, T } = m, V = model.spec.vocabSize;
+  // A batch of pseudo-random tokens; every position after the first quarter is a target.
+  const ids = Array.from({ length: B * T }, (_, i) => (i * 7919 + 13) % V);
+  const targets = ids.map((_, i) => (i % T < T / 4 || i % T === T - 1 ? -100 : ids[i + 1]));
+  const hyper = { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, maxNorm: 1 };
+  const rows: ResultRow[] = [];
+  for (const cfg of m.methods ?? TRAIN_METHODS) {
+    const d = adapterDims(layerSpec(cfg, adaptedLayers(model.spec, cfg)[0].lin, 1));
+    const batch: TrainBatch = { B, T, ids, targets, s: d.gated ? Array.from({ length: B * d.k }, (_, i) => Math.sin(i)) : null };
+    const trainer = new GpuTrainer(engine, model, cfg, initAdapterParams(model, cfg, 1));
+    try {
+      const t = await timeRuns(() => trainer.step(batch, hyper), { runs, warmup: 1 });
+      const flops = trainStepFlops(model, cfg, B, T);
+      const gf = flops / (t.medianMs * 1e6);
+      const params = adaptedLayers(model.spec, cfg).reduce((n, { lin }) => n + adapterParamCount(layerSpec(cfg, lin, 1)), 0);
+      const label = cfg.method === 'trex' || cfg.method === 'mor1e' ? `${cfg.method}${cfg.method === 'trex' ? ` ${cfg.r1}x${cfg.r2}` : ` E=${cfg.E}`} ${cfg.topk ? `top-${cfg.topk}` : 'dense'}` : `${cfg.method} r=${cfg.r}`;
+      rows.push({
+        bench: 'train_step', shape: `${m.name} B=${B} T=${T}`, method: label, adapter, trainable_params: params,
+        step_ms: round(t.medianMs, 4), tokens_per_s: round((B * T) / (t.medianMs / 1000)), gflops: round(gf), matmul_gflops: round(matmulGflops),
+        fraction_of_matmul: round(gf / matmulGflops), runs,
+      });
+    } finally {
+      trainer.destroy();
+    }
+  }
+  return rows;
+}
