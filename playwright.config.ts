@@ -2,7 +2,10 @@
 // Vite. One worker and serial files: WebGPU instances coming and going in parallel has broken
 // shared CI runners, and SwiftShader is CPU-bound anyway.
 import { defineConfig } from '@playwright/test';
-import { chromiumArgs, chromiumPath } from './scripts/chromium.mjs';
+import { chromiumArgs, chromiumPath, resolveWebgpuAdapter } from './scripts/chromium.mjs';
+
+// A hardware adapter when Chromium finds one, else SwiftShader (printed once; MOR1E_REQUIRE_GPU=1 refuses the fallback).
+await resolveWebgpuAdapter();
 
 const PORT = Number(process.env.MOR1E_TEST_PORT ?? 5174);
 const HUB_PORT = Number(process.env.MOR1E_HUB_PORT ?? 5175);

@@ -8,7 +8,7 @@
 import { chromium } from 'playwright';
 import { createServer } from 'vite';
 import { mergeRows } from './results.mjs';
-import { chromiumArgs, chromiumPath } from '../scripts/chromium.mjs';
+import { chromiumArgs, chromiumPath, resolveWebgpuAdapter } from '../scripts/chromium.mjs';
 
 const argv = process.argv.slice(2);
 const opt = (name, dflt) => {
@@ -24,6 +24,7 @@ const only = opt('only', 'matmul,attention,cross_entropy,safetensors,forward,ada
 const server = await createServer({ server: { port: 0, host: '127.0.0.1', hmr: false, watch: null }, logLevel: 'error' });
 await server.listen();
 const url = server.resolvedUrls.local[0];
+await resolveWebgpuAdapter();
 const browser = await chromium.launch({ executablePath: chromiumPath(), args: chromiumArgs(), headless: true });
 let exitCode = 0;
 try {

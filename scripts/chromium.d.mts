@@ -1,2 +1,3 @@
 export declare function chromiumPath(): string | undefined;
 export declare function chromiumArgs(): string[];
+export declare function resolveWebgpuAdapter(): Promise<{ mode: 'hardware' | 'swiftshader'; name: string }>;
