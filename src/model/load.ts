@@ -59,13 +59,14 @@ async function weightFiles(files: ModelFiles): Promise<SafetensorsFile[]> {
   }
   const out: SafetensorsFile[] = [];
   for (const name of names) {
-    const blob = await files.open(name);
-    if (!blob) {
+    // Weights are read lazily, a tensor at a time (range requests or a disk-backed Blob).
+    const src = files.openRange ? await files.openRange(name) : await files.open(name);
+    if (!src) {
       throw new ModelLoadError(
         index ? `${name}, listed in model.safetensors.index.json, not found in ${files.label}` : `model.safetensors not found in ${files.label} (only safetensors weights are supported, not PyTorch .bin files)`,
       );
     }
-    out.push(await readSafetensorsHeader(blob, name));
+    out.push(await readSafetensorsHeader(src, name));
   }
   return out;
 }

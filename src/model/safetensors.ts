@@ -5,8 +5,8 @@
 // Tensors of a known dtype the engine cannot use (e.g. the int64 position_ids buffer that BERT
 // checkpoints of transformers 3.1 - 4.30 carry) are listed apart, in `others`: a model that
 // needs one is refused when it is opened, one that does not ignores it. The reader works
-// lazily: the header first, then one tensor's slice at a time from a Blob / File, so a
-// model file is never held in memory twice.
+// lazily: the header first, then one tensor's slice at a time from a ByteSource (a Blob / File,
+// or HTTP range requests), so a model file is never held in memory whole.
 import { DTYPE_BYTES, type DType } from './dtype.ts';
 
 export const MAX_HEADER_BYTES = 100_000_000;
@@ -34,9 +34,21 @@ export interface OtherTensorInfo {
   shape: number[];
 }
 
+/** Random access to a file's bytes: a Blob's slices, or HTTP range requests (src/model/sources.ts). */
+export interface ByteSource {
+  size: number;
+  /** Bytes [begin, end). */
+  read(begin: number, end: number): Promise<Uint8Array>;
+}
+
+/** A Blob (a File, a Cache API body, bytes in memory) as a ByteSource. */
+export function blobSource(blob: Blob): ByteSource {
+  return { size: blob.size, read: async (b, e) => new Uint8Array(await blob.slice(b, e).arrayBuffer()) };
+}
+
 export interface SafetensorsFile {
   fileName: string;
-  blob: Blob;
+  source: ByteSource;
   tensors: Map<string, TensorInfo>;
   /** Tensors of other dtypes: validated, never read. */
   others: Map<string, OtherTensorInfo>;
@@ -46,25 +58,28 @@ export interface SafetensorsFile {
 const KNOWN: readonly string[] = ['F32', 'F16', 'BF16'];
 const OTHER_BYTES: Record<string, number> = { F64: 8, I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, U16: 2, U32: 4, U64: 8, BOOL: 1, F8_E4M3: 1, F8_E5M2: 1 };
 
-/** Parses and validates the header of a safetensors Blob; tensor bytes stay unread. */
-export async function readSafetensorsHeader(blob: Blob, fileName: string): Promise<SafetensorsFile> {
+/** Parses and validates the header of a safetensors file; tensor bytes stay unread. */
+export async function readSafetensorsHeader(file: Blob | ByteSource, fileName: string): Promise<SafetensorsFile> {
+  const source = file instanceof Blob ? blobSource(file) : file;
   const fail = (msg: string): never => {
     throw new SafetensorsError(`${fileName}: ${msg}`);
   };
-  if (blob.size < 8) fail(`file is ${blob.size} bytes, too short for a safetensors header`);
-  const lenBytes = new DataView(await blob.slice(0, 8).arrayBuffer());
+  const size = source.size;
+  if (size < 8) fail(`file is ${size} bytes, too short for a safetensors header`);
+  const first = await source.read(0, 8);
+  const lenBytes = new DataView(first.buffer, first.byteOffset, 8);
   const headerLen = Number(lenBytes.getBigUint64(0, true));
   if (headerLen > MAX_HEADER_BYTES) fail(`header length ${headerLen} exceeds the 100 MB limit (corrupted or not a safetensors file)`);
-  if (8 + headerLen > blob.size) fail(`header length ${headerLen} runs past the end of the file (${blob.size} bytes): truncated or corrupted`);
+  if (8 + headerLen > size) fail(`header length ${headerLen} runs past the end of the file (${size} bytes): truncated or corrupted`);
   let header: unknown;
   try {
-    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(await blob.slice(8, 8 + headerLen).arrayBuffer()));
+    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(await source.read(8, 8 + headerLen)));
   } catch (e) {
     fail(`header is not valid UTF-8 JSON (${e instanceof Error ? e.message : String(e)})`);
   }
   if (typeof header !== 'object' || header === null || Array.isArray(header)) fail('header is not a JSON object');
   const dataStart = 8 + headerLen;
-  const dataLen = blob.size - dataStart;
+  const dataLen = size - dataStart;
   const tensors = new Map<string, TensorInfo>();
   const others = new Map<string, OtherTensorInfo>();
   let metadata: Record<string, string> = {};
@@ -102,14 +117,16 @@ export async function readSafetensorsHeader(blob: Blob, fileName: string): Promi
     pos = e;
   }
   if (pos !== dataLen) fail(`data section is ${dataLen} bytes but the tensors cover ${pos}: ${dataLen > pos ? 'trailing bytes' : 'truncated file'}`);
-  return { fileName, blob, tensors, others, metadata };
+  return { fileName, source, tensors, others, metadata };
 }
 
 /** The raw little-endian bytes of one tensor (one slice read). */
 export async function readTensorBytes(file: SafetensorsFile, name: string): Promise<Uint8Array> {
   const t = file.tensors.get(name);
   if (!t) throw new SafetensorsError(`${file.fileName}: no tensor "${name}"`);
-  return new Uint8Array(await file.blob.slice(t.begin, t.end).arrayBuffer());
+  const bytes = await file.source.read(t.begin, t.end);
+  if (bytes.byteLength !== t.end - t.begin) throw new SafetensorsError(`${file.fileName}: tensor "${name}": read ${bytes.byteLength} of ${t.end - t.begin} bytes (the file changed or the connection was cut)`);
+  return bytes;
 }
 
 export interface TensorToWrite {
