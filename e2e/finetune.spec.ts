@@ -174,7 +174,9 @@ for (const model of ['tiny-gpt2', 'tiny-llama', 'tiny-qwen2']) {
     for (const cfg of GRAD_METHODS) {
       const dims = adapterDims(layerSpec(cfg, adaptedLayers(spec, cfg)[0].lin, 1));
       const batch = fixedBatch(spec.vocabSize, dims.gated ? dims.k : 0);
-      const { grads } = await page.evaluate((req) => window.mor1e!.finetune(req), { adapter: cfg, batch, steps: 1, hyper: HYPER, seed: 7, returnGrads: true });
+      // The head and loss in chunks of 5 tokens (not a divisor of the batch's) for one method: the same gradients.
+      const logitChunkBytes = cfg.method === 'trex' ? 5 * spec.vocabSize * 4 : undefined;
+      const { grads } = await page.evaluate((req) => window.mor1e!.finetune(req), { adapter: cfg, batch, steps: 1, hyper: HYPER, seed: 7, returnGrads: true, logitChunkBytes });
       const ref = referenceLossAndGrads(spec, weights, cfg, initAdapterParams({ spec }, cfg, 7), batch).grads;
       const close = (gpu: number[], want: ArrayLike<number>, what: string) => {
         expect(gpu.length, what).toBe(want.length);
@@ -194,3 +196,21 @@ for (const model of ['tiny-gpt2', 'tiny-llama', 'tiny-qwen2']) {
     }
   });
 }
+
+test('memory: a step\'s measured peak of pooled buffers matches the estimate the run checks before it starts', async ({ page }) => {
+  test.setTimeout(300_000);
+  await page.goto('/');
+  await expect(page.getByTestId('gpu-status')).toHaveAttribute('data-status', 'ready', { timeout: 60_000 });
+  await page.evaluate((u) => window.mor1e!.loadModel(u), '/models/mor1e-tiny/');
+  const B = 4, T = 32, V = 2048;
+  const r = rng(5);
+  const ids = Array.from({ length: B * T }, () => Math.floor(r() * V));
+  const batch = { B, T, ids, targets: ids.map((_, i) => (i % T < 8 || i % T === T - 1 ? -100 : ids[i + 1])), s: Array.from({ length: B * 32 }, (_, i) => Math.sin(i)) };
+  for (const logitChunkBytes of [undefined, 24 * V * 4]) {
+    const res = await page.evaluate((req) => window.mor1e!.finetune(req), { adapter: { method: 'trex', r1: 4, r2: 8 } as AdapterConfig, batch, steps: 1, hyper: HYPER, seed: 1, logitChunkBytes });
+    const { peakPoolBytes, estimatedBytes } = res.memory;
+    console.log(`[finetune] mor1e-tiny trex B=${B} T=${T}${logitChunkBytes ? ' (head in chunks of 24 tokens)' : ''}: pooled peak ${(peakPoolBytes / 2 ** 20).toFixed(2)} MiB, estimate ${(estimatedBytes / 2 ** 20).toFixed(2)} MiB`);
+    expect(peakPoolBytes / estimatedBytes).toBeGreaterThan(0.8);
+    expect(peakPoolBytes / estimatedBytes).toBeLessThan(1.2);
+  }
+});

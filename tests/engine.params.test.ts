@@ -19,9 +19,16 @@ describe('params', () => {
 });
 
 describe('BufferPool.bucket', () => {
-  it('rounds sizes up to powers of two, at least 16 bytes', () => {
+  it('rounds sizes up to eight size classes per power of two (at most 12.5% waste), at least 16 bytes', () => {
     expect(BufferPool.bucket(1)).toBe(16);
     expect(BufferPool.bucket(17)).toBe(32);
     expect(BufferPool.bucket(4096)).toBe(4096);
+    expect(BufferPool.bucket(4097)).toBe(4096 + 512);
+    expect(BufferPool.bucket(311_164_928)).toBe(335_544_320); // 10 · 2^25 (Qwen2.5 logits at 512 tokens): a power of two would take 512 MiB
+    for (let s = 1; s < 1e9; s = Math.ceil(s * 1.37) + 3) {
+      const b = BufferPool.bucket(s);
+      expect(b).toBeGreaterThanOrEqual(s);
+      if (s > 128) expect(b / s).toBeLessThanOrEqual(1.125);
+    }
   });
 });

@@ -62,6 +62,9 @@ export class Engine {
   private readonly listeners = new Set<(e: GpuErrorReport) => void>();
   /** Pooled buffers (uniforms, scratch) that return to the pool once the next submit completes. */
   private pendingRelease: GPUBuffer[] = [];
+  /** This submission's scratch buffers still in use, and those recycled for reuse in stream (by bucket size). */
+  private readonly scratchLive = new Set<GPUBuffer>();
+  private readonly recycled = new Map<number, GPUBuffer[]>();
   private encoder: GPUCommandEncoder | null = null;
   private dummyBuffer: GPUBuffer | null = null;
   /** Errors seen so far (bounded), newest last: tests and the UI read them. */
@@ -204,16 +207,42 @@ export class Engine {
    */
   scratch(label: string, sizeOrData: number | Float32Array | Uint32Array | Int32Array): GPUBuffer {
     const size = typeof sizeOrData === 'number' ? sizeOrData : sizeOrData.byteLength;
+    if (typeof sizeOrData === 'number') {
+      // A buffer whose last use is already recorded can take new work later in the same stream.
+      const again = this.recycled.get(BufferPool.bucket(size))?.pop();
+      if (again) {
+        again.label = label;
+        return again;
+      }
+    }
     const b = this.pool.acquire(size, GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST, label);
     if (typeof sizeOrData !== 'number') this.write(b, sizeOrData);
     this.pendingRelease.push(b);
+    this.scratchLive.add(b);
     return b;
+  }
+
+  /**
+   * Declares that every use of a scratch buffer is recorded: later commands of the same
+   * submission may reuse it (commands run in stream order). It is never handed to a scratch
+   * with initial data, which queue.writeBuffer would fill before the earlier commands ran.
+   * Buffers that are not this submission's scratch are ignored.
+   */
+  recycle(...buffers: Array<GPUBuffer | null | undefined>): void {
+    for (const b of buffers) {
+      if (!b || !this.scratchLive.delete(b)) continue;
+      let list = this.recycled.get(b.size);
+      if (!list) this.recycled.set(b.size, (list = []));
+      list.push(b);
+    }
   }
 
   /** Submits what was recorded; uniforms and scratch buffers return to the pool once the GPU is done. */
   submit(): Promise<void> {
     const uniforms = this.pendingRelease;
     this.pendingRelease = [];
+    this.recycled.clear();
+    this.scratchLive.clear();
     if (this.encoder) {
       this.device.queue.submit([this.encoder.finish()]);
       this.encoder = null;

@@ -6,14 +6,22 @@ export class BufferPool {
   private readonly free = new Map<string, GPUBuffer[]>();
   private live = 0;
   private liveBytes = 0;
+  /** The most bytes acquired at once since the last resetPeak(). */
+  private peak = 0;
 
   constructor(device: GPUDevice) {
     this.device = device;
   }
 
-  /** Sizes are rounded up to a power of two (at least 16 bytes) so that buckets are reused. */
+  /**
+   * Size classes: eight per power of two (a size rounds up to the next multiple of an eighth of
+   * the power of two below it, at least 16 bytes), so a buffer wastes at most 12.5% and buckets
+   * are still shared between similar sizes.
+   */
   static bucket(size: number): number {
-    return Math.max(16, 2 ** Math.ceil(Math.log2(Math.max(1, size))));
+    if (size <= 16) return 16;
+    const step = Math.max(16, 2 ** Math.floor(Math.log2(size)) / 8);
+    return Math.ceil(size / step) * step;
   }
 
   acquire(size: number, usage: GPUBufferUsageFlags, label: string): GPUBuffer {
@@ -25,6 +33,7 @@ export class BufferPool {
     buffer.label = label;
     this.live++;
     this.liveBytes += bucket;
+    this.peak = Math.max(this.peak, this.liveBytes);
     return buffer;
   }
 
@@ -37,10 +46,17 @@ export class BufferPool {
     this.liveBytes -= buffer.size;
   }
 
-  stats(): { live: number; liveBytes: number; pooled: number } {
-    let pooled = 0;
-    for (const l of this.free.values()) pooled += l.length;
-    return { live: this.live, liveBytes: this.liveBytes, pooled };
+  stats(): { live: number; liveBytes: number; peakBytes: number; pooled: number; pooledBytes: number } {
+    let pooled = 0, pooledBytes = 0;
+    for (const l of this.free.values()) {
+      pooled += l.length;
+      for (const b of l) pooledBytes += b.size;
+    }
+    return { live: this.live, liveBytes: this.liveBytes, peakBytes: this.peak, pooled, pooledBytes };
+  }
+
+  resetPeak(): void {
+    this.peak = this.liveBytes;
   }
 
   destroy(): void {

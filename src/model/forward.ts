@@ -31,6 +31,8 @@ export interface AdapterHook {
   forward(out: GPUBuffer, x: GPUBuffer, lin: Linear, key: string, accumulate: boolean): void;
   /** dx (=, or +=) from dy; the adapter's parameter gradients accumulate. */
   backward(dx: GPUBuffer, dy: GPUBuffer, lin: Linear, key: string, accumulate: boolean): void;
+  /** Block l's backward is recorded: what the adapters saved for it may be reused. */
+  blockDone?(l: number): void;
 }
 
 export interface PassOptions {
@@ -64,6 +66,8 @@ export class GpuPass implements ForwardOps<GPUBuffer, NormStats>, BackwardOps<GP
   private readonly hook: AdapterHook | null;
   private readonly pos0: number;
   private readonly named = new Map<string, GPUBuffer>();
+  /** Backward temporaries of the block being differentiated (recycled when it is done). */
+  private temps: GPUBuffer[] = [];
 
   constructor(engine: Engine, model: GpuModel, o: PassOptions) {
     this.e = engine;
@@ -215,6 +219,22 @@ export class GpuPass implements ForwardOps<GPUBuffer, NormStats>, BackwardOps<GP
 
   // ---- the backward ops (training passes: every buffer is fresh)
 
+  /** A backward temporary, recycled once its block is done. */
+  private temp(name: string, n: number): GPUBuffer {
+    const b = this.e.scratch(name, n * 4);
+    this.temps.push(b);
+    return b;
+  }
+
+  blockDone(a: GpuBlockActs, l: number): void {
+    // Everything the block saved, and its backward's temporaries, is dead once its backward is
+    // recorded: later blocks' temporaries reuse the memory within the same submission.
+    const saved = [a.x, a.h1, a.n1.mean, a.n1.rstd, a.qkv, a.qr, a.kr, a.q, a.k, a.v, a.att, a.lse, a.xm, a.h2, a.n2.mean, a.n2.rstd, a.u, a.g, a.gate, a.up, a.act];
+    this.e.recycle(...new Set(saved), ...this.temps);
+    this.temps = [];
+    this.hook?.blockDone?.(l);
+  }
+
   normBackward(dx: GPUBuffer, dout: GPUBuffer, x: GPUBuffer, st: NormStats, n: Norm): void {
     const s = this.m.spec, shape = { N: this.N, C: s.hidden, eps: s.normEps };
     if (s.norm === 'layernorm') layernormBackward(this.e, dx, null, null, dout, x, this.W(n.w), st.mean, st.rstd, shape, true);
@@ -222,7 +242,7 @@ export class GpuPass implements ForwardOps<GPUBuffer, NormStats>, BackwardOps<GP
   }
 
   linearBackward(dy: GPUBuffer, lin: Linear, key: string, name: string, into?: GPUBuffer): GPUBuffer {
-    const dx = into ?? this.e.scratch(name, this.N * lin.in * 4);
+    const dx = into ?? this.temp(name, this.N * lin.in);
     if (this.hook?.has(key)) this.hook.backward(dx, dy, lin, key, !!into);
     else matmulBackwardInput(this.e, dx, dy, this.W(lin.w), { M: this.N, N: lin.out, K: lin.in, transB: lin.outIn }, !!into);
     return dx;
@@ -230,14 +250,14 @@ export class GpuPass implements ForwardOps<GPUBuffer, NormStats>, BackwardOps<GP
 
   geluBackward(dg: GPUBuffer, u: GPUBuffer): GPUBuffer {
     const n = this.N * this.m.spec.intermediate;
-    const du = this.e.scratch('du', n * 4);
+    const du = this.temp('du', n);
     geluBackward(this.e, du, dg, u, n);
     return du;
   }
 
   swigluBackward(da: GPUBuffer, gate: GPUBuffer, up: GPUBuffer): { dgate: GPUBuffer; dup: GPUBuffer } {
     const n = this.N * this.m.spec.intermediate;
-    const dgate = this.e.scratch('dgate', n * 4), dup = this.e.scratch('dup', n * 4);
+    const dgate = this.temp('dgate', n), dup = this.temp('dup', n);
     swigluBackward(this.e, dgate, dup, da, gate, up, n);
     return { dgate, dup };
   }
@@ -246,19 +266,19 @@ export class GpuPass implements ForwardOps<GPUBuffer, NormStats>, BackwardOps<GP
     const s = this.m.spec, N = this.N, shape = this.attShape(fused);
     if (fused) {
       // dq, dk and dv are column ranges of one gradient for the fused qkv tensor.
-      const dqkv = this.e.scratch('dqkv', N * 3 * s.hidden * 4);
+      const dqkv = this.temp('dqkv', N * 3 * s.hidden);
       attentionBackward(this.e, dqkv, dqkv, dqkv, datt, a.qkv!, a.qkv!, a.qkv!, a.att, a.lse, shape);
       return { dq: dqkv, dk: dqkv, dv: dqkv };
     }
-    const dq = this.e.scratch('dq', N * s.heads * s.headDim * 4);
-    const dk = this.e.scratch('dk', N * s.kvHeads * s.headDim * 4), dv = this.e.scratch('dv', N * s.kvHeads * s.headDim * 4);
+    const dq = this.temp('dq', N * s.heads * s.headDim);
+    const dk = this.temp('dk', N * s.kvHeads * s.headDim), dv = this.temp('dv', N * s.kvHeads * s.headDim);
     attentionBackward(this.e, dq, dk, dv, datt, a.q!, a.k!, a.v!, a.att, a.lse, shape);
     return { dq, dk, dv };
   }
 
   ropeBackward(d: GPUBuffer, which: 'q' | 'k'): GPUBuffer {
     const sh = this.ropeShape(which);
-    const dx = this.e.scratch(`d${which}r`, this.N * sh.H * sh.D * 4);
+    const dx = this.temp(`d${which}r`, this.N * sh.H * sh.D);
     ropeBackward(this.e, dx, d, this.m.ropeTables!, sh);
     return dx;
   }

@@ -72,6 +72,8 @@ export interface BackwardOps<T, S> {
   /** Fused (GPT-2): one gradient for the qkv tensor (dq = dk = dv). */
   attentionBackward(datt: T, a: BlockActs<T, S>, fused: boolean, l: number): { dq: T; dk: T; dv: T };
   ropeBackward(d: T, which: 'q' | 'k'): T;
+  /** Block l's backward is recorded: its activations and temporaries are dead (a GPU side may reuse them). */
+  blockDone?(a: BlockActs<T, S>, l: number): void;
 }
 
 /** Adapter keys are `${layer}.${kind}` (train/config.ts adaptedLayers). */
@@ -165,5 +167,8 @@ export function blockBackward<T, S>(blk: BlockLayout, l: number, a: BlockActs<T,
 
 /** Every block's backward, last to first; dx: ∂L/∂(last block's output) in, ∂L/∂embeddings out. */
 export function blocksBackward<T, S>(layout: ModelLayout, blocks: Array<BlockActs<T, S>>, dx: T, ops: BackwardOps<T, S>): void {
-  for (let l = blocks.length - 1; l >= 0; l--) blockBackward(layout.blocks[l], l, blocks[l], dx, ops);
+  for (let l = blocks.length - 1; l >= 0; l--) {
+    blockBackward(layout.blocks[l], l, blocks[l], dx, ops);
+    ops.blockDone?.(blocks[l], l);
+  }
 }

@@ -1,14 +1,19 @@
 // What a training step will allocate, before a run starts: the frozen weights, the adapters
-// (value, gradient and two AdamW moments each), and one micro-batch's activations and backward
-// temporaries as the trainer allocates them (each rounded up to the pool's power-of-two bucket).
-// A step whose largest buffer exceeds the device's binding limit, or whose total exceeds a
-// budget, is refused with a concrete suggestion instead of failing inside WebGPU.
+// (value, gradient and two AdamW moments each), and one micro-batch's peak of pooled buffers as
+// the trainer allocates them (each rounded up to the pool's size class): every block's saved
+// activations and its adapters' saved tensors (alive until the backward reaches the block), the
+// head and loss in chunks of at most the trainer's logit chunk, and one block's backward
+// temporaries (each block's are recycled for the next within the submission). A step whose
+// largest buffer exceeds the device's binding limit, or whose total exceeds a budget, is refused
+// with a concrete suggestion instead of failing inside WebGPU. e2e/finetune.spec.ts checks the
+// estimate against the pool's measured peak.
 import type { ModelSpec } from '../model/config.ts';
+import { BufferPool } from '../gpu/pool.ts';
 import { adapterSavedSizes } from '../ops/adapter.ts';
 import { adaptedLayers, layerSpec, type AdapterConfig } from './config.ts';
 import { adapterDims } from '../adapters/spec.ts';
+import { LOGIT_CHUNK_BYTES } from './trainer.ts';
 
-const bucket = (bytes: number) => Math.max(16, 2 ** Math.ceil(Math.log2(Math.max(1, bytes))));
 const MiB = 2 ** 20;
 
 export interface MemoryEstimate {
@@ -20,7 +25,7 @@ export interface MemoryEstimate {
 }
 
 /** The step's buffers for micro-batches of B sequences of T tokens. */
-export function estimateStep(spec: ModelSpec, weightBytes: number, cfg: AdapterConfig, B: number, T: number, tasks = 1): MemoryEstimate {
+export function estimateStep(spec: ModelSpec, weightBytes: number, cfg: AdapterConfig, B: number, T: number, tasks = 1, logitChunkBytes = LOGIT_CHUNK_BYTES): MemoryEstimate {
   const N = B * T, C = spec.hidden, D = spec.headDim, NH = spec.heads, NKV = spec.kvHeads, I = spec.intermediate, V = spec.vocabSize;
   const bufs: Array<[string, number]> = [];
   const add = (name: string, floats: number) => bufs.push([name, floats * 4]);
@@ -28,27 +33,35 @@ export function estimateStep(spec: ModelSpec, weightBytes: number, cfg: AdapterC
   const times = (n: number, name: string, floats: number) => {
     for (let i = 0; i < n; i++) add(name, floats);
   };
+  // Saved by the forward, alive until the backward reaches each block.
+  add('x0', N * C);
   for (let l = 0; l < spec.layers; l++) {
     add('h1', N * C); times(4, 'norm stats', N);
     if (gpt2) add('qkv', N * 3 * C);
     else { times(2, 'q', N * NH * D); times(2, 'k', N * NKV * D); add('v', N * NKV * D); }
-    add('att', N * NH * D); add('lse', B * NH * T); add('xm', N * C); add('h2', N * C); add('x', N * C);
+    add('att', N * NH * D); add('lse', N * NH); add('xm', N * C); add('h2', N * C); add('out', N * C);
     times(gpt2 ? 2 : 3, 'mlp', N * I);
-    // backward temporaries of this block (alive until the micro-batch's submission)
-    add('dh2', N * C); times(gpt2 ? 2 : 3, 'dmlp', N * I); add('datt', N * NH * D); add('dh1', N * C);
-    if (gpt2) add('dqkv', N * 3 * C);
-    else { times(2, 'dq', N * NH * D); times(2, 'dk', N * NKV * D); add('dv', N * NKV * D); }
   }
-  add('logits', N * V); add('losses', N); add('xf', N * C); add('dxf', N * C);
+  // The final norm, the chunked head and loss, and the residual gradient.
+  add('xf', N * C); times(2, 'norm stats', N); add('losses', N); add('dxf', N * C); add('dx', N * C);
+  const rows = Math.max(1, Math.min(N, Math.floor(logitChunkBytes / (V * 4))));
+  add('logits', rows * V);
+  if (rows < N) { add('xf chunk', rows * C); add('losses chunk', rows); add('dxf chunk', rows * C); }
+  // One block's backward temporaries (recycled block to block).
+  add('dh2', N * C); times(gpt2 ? 2 : 3, 'dmlp', N * I); add('datt', N * NH * D); add('dh1', N * C);
+  if (gpt2) add('dqkv', N * 3 * C);
+  else { times(2, 'dq', N * NH * D); times(2, 'dk', N * NKV * D); add('dv', N * NKV * D); }
   let adapterFloats = 0;
   for (const { key, lin } of adaptedLayers(spec, cfg)) {
     const s = layerSpec(cfg, lin, N);
-    for (const [k, n] of Object.entries(adapterSavedSizes(s, 1 + tasks))) if (n) add(`${key}.${k}`, n);
     const d = adapterDims(s);
+    // Saved by the adapter's forward (its statistics live in a persistent buffer), and its backward's [dz | da].
+    for (const [k, n] of Object.entries(adapterSavedSizes(s, 1 + tasks))) if (n && k !== 'stats') add(`${key}.${k}`, n);
+    add(`${key}.dproj`, N * (d.E + d.rA));
     adapterFloats += d.E * lin.in + d.rA * lin.in + d.rB * lin.out + (d.gated ? 2 : 0) + (d.mapper ? d.E * d.k : 0);
   }
-  const activationBytes = bufs.reduce((a, [, b]) => a + bucket(b), 0);
-  const adapterBytes = 4 * bucket(adapterFloats * 4);
+  const activationBytes = bufs.reduce((a, [, b]) => a + BufferPool.bucket(b), 0);
+  const adapterBytes = 4 * adapterFloats * 4;
   const largest = bufs.reduce((a, [name, bytes]) => (bytes > a.bytes ? { name, bytes } : a), { name: '', bytes: 0 });
   return { weightBytes, adapterBytes, activationBytes, totalBytes: weightBytes + adapterBytes + activationBytes, largest };
 }

@@ -7,7 +7,7 @@ import type { GpuModel } from '../model/gpuModel.ts';
 import type { Linear } from '../model/layout.ts';
 import type { AdapterHook, GpuBlockActs, GpuPass, NormStats } from '../model/forward.ts';
 import { blocksBackward } from '../model/schedule.ts';
-import { matmulBackwardInput } from '../ops/matmul.ts';
+import { matmulBackwardInput, matmulForward } from '../ops/matmul.ts';
 import { crossEntropyBackward } from '../ops/crossEntropy.ts';
 import { reduceSum, type TensorRef } from '../ops/reduce.ts';
 import { adamwUpdate, optimGuard } from '../ops/optim.ts';
@@ -16,6 +16,9 @@ import { adapterDims, adapterInit, type AdapterSpec } from '../adapters/spec.ts'
 import { adaptedLayers, batchMask, layerSpec, type AdapterConfig, type TrainBatch, type TrainHyper } from './config.ts';
 import { stackParams, unstackParams, type AdapterParams, type ParamArray, type StackedParams } from '../adapters/params.ts';
 import { rng } from '../util/random.ts';
+
+/** Most bytes of logits a training step holds at once (the head and loss run in chunks of tokens). */
+export const LOGIT_CHUNK_BYTES = 64 * 2 ** 20;
 
 export interface TrainerState {
   step: number;
@@ -47,9 +50,9 @@ interface StepActs {
   x: GPUBuffer;
   nf: NormStats;
   xf: GPUBuffer;
-  /** Training: logits overwritten with dlogits, and per-token losses. */
-  logits: GPUBuffer | null;
+  /** Training: per-token losses and the gradient of the final norm's output (from the chunked head). */
   losses: GPUBuffer | null;
+  dxf: GPUBuffer | null;
 }
 
 /** What the adapters of one pass read besides the tokens: per-token scores, task and mask rows. */
@@ -105,6 +108,8 @@ export class GpuTrainer {
   /** Width of the intuition scores per sequence: E, or the cluster count k with a mapper. */
   private readonly K: number;
   private stepCount = 0;
+  /** Most bytes of logits at once in a training step (tests set it small to exercise the chunks). */
+  logitChunkBytes = LOGIT_CHUNK_BYTES;
   private historyBuf: GPUBuffer | null = null;
   private historyCapacity = 0;
   /** Outgrown history buffers, destroyed after the next readback. */
@@ -273,6 +278,10 @@ export class GpuTrainer {
         adapterForward(e, out, sv, inputs, spec, inp.groups, accumulate);
         inp.saved.set(key, { saved: sv, inputs, spec });
       },
+      blockDone: (l) => {
+        // The block's adapters' saved tensors are dead (the statistics buffers are not scratch and stay).
+        for (const [key, sv] of inp.saved) if (key.startsWith(`${l}.`)) this.e.recycle(...Object.values(sv.saved));
+      },
       backward: (dx, dy, _lin, key, accumulate) => {
         const a = this.layers.get(key)!, sv = inp.saved.get(key);
         if (!sv) throw new Error(`train backward: layer ${key} has no saved forward`);
@@ -283,33 +292,59 @@ export class GpuTrainer {
 
   /**
    * The forward pass of a batch with the adapters (the shared block schedule, src/model/schedule.ts);
-   * with `training`, every activation is saved for the backward and the logits become dlogits.
+   * with `training`, every activation is saved for the backward, and the chunked head gives the
+   * per-token losses and the head's input gradient.
    */
   private forward(batch: TrainBatch, mask: number[] | null, opts: { lossScale: number; micro: number; training: boolean; keepStats?: boolean }): StepActs {
-    const e = this.e, m = this.model, s = m.spec;
+    const m = this.model;
     const { B, T } = batch;
-    const N = B * T, V = s.vocabSize;
+    const N = B * T;
     const inp = this.passInputs(batch, mask, { micro: opts.micro, keepStats: opts.keepStats ?? opts.training });
     const pass = m.pass({ B, T, save: opts.training, adapters: this.hook(inp) });
     const r = pass.run(batch.ids);
-    const acts: StepActs = { B, T, N, groups: inp.groups, pass, blocks: r.blocks, saved: inp.saved, x: r.x, nf: r.nf!, xf: r.xf!, logits: null, losses: null };
-    if (opts.training) {
-      acts.logits = pass.head(acts.xf, N);
-      acts.losses = e.scratch('losses', N * 4);
-      // dlogits = (softmax − onehot) · lossScale in place; per-token losses for the history.
-      crossEntropyBackward(e, acts.logits, acts.losses, e.scratch('train.targets', Int32Array.from(batch.targets)), { N, V, count: 1 / opts.lossScale });
-    }
+    const acts: StepActs = { B, T, N, groups: inp.groups, pass, blocks: r.blocks, saved: inp.saved, x: r.x, nf: r.nf!, xf: r.xf!, losses: null, dxf: null };
+    if (opts.training) this.headAndLoss(acts, batch, opts.lossScale);
     return acts;
+  }
+
+  /**
+   * The LM head, the masked cross-entropy and the head's input gradient, in chunks of tokens so
+   * that the logits never exceed LOGIT_CHUNK_BYTES (Qwen2.5's 151,936-token vocabulary at 512
+   * tokens would need 311 MB at once): per chunk, logits = xf·Wᵀ, the fused kernel turns them
+   * into dlogits (scaled by lossScale) in place with per-token losses, and dxf = dlogits·W. The
+   * chunk's buffers are recycled for the next chunk within the submission.
+   */
+  private headAndLoss(acts: StepActs, batch: TrainBatch, lossScale: number): void {
+    const e = this.e, m = this.model, s = m.spec, N = acts.N, C = s.hidden, V = s.vocabSize, W = m.weight(m.layout.head);
+    acts.losses = e.scratch('losses', N * 4);
+    acts.dxf = e.scratch('dxf', N * C * 4);
+    const rows = Math.max(1, Math.min(N, Math.floor(this.logitChunkBytes / (V * 4))));
+    for (let r0 = 0; r0 < N; r0 += rows) {
+      const n = Math.min(rows, N - r0), whole = n === N;
+      const xin = whole ? acts.xf : e.scratch('xf.chunk', n * C * 4);
+      if (!whole) e.copy(acts.xf, xin, n * C * 4, r0 * C * 4, 0);
+      const logits = e.scratch('logits.chunk', n * V * 4);
+      matmulForward(e, logits, xin, W, null, { M: n, N: V, K: C, transB: true });
+      const losses = whole ? acts.losses : e.scratch('losses.chunk', n * 4);
+      // dlogits = (softmax − onehot) · lossScale in place; per-token losses for the history.
+      crossEntropyBackward(e, logits, losses, e.scratch('train.targets', Int32Array.from(batch.targets.slice(r0, r0 + n))), { N: n, V, count: 1 / lossScale });
+      const dxf = whole ? acts.dxf : e.scratch('dxf.chunk', n * C * 4);
+      matmulBackwardInput(e, dxf, logits, W, { M: n, N: V, K: C, transB: true });
+      if (!whole) {
+        e.copy(losses, acts.losses, n * 4, 0, r0 * 4);
+        e.copy(dxf, acts.dxf, n * C * 4, 0, r0 * C * 4);
+        e.recycle(xin, losses, dxf);
+      }
+      e.recycle(logits);
+    }
   }
 
   /** The backward pass of a forward's activations into the adapter gradients (`+=`): the schedule's mirror. */
   private backward(acts: StepActs): void {
-    const e = this.e, m = this.model, s = m.spec, L = m.layout, { N } = acts;
-    const dxf = e.scratch('dxf', N * s.hidden * 4);
-    matmulBackwardInput(e, dxf, acts.logits!, m.weight(L.head), { M: N, N: s.vocabSize, K: s.hidden, transB: true });
-    const dx = e.scratch('dx', N * s.hidden * 4);
+    const e = this.e, m = this.model, L = m.layout;
+    const dx = e.scratch('dx', acts.N * m.spec.hidden * 4);
     e.clear(dx);
-    acts.pass.normBackward(dx, dxf, acts.x, acts.nf, L.finalNorm);
+    acts.pass.normBackward(dx, acts.dxf!, acts.x, acts.nf, L.finalNorm);
     blocksBackward(L, acts.blocks, dx, acts.pass);
   }
 

@@ -112,6 +112,8 @@ export interface FinetuneRequest {
   hyper: TrainHyper;
   /** Seed of the adapters' initial values (METHOD.md's initialisation). */
   seed: number;
+  /** Most bytes of logits at once (the head and loss run in chunks of tokens; default 64 MiB). */
+  logitChunkBytes?: number;
 }
 
 export interface FinetuneResult {
@@ -120,6 +122,11 @@ export interface FinetuneResult {
   params?: Record<string, { WrA: number[]; B: number[] }>;
   /** With returnGrads: the last step's gradients per adapted layer ([W_r; A] stacked, B, [w_omega, w_beta], M). */
   grads?: Record<string, { WrA: number[]; B: number[]; gates: number[] | null; M: number[] | null }>;
+  /**
+   * Pooled GPU memory of the steps: the measured peak of pooled buffers (activations, temporaries,
+   * uniforms, readbacks) above what was live before, and src/train/memory.ts's estimate of it.
+   */
+  memory: { peakPoolBytes: number; estimatedBytes: number };
   /** Router statistics of the last step per adapted layer (gated and routed methods). */
   routerStats: Awaited<ReturnType<import('../train/trainer.ts').GpuTrainer['routerStats']>>;
 }

@@ -19,6 +19,7 @@ import { computeIntuition, scorePrompts, type IntuitionModel } from '../intuitio
 import { ModelEmbedder, type Embedder } from '../intuition/embed.ts';
 import { adapterConfigOf, Run, RunError, type RunConfig, type RunHooks } from '../train/run.ts';
 import { listRuns, readCheckpoint, writeCheckpoint } from '../train/checkpoint.ts';
+import { estimateStep } from '../train/memory.ts';
 import { evaluateItems, type EvalItem, type LogitsSource } from '../train/evaluate.ts';
 import { adapterDims } from '../adapters/spec.ts';
 import { adaptedLayers, layerSpec, type TrainBatch } from '../train/config.ts';
@@ -456,12 +457,19 @@ const api: EngineApi = {
   async finetune(req) {
     const m = needModel();
     const trainer = new GpuTrainer(needEngine(), m.gpu, req.adapter, initAdapterParams(m.gpu, req.adapter, req.seed));
+    if (req.logitChunkBytes !== undefined) trainer.logitChunkBytes = req.logitChunkBytes;
     try {
-      for (let i = 0; i < req.steps; i++) await trainer.accumulateStep(req.microBatches ?? [req.batch], req.hyper);
+      const e = needEngine(), batches = req.microBatches ?? [req.batch];
+      await e.submit();
+      const base = e.pool.stats().liveBytes;
+      e.pool.resetPeak();
+      for (let i = 0; i < req.steps; i++) await trainer.accumulateStep(batches, req.hyper);
+      const tasks = Math.max(0, ...batches.map((b) => (b.task ? Math.max(...b.task) + 1 : 0)));
+      const memory = { peakPoolBytes: e.pool.stats().peakBytes - base, estimatedBytes: estimateStep(m.gpu.spec, 0, req.adapter, batches[0].B, batches[0].T, tasks, trainer.logitChunkBytes).activationBytes };
       const params = Object.fromEntries([...(await trainer.readParams())].map(([k, p]) => [k, { WrA: Array.from(p.WrA), B: Array.from(p.B) }]));
       const arr = (a: Float32Array | null) => (a ? Array.from(a) : null);
       const grads = req.returnGrads ? Object.fromEntries([...(await trainer.readGrads())].map(([k, g]) => [k, { WrA: Array.from(g.WrA), B: Array.from(g.B), gates: arr(g.gates), M: arr(g.M) }])) : undefined;
-      return { losses: await trainer.losses(), routerStats: await trainer.routerStats(), params, ...(grads ? { grads } : {}) };
+      return { losses: await trainer.losses(), routerStats: await trainer.routerStats(), params, memory, ...(grads ? { grads } : {}) };
     } finally {
       trainer.destroy();
     }
