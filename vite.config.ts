@@ -9,7 +9,7 @@ export default defineConfig({
   appType: 'mpa', // several pages (app, GPU test harness, benchmarks); unknown paths are 404s, not index.html
   worker: { format: 'es' },
   // Found by the dependency scan up front, so a worker's first import does not reload the page.
-  optimizeDeps: { include: ['papaparse', 'umap-js', '@huggingface/tokenizers', '@huggingface/jinja', 'comlink'] },
+  optimizeDeps: { include: ['papaparse', 'umap-js', '@huggingface/tokenizers', '@huggingface/jinja', 'comlink', 'uplot'] },
   server: { port: 5173, fs: { strict: true } },
   build: {
     target: 'es2022',

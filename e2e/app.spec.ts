@@ -11,6 +11,7 @@ test('shows the adapter, its features and limits from the engine worker', async 
   if (gpu.status !== 'ready') throw new Error(`expected a ready GPU, got ${JSON.stringify(gpu)}`);
   console.log(`[app] adapter: ${gpu.adapterName}`);
   await expect(studio.gpuAdapter).toContainText(gpu.adapterName);
+  await studio.showGpuDetails();
   await expect(studio.page.getByText('maxStorageBufferBindingSize')).toBeVisible();
   expect(gpu.limits.maxStorageBuffersPerShaderStage).toBeGreaterThanOrEqual(8);
   expect(await page.evaluate(() => window.mor1e!.gpuErrors())).toEqual([]);

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TextTokenizer } from '../src/model/tokenizer.ts';
 import { Dataset } from '../src/data/dataset.ts';
+import { StudioPage } from './pages.ts';
 
 const FIX = join(import.meta.dirname, 'fixtures');
 
@@ -84,6 +85,7 @@ test('a padded batch from the pipeline trains on the GPU: the loss falls', async
 test('the Data panel: a picked file, its problems by line, a column mapping, the bundled suite', async ({ page }) => {
   test.setTimeout(120_000);
   await openApp(page);
+  await new StudioPage(page).goto('data');
   await page.getByTestId('data-file').setInputFiles(join(FIX, 'data', 'tasks.jsonl'));
   const summary = page.getByTestId('data-summary');
   await expect(summary).toContainText('tasks.jsonl');
@@ -101,6 +103,6 @@ test('the Data panel: a picked file, its problems by line, a column mapping, the
   await expect(summary).toContainText('odd.csv');
   await expect(summary).toContainText('shape mapped');
   await page.getByTestId('data-suite').click();
-  await expect(summary).toContainText('4500 rows kept of 4500');
+  await expect(summary).toContainText('4950 rows kept of 4950'); // train.jsonl and its validation.jsonl
   await expect(page.locator('b')).toHaveCount(0); // data text is never rendered as HTML
 });

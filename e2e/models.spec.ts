@@ -112,12 +112,13 @@ test('loads from the hub by model id with per-file progress, and a reload comes 
 });
 
 test('loads a folder chosen as local files, then generates in the playground', async ({ page }) => {
-  await openStudio(page);
+  const studio = await openStudio(page);
   await page.getByTestId('model-tab-files').click();
   await page.getByTestId('model-files').setInputFiles(fileBuffers('tiny-llama'));
   await expect(page.getByTestId('model-info')).toHaveAttribute('data-model-type', 'llama', { timeout: 60_000 });
   const g = golden('tiny-llama');
   expect(maxRelError(await gpuLogits(page, g.ids), g.logits)).toBeLessThan(1e-4);
+  await studio.goto('playground');
   await page.getByTestId('playground-prompt').fill('hello world');
   await page.getByTestId('playground-generate').click();
   await expect(page.getByTestId('playground-generate')).toHaveText('Generate', { timeout: 60_000 });

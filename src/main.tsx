@@ -3,7 +3,7 @@
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { App } from './ui/App.tsx';
-import { engineClient, importDataset, initGpu, loadModel, useStore } from './ui/store/index.ts';
+import { engineClient, importDataset, initGpu, loadDefaults, loadModel, refreshSavedRuns, useStore } from './ui/store/index.ts';
 import './ui/style.css';
 
 createRoot(document.getElementById('root')!).render(
@@ -12,8 +12,21 @@ createRoot(document.getElementById('root')!).render(
   </StrictMode>,
 );
 
+/**
+ * The first run loads the bundled model and suite on open. A page driven by automation
+ * (navigator.webdriver: the Playwright specs) starts empty, so specs that load their own fixtures
+ * through window.mor1e see only those; `?first-run=1` (or `=0`) overrides either way.
+ */
+function firstRunWanted(): boolean {
+  const q = new URLSearchParams(location.search).get('first-run');
+  return q !== null ? q !== '0' : !navigator.webdriver;
+}
+
 // The engine starts once; test-API calls made before it is up wait for it (or its failure).
-const gpuStarted = initGpu();
+const gpuStarted = initGpu().then(() => {
+  void refreshSavedRuns();
+  if (firstRunWanted()) void loadDefaults();
+});
 
 if (import.meta.env.DEV || import.meta.env.MODE === 'test') {
   const api = async () => {

@@ -1,19 +1,23 @@
-// Choosing and loading a model: a Hugging Face id, a URL prefix, or a local folder (picker,
-// multi-select or drag and drop), with per-file progress, the model's summary, and errors that
-// say what was wrong without dropping the model already loaded.
+// Choosing and loading a model: the bundled mor1e-tiny (loaded on first open), a Hugging Face id,
+// a URL prefix, or a local folder (picker, multi-select or drag and drop), with per-file progress,
+// the model's card, and errors that say what was wrong without dropping the model already loaded.
 import { useState } from 'react';
-import { loadModel, useStore } from './store/index.ts';
+import { BUNDLED_MODEL_URL, loadModel, useStore } from './store/index.ts';
 import { fromDrop, fromFileList } from './files.ts';
+import { ModelCard } from './ModelCard.tsx';
+import { Note } from './Note.tsx';
 import type { ModelSource } from '../worker/api.ts';
 
-type Tab = 'hub' | 'url' | 'files';
+type Tab = 'bundled' | 'hub' | 'url' | 'files';
+
+const TAB_LABEL: Record<Tab, string> = { bundled: 'Bundled', hub: 'Hugging Face', url: 'URL', files: 'Local folder' };
 
 const fmtBytes = (b: number) => (b >= 2 ** 20 ? `${(b / 2 ** 20).toFixed(1)} MiB` : `${(b / 1024).toFixed(1)} KiB`);
 
 export function ModelPanel() {
   const gpuReady = useStore((s) => s.gpu.status === 'ready');
   const model = useStore((s) => s.model);
-  const [tab, setTab] = useState<Tab>('hub');
+  const [tab, setTab] = useState<Tab>('bundled');
   const [repo, setRepo] = useState('HuggingFaceTB/SmolLM2-135M');
   const [revision, setRevision] = useState('main');
   const [hubUrl, setHubUrl] = useState('https://huggingface.co');
@@ -26,13 +30,27 @@ export function ModelPanel() {
   return (
     <section className="panel" data-testid="model-panel">
       <h2>Model</h2>
+      <Note>
+        The base model that the adapter finetunes; its weights stay frozen. The bundled <code>mor1e-tiny</code> (2.2M parameters, no download) is
+        loaded on first open; bring your own GPT-2 or Llama-family model from the hub, a URL or a folder.
+      </Note>
       <div className="tabs" role="tablist">
-        {(['hub', 'url', 'files'] as const).map((t) => (
+        {(['bundled', 'hub', 'url', 'files'] as const).map((t) => (
           <button key={t} role="tab" aria-selected={tab === t} data-testid={`model-tab-${t}`} onClick={() => setTab(t)}>
-            {t === 'hub' ? 'Hugging Face' : t === 'url' ? 'URL' : 'Local folder'}
+            {TAB_LABEL[t]}
           </button>
         ))}
       </div>
+      {tab === 'bundled' && (
+        <div className="row">
+          <span>
+            <strong>mor1e-tiny</strong>: a 4-layer Llama-layout model pretrained by this project's recipe, served with the app from <code>{BUNDLED_MODEL_URL}</code>.
+          </span>
+          <button type="button" disabled={busy} data-testid="model-load-bundled" onClick={() => load({ kind: 'url', url: BUNDLED_MODEL_URL })}>
+            Load mor1e-tiny
+          </button>
+        </div>
+      )}
       {tab === 'hub' && (
         <form className="row" onSubmit={(e) => (e.preventDefault(), load({ kind: 'hub', repo: repo.trim(), revision: revision.trim() || 'main', hubUrl: hubUrl.trim() }))}>
           <label>Model id <input data-testid="hub-repo" value={repo} onChange={(e) => setRepo(e.target.value)} size={34} /></label>
@@ -90,25 +108,7 @@ export function ModelPanel() {
           {model.error}
         </p>
       )}
-      {model.info && (
-        <dl className="info" data-testid="model-info" data-model-type={model.info.modelType}>
-          <dt>Loaded</dt>
-          <dd data-testid="model-source">{model.info.source}</dd>
-          <dt>Architecture</dt>
-          <dd>
-            {model.info.modelType}: {model.info.layers} layers, width {model.info.hidden}, {model.info.heads} heads
-            {model.info.kvHeads !== model.info.heads ? ` (${model.info.kvHeads} key/value)` : ''}, vocabulary {model.info.vocabSize.toLocaleString('en-US')}
-          </dd>
-          <dt>Parameters</dt>
-          <dd>
-            {model.info.parameters.toLocaleString('en-US')} ({model.info.dtypes.join(', ')} on disk, {model.info.weightMiB.toFixed(1)} MiB f32 on the GPU)
-          </dd>
-          <dt>Context</dt>
-          <dd>
-            {model.info.maxPositions} positions; up to {model.info.maxTokens.toLocaleString('en-US')} tokens per pass on this GPU
-          </dd>
-        </dl>
-      )}
+      {model.info && <ModelCard info={model.info} />}
     </section>
   );
 }

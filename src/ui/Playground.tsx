@@ -1,27 +1,61 @@
-// The playground: generate from the loaded model (greedy or sampled), streaming tokens.
+// The playground: generate from the loaded model (greedy or sampled), streaming tokens, through the
+// trained adapter or the base model, or both side by side.
 import { generateText, useStore } from './store/index.ts';
+import { Note } from './Note.tsx';
 
 export function Playground() {
   const info = useStore((s) => s.model.info);
   const p = useStore((s) => s.playground);
   const patch = useStore((s) => s.patchPlayground);
-  if (!info) return null;
+  const hasAdapter = useStore((s) => s.run.state !== null);
+  const training = useStore((s) => s.run.state?.status === 'running');
+  if (!info) {
+    return (
+      <section className="panel" data-testid="playground">
+        <h2>Playground</h2>
+        <p className="muted">Load a model first (Model step).</p>
+      </section>
+    );
+  }
+  const both = p.sideBySide && hasAdapter;
   return (
     <section className="panel" data-testid="playground">
       <h2>Playground</h2>
-      <textarea data-testid="playground-prompt" rows={3} value={p.prompt} onChange={(e) => patch({ prompt: e.target.value })} />
+      <Note>
+        Type a prompt and generate. With a trained adapter, compare the base model with the finetuned one; the suite&rsquo;s rows use the instruction
+        template, so tick it for prompts like theirs.
+      </Note>
+      <textarea data-testid="playground-prompt" aria-label="Prompt" rows={3} value={p.prompt} onChange={(e) => patch({ prompt: e.target.value })} />
       <div className="row">
         <label>
           <input type="checkbox" checked={p.useChat} onChange={(e) => patch({ useChat: e.target.checked })} /> {info.hasChatTemplate ? 'chat template' : 'instruction template'}
         </label>
+        <label title={hasAdapter ? undefined : 'Train an adapter first'}>
+          <input type="checkbox" data-testid="playground-adapter" disabled={!hasAdapter || p.sideBySide} checked={hasAdapter && p.adapter} onChange={(e) => patch({ adapter: e.target.checked })} /> through the adapter
+        </label>
+        <label title={hasAdapter ? undefined : 'Train an adapter first'}>
+          <input type="checkbox" data-testid="playground-side-by-side" disabled={!hasAdapter} checked={both} onChange={(e) => patch({ sideBySide: e.target.checked })} /> base and adapter side by side
+        </label>
         <label>Max tokens <input type="number" min={1} max={512} value={p.maxNewTokens} onChange={(e) => patch({ maxNewTokens: Math.max(1, Number(e.target.value) || 1) })} /></label>
         <label>Temperature <input type="number" min={0} max={2} step={0.1} value={p.temperature} onChange={(e) => patch({ temperature: Math.max(0, Number(e.target.value) || 0) })} /></label>
         <label>Top-p <input type="number" min={0.05} max={1} step={0.05} value={p.topP} onChange={(e) => patch({ topP: Math.min(1, Math.max(0.05, Number(e.target.value) || 1)) })} /></label>
-        <button data-testid="playground-generate" disabled={p.generating || !p.prompt} onClick={() => void generateText()}>
+        <button data-testid="playground-generate" disabled={p.generating || !p.prompt || training} onClick={() => void generateText()}>
           {p.generating ? 'Generating…' : 'Generate'}
         </button>
       </div>
-      <pre className="output" data-testid="playground-output">{p.output}</pre>
+      {training && <p className="muted">Generation waits while the run trains: pause it or let it finish.</p>}
+      <div className={both ? 'side-by-side' : undefined}>
+        <div>
+          {both && <h3>Base model</h3>}
+          <pre className="output" data-testid="playground-output">{p.output}</pre>
+        </div>
+        {both && (
+          <div>
+            <h3>With the adapter</h3>
+            <pre className="output" data-testid="playground-output-adapter">{p.adapterOutput}</pre>
+          </div>
+        )}
+      </div>
       {p.error && <p className="error-box" role="alert" data-testid="playground-error">{p.error}</p>}
     </section>
   );

@@ -1,30 +1,15 @@
-// The one zustand store, built from slices, and its module-level actions (callable outside React).
-import { create } from 'zustand';
-import { createGpuSlice, type GpuSlice } from './gpuSlice.ts';
-import { createModelSlice, type ModelSlice } from './modelSlice.ts';
-import { createPlaygroundSlice, type PlaygroundSlice } from './playgroundSlice.ts';
-import { createDataSlice, type DataSlice } from './dataSlice.ts';
+// The store and its module-level actions (callable outside React): GPU start, model and dataset
+// loading, generation, and the engine's events. Runs, evaluation and the intuition have their
+// own action modules, re-exported here so components import from one place.
 import type { DatasetInput, ImportOptions, ImportResult } from '../../data/types.ts';
-import { createEngineClient, type EngineClient } from '../../worker/client.ts';
 import type { EngineEvent, GenerateResult, ModelInfo, ModelSource } from '../../worker/api.ts';
+import { engineClient, message, useStore } from './store.ts';
+import { onRunMetrics } from './runActions.ts';
 
-export type StoreState = GpuSlice & ModelSlice & PlaygroundSlice & DataSlice;
-
-export const useStore = create<StoreState>()((...a) => ({
-  ...createGpuSlice(...a),
-  ...createModelSlice(...a),
-  ...createPlaygroundSlice(...a),
-  ...createDataSlice(...a),
-}));
-
-let client: EngineClient | null = null;
-
-export function engineClient(): EngineClient {
-  client ??= createEngineClient();
-  return client;
-}
-
-const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
+export { engineClient, useStore, type StoreState } from './store.ts';
+export * from './runActions.ts';
+export * from './evalActions.ts';
+export * from './intuitionActions.ts';
 
 function onEngineEvent(e: EngineEvent): void {
   const s = useStore.getState();
@@ -44,8 +29,23 @@ function onEngineEvent(e: EngineEvent): void {
     case 'dataset':
       s.patchData({ result: e.result, error: e.error ?? null });
       break;
-    case 'token':
-      if (s.playground.generating) s.patchPlayground({ output: s.playground.output + e.text });
+    case 'token': {
+      const p = s.playground;
+      if (p.streaming === 'base') s.patchPlayground({ output: p.output + e.text });
+      else if (p.streaming === 'adapter') s.patchPlayground({ adapterOutput: p.adapterOutput + e.text });
+      break;
+    }
+    case 'intuition-progress':
+      s.patchIntuition({ progress: e.progress });
+      break;
+    case 'cluster-map':
+      s.patchIntuition({ frame: e.map });
+      break;
+    case 'intuition':
+      s.patchIntuition({ result: e.result, taskNames: e.taskNames, pointTasks: e.pointTasks, pointTexts: e.pointTexts, frame: null, progress: null, error: null });
+      break;
+    case 'run-metrics':
+      onRunMetrics(e.rows, e.state);
       break;
   }
 }
@@ -76,13 +76,21 @@ export async function initGpu(): Promise<void> {
   }
 }
 
-/** Loads a model; on failure the error is shown and the previous model stays loaded. */
-export async function loadModel(source: ModelSource): Promise<ModelInfo | null> {
+// The first run's defaults load in the background on open; a model or dataset the user (or a test)
+// asks for meanwhile waits for them, so it is never overwritten by the default arriving later.
+let defaultsLoading: Promise<unknown> | null = null;
+const afterDefaults = <T>(f: () => Promise<T>): Promise<T> => (defaultsLoading ? defaultsLoading.then(f, f) : f());
+
+async function doLoadModel(source: ModelSource): Promise<ModelInfo | null> {
   const { patchModel } = useStore.getState();
   patchModel({ loading: true, error: null, files: {}, upload: null });
   try {
     const info = await engineClient().api.loadModel(source);
     patchModel({ loading: false, info });
+    const s = useStore.getState();
+    // Scores from the old model's hidden states mean nothing to the new one (the worker drops them too).
+    if (s.intuition.result?.source === 'model') s.patchIntuition({ result: null, pointTasks: null, pointTexts: [], frame: null });
+    s.patchEval({ before: null, after: null, beforeKey: null });
     return info;
   } catch (e) {
     patchModel({ loading: false, error: message(e) });
@@ -90,36 +98,87 @@ export async function loadModel(source: ModelSource): Promise<ModelInfo | null> 
   }
 }
 
-/** Generates from the playground's prompt and settings; tokens stream into `output`. */
-export async function generateText(): Promise<GenerateResult | null> {
-  const { playground: p, patchPlayground } = useStore.getState();
-  patchPlayground({ generating: true, output: '', error: null });
-  try {
-    const result = await engineClient().api.generate({
-      prompt: p.useChat ? [{ role: 'user', content: p.prompt }] : p.prompt,
-      maxNewTokens: p.maxNewTokens,
-      temperature: p.temperature,
-      topP: p.topP,
-    });
-    patchPlayground({ generating: false, output: result.text });
-    return result;
-  } catch (e) {
-    patchPlayground({ generating: false, error: message(e) });
-    return null;
-  }
-}
-
-/** Imports a dataset in the worker; on failure the error is shown and the previous dataset stays. */
-export async function importDataset(input: DatasetInput, options?: ImportOptions): Promise<ImportResult | null> {
+async function doImportDataset(input: DatasetInput, options?: ImportOptions): Promise<ImportResult | null> {
   const { patchData } = useStore.getState();
   patchData({ importing: true, error: null, progress: null });
   try {
     const result = await engineClient().api.importDataset(input, options);
     if (result.shape === 'unknown') patchData({ importing: false, unmapped: result });
-    else patchData({ importing: false, result, unmapped: null });
+    else {
+      patchData({ importing: false, result, unmapped: null });
+      // A new dataset has no intuition yet and its own evaluation.
+      const s = useStore.getState();
+      s.patchIntuition({ result: null, pointTasks: null, pointTexts: [], frame: null });
+      s.patchEval({ before: null, after: null, beforeKey: null });
+    }
     return result;
   } catch (e) {
     patchData({ importing: false, error: message(e) });
+    return null;
+  }
+}
+
+/** Loads a model; on failure the error is shown and the previous model stays loaded. */
+export function loadModel(source: ModelSource): Promise<ModelInfo | null> {
+  return afterDefaults(() => doLoadModel(source));
+}
+
+/** Imports a dataset in the worker; on failure the error is shown and the previous dataset stays. */
+export function importDataset(input: DatasetInput, options?: ImportOptions): Promise<ImportResult | null> {
+  return afterDefaults(() => doImportDataset(input, options));
+}
+
+const base = import.meta.env.BASE_URL;
+/** The bundled model and suite (public/), served with the app: no network beyond this origin. */
+export const BUNDLED_MODEL_URL = `${base}models/mor1e-tiny/`;
+export const SUITE: DatasetInput = { url: `${base}data/suite/train.jsonl`, name: 'suite/train.jsonl' };
+export const SUITE_OPTIONS: ImportOptions = { validation: { url: `${base}data/suite/validation.jsonl`, name: 'suite/validation.jsonl' } };
+
+export const importSuite = () => importDataset(SUITE, SUITE_OPTIONS);
+
+/**
+ * The first run (issue 13): the bundled tiny model, then the bundled suite (tokenized once, with
+ * that model), so a T-REX run can start with one button. Nothing already loaded is replaced.
+ */
+export function loadDefaults(): Promise<unknown> {
+  defaultsLoading ??= (async () => {
+    if (useStore.getState().gpu.status !== 'ready') return;
+    if (!useStore.getState().model.info) await doLoadModel({ kind: 'url', url: BUNDLED_MODEL_URL });
+    if (!useStore.getState().data.result) await doImportDataset(SUITE, SUITE_OPTIONS);
+  })().finally(() => {
+    defaultsLoading = null;
+  });
+  return defaultsLoading;
+}
+
+/** Generates from the playground's prompt; tokens stream in. Side by side: the base model, then the adapter. */
+export async function generateText(): Promise<GenerateResult | null> {
+  const { playground: p, patchPlayground } = useStore.getState();
+  const hasAdapter = useStore.getState().run.state !== null;
+  patchPlayground({ generating: true, output: '', adapterOutput: '', error: null });
+  // `into`: which output the text streams into ('base' is the single output when not side by side).
+  const one = async (adapter: boolean, into: 'base' | 'adapter'): Promise<GenerateResult> => {
+    patchPlayground({ streaming: into });
+    const result = await engineClient().api.generate({
+      prompt: p.useChat ? [{ role: 'user', content: p.prompt }] : p.prompt,
+      maxNewTokens: p.maxNewTokens,
+      temperature: p.temperature,
+      topP: p.topP,
+      adapter,
+    });
+    patchPlayground(into === 'adapter' ? { adapterOutput: result.text } : { output: result.text });
+    return result;
+  };
+  try {
+    let result: GenerateResult;
+    if (p.sideBySide && hasAdapter) {
+      await one(false, 'base');
+      result = await one(true, 'adapter');
+    } else result = await one(p.adapter && hasAdapter, 'base');
+    patchPlayground({ generating: false, streaming: null });
+    return result;
+  } catch (e) {
+    patchPlayground({ generating: false, streaming: null, error: message(e) });
     return null;
   }
 }

@@ -1,4 +1,5 @@
-// Playground slice: the generation in progress (streamed text) and its settings.
+// Playground slice: the generation in progress (streamed text), its settings, and whether it runs
+// through the trained adapter, the base model, or both side by side.
 import type { StateCreator } from 'zustand';
 
 export interface PlaygroundState {
@@ -7,7 +8,15 @@ export interface PlaygroundState {
   maxNewTokens: number;
   temperature: number;
   topP: number;
+  /** Through the trained adapter (when there is one); false: the base model. */
+  adapter: boolean;
+  /** Generate with the base model and with the adapter, one after the other, shown side by side. */
+  sideBySide: boolean;
+  /** The base model's text (or the only text when not side by side). */
   output: string;
+  adapterOutput: string;
+  /** Which output the streamed tokens belong to. */
+  streaming: 'base' | 'adapter' | null;
   generating: boolean;
   error: string | null;
 }
@@ -18,6 +27,9 @@ export interface PlaygroundSlice {
 }
 
 export const createPlaygroundSlice: StateCreator<PlaygroundSlice, [], [], PlaygroundSlice> = (set) => ({
-  playground: { prompt: 'the quick brown', useChat: false, maxNewTokens: 24, temperature: 0, topP: 0.95, output: '', generating: false, error: null },
+  playground: {
+    prompt: 'the quick brown', useChat: false, maxNewTokens: 24, temperature: 0, topP: 0.95, adapter: true, sideBySide: false,
+    output: '', adapterOutput: '', streaming: null, generating: false, error: null,
+  },
   patchPlayground: (p) => set((s) => ({ playground: { ...s.playground, ...p } })),
 });

@@ -1,0 +1,43 @@
+// Run slice: the training run's state (a few updates a second, from 'run-metrics' events), what it
+// is doing before its first step (the intuition), the saved runs, and the last router statistics.
+// The metric rows themselves stay out of the store (./metrics.ts): charts draw them on a canvas
+// without React re-rendering at the step rate.
+import type { StateCreator } from 'zustand';
+import type { RunState } from '../../train/run.ts';
+import type { RunRecord } from '../../train/checkpoint.ts';
+import type { FinetuneResult } from '../../worker/api.ts';
+
+export type RouterStats = FinetuneResult['routerStats'];
+
+/** One reading of the router statistics: each layer's experts' shares of all tokens (1.0 = fair). */
+export interface RouterSample {
+  step: number;
+  shares: number[][];
+}
+
+export interface RunUiState {
+  state: RunState | null;
+  /** startRun called, not yet running (the intuition may be computing). */
+  starting: boolean;
+  error: string | null;
+  saved: RunRecord[];
+  /** Latest router statistics of the run (null: none read yet, or the method has no router). */
+  routerStats: RouterStats | null;
+  routerStatsStep: number;
+  /** The statistics were read and the run's method has none (LoRA). */
+  noRouter: boolean;
+  /** Readings so far, one per step read (at most MAX_ROUTER_SAMPLES, thinned). */
+  routerHistory: RouterSample[];
+}
+
+export const MAX_ROUTER_SAMPLES = 2000;
+
+export interface RunSlice {
+  run: RunUiState;
+  patchRun(p: Partial<RunUiState>): void;
+}
+
+export const createRunSlice: StateCreator<RunSlice, [], [], RunSlice> = (set) => ({
+  run: { state: null, starting: false, error: null, saved: [], routerStats: null, routerStatsStep: 0, noRouter: false, routerHistory: [] },
+  patchRun: (p) => set((s) => ({ run: { ...s.run, ...p } })),
+});
