@@ -1,7 +1,7 @@
 // Page objects for the studio UI, keyed by data-testid.
 import { expect, type Locator, type Page } from '@playwright/test';
 
-export type StudioStep = 'model' | 'data' | 'method' | 'train' | 'experts' | 'clusters' | 'evaluate' | 'playground';
+export type StudioStep = 'model' | 'data' | 'method' | 'train' | 'experts' | 'clusters' | 'evaluate' | 'playground' | 'export';
 
 export class StudioPage {
   readonly page: Page;

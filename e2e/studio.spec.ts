@@ -132,3 +132,33 @@ test('the cluster map of a small dataset: points coloured by task, sizes, purity
   await page.getByTestId('clusters-colour').selectOption('cluster');
   await page.screenshot({ path: test.info().outputPath('clusters.png') });
 });
+
+test('export step: a trained adapter downloads as a zip; an adapter folder loads and drives the playground', async ({ page }) => {
+  test.setTimeout(240_000);
+  await page.setViewportSize({ width: 1280, height: 720 });
+  const studio = new StudioPage(page);
+  await studio.open();
+  await expect(studio.gpuStatus).toHaveAttribute('data-status', 'ready', { timeout: 60_000 });
+  await page.evaluate(() => window.mor1e!.loadModel('/e2e/fixtures/models/tiny-gpt2/'));
+  await expect(studio.stepEntry('export')).toHaveAttribute('data-state', 'ready');
+  await page.evaluate(async () => {
+    const text = await (await fetch('/e2e/fixtures/data/tasks.jsonl')).text();
+    await window.mor1e!.importDataset({ name: 'tasks.jsonl', text }, { seed: 5, validationFraction: 0.25 });
+    await window.mor1e!.startRun({ method: 'lora', r: 4, init: 'fresh', steps: 2, batchSize: 4, lr: 1e-2, schedule: 'constant', seed: 1 });
+  });
+  await expect.poll(() => page.evaluate(() => window.mor1e!.runState().then((s) => s.status)), { timeout: 120_000 }).toBe('finished');
+  await studio.goto('export');
+  const [dl] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-adapter').click()]);
+  expect(dl.suggestedFilename()).toBe('tiny-gpt2-adapter.zip');
+  await expect(page.getByTestId('export-files')).toContainText('adapter_config.json');
+  await expect(page.getByTestId('export-files')).toContainText('adapter_model.safetensors');
+  // A routed export of a LoRA is refused with the reason, in the panel.
+  await page.getByTestId('export-per-cluster').click();
+  await expect(page.getByTestId('export-error')).toContainText(/LoRA has no routing/);
+  // Loading the PyTorch-written T-REX fixture adapter: described, and generation runs through it.
+  const dir = join(FIX, 'adapters', 'tiny-gpt2-trex');
+  await page.getByTestId('adapter-files').setInputFiles(['adapter_model.safetensors', 'intuition.safetensors', 'mor1e_config.json'].map((f) => join(dir, f)));
+  await expect(page.getByTestId('adapter-loaded')).toContainText('Loaded trex (mor1e)');
+  const g = await page.evaluate(() => window.mor1e!.generate({ prompt: 'Reverse the word: sun', maxNewTokens: 3, temperature: 0, adapter: true, s: [0.2, 0.1, 0, 0.3, -0.1] }));
+  expect(g.promptIds.length).toBeGreaterThan(0);
+});

@@ -14,9 +14,10 @@ import { ClustersPanel } from './ClustersPanel.tsx';
 import { EvaluatePanel } from './EvaluatePanel.tsx';
 import { Playground } from './Playground.tsx';
 import { PanelBoundary } from './PanelBoundary.tsx';
+import { ExportPanel } from './ExportPanel.tsx';
 
 const PANELS: Record<StepId, () => ReactElement | null> = {
-  model: ModelPanel, data: DataPanel, method: MethodPanel, train: TrainPanel, experts: ExpertsPanel, clusters: ClustersPanel, evaluate: EvaluatePanel, playground: Playground,
+  model: ModelPanel, data: DataPanel, method: MethodPanel, train: TrainPanel, experts: ExpertsPanel, clusters: ClustersPanel, evaluate: EvaluatePanel, playground: Playground, export: ExportPanel,
 };
 
 export function App() {

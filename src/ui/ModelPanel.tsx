@@ -6,6 +6,7 @@ import { BUNDLED_MODEL_URL, loadModel, useStore } from './store/index.ts';
 import { fromDrop, fromFileList } from './files.ts';
 import { ModelCard } from './ModelCard.tsx';
 import { Note } from './Note.tsx';
+import { StorageNote } from './StorageNote.tsx';
 import type { ModelSource } from '../worker/api.ts';
 
 type Tab = 'bundled' | 'hub' | 'url' | 'files';
@@ -89,11 +90,12 @@ export function ModelPanel() {
         </div>
       )}
 
+      {Object.values(model.files).some((f) => f.message) && <StorageNote messages={Object.values(model.files).flatMap((f) => (f.message ? [f.message] : []))} />}
       {model.loading && (
         <div data-testid="model-progress" className="progress">
           {Object.values(model.files).map((f) => (
             <div key={f.file} data-testid="file-progress" data-status={f.status}>
-              {f.file}: {f.status === 'missing' ? 'not present' : f.status === 'cached' ? `from cache (${fmtBytes(f.loaded)})` : `${fmtBytes(f.loaded)}${f.total ? ` / ${fmtBytes(f.total)}` : ''}`}
+              {f.file}: {f.status === 'missing' ? 'not present' : f.status === 'cached' ? `from cache (${fmtBytes(f.loaded)})` : f.status === 'uncached' ? 'not cached, reading from the network' : `${fmtBytes(f.loaded)}${f.total ? ` / ${fmtBytes(f.total)}` : ''}`}
             </div>
           ))}
           {model.upload && (

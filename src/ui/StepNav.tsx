@@ -5,7 +5,7 @@ import { stepViews, type StepStatus } from './steps.ts';
 
 const ICON: Record<StepStatus, string> = { done: '✓', active: '◐', ready: '○', blocked: '⊘', error: '!' };
 /** The main path is numbered; Experts and Clusters are views beside it. */
-const NUMBER: Partial<Record<string, number>> = { model: 1, data: 2, method: 3, train: 4, evaluate: 5, playground: 6 };
+const NUMBER: Partial<Record<string, number>> = { model: 1, data: 2, method: 3, train: 4, evaluate: 5, playground: 6, export: 7 };
 const SPOKEN: Record<StepStatus, string> = { done: 'done', active: 'in progress', ready: 'ready', blocked: 'blocked', error: 'needs attention' };
 
 export function StepNav() {

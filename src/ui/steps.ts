@@ -15,7 +15,7 @@ export interface StepView {
 }
 
 export const STEP_LABELS: Record<StepId, string> = {
-  model: 'Model', data: 'Data', method: 'Method', train: 'Train', experts: 'Experts', clusters: 'Clusters', evaluate: 'Evaluate', playground: 'Playground',
+  model: 'Model', data: 'Data', method: 'Method', train: 'Train', experts: 'Experts', clusters: 'Clusters', evaluate: 'Evaluate', playground: 'Playground', export: 'Export',
 };
 
 const pct = (a: number, b: number) => `${Math.round((100 * a) / Math.max(1, b))}%`;
@@ -67,5 +67,7 @@ export function stepViews(s: StoreState): StepView[] {
 
   const playground = !info ? v('playground', 'blocked', 'needs a model') : s.playground.generating ? v('playground', 'active', 'generating…') : v('playground', 'ready', run ? 'base or adapter' : 'the base model');
 
-  return [model, dataV, method, train, experts, clusters, evaluate, playground];
+  const exportV = !info ? v('export', 'blocked', 'needs a model') : run ? v('export', 'ready', 'the run\'s adapter, or load one') : v('export', 'ready', 'load an adapter');
+
+  return [model, dataV, method, train, experts, clusters, evaluate, playground, exportV];
 }

@@ -100,6 +100,7 @@ const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'special_tok
  */
 async function perClusterExport(a: AdapterExport, trainer: GpuTrainer, maxRows = 256): Promise<ExportFile[]> {
   const ds = needDataset(), m = needModel();
+  if (!adapterDims(layerSpec(a.cfg, adaptedLayers(m.gpu.spec, a.cfg)[0].lin, 1)).E) throw new Error('per-cluster export: a LoRA has no routing to freeze; export it as it is');
   const k = ds.intuitionK;
   if (!k) throw new Error('per-cluster export: the dataset has no intuition scores; compute the intuition (or train with one) first');
   const clusterOf = (rows: number[]) => {

@@ -22,5 +22,6 @@ export interface ModelSlice {
 export const createModelSlice: StateCreator<ModelSlice, [], [], ModelSlice> = (set) => ({
   model: { loading: false, info: null, error: null, files: {}, upload: null },
   patchModel: (p) => set((s) => ({ model: { ...s.model, ...p } })),
-  fileProgress: (p) => set((s) => ({ model: { ...s.model, files: { ...s.model.files, [p.file]: p } } })),
+  // A file's message (e.g. why it was not cached) stays while its later progress arrives.
+  fileProgress: (p) => set((s) => ({ model: { ...s.model, files: { ...s.model.files, [p.file]: { ...p, message: p.message ?? s.model.files[p.file]?.message } } } })),
 });

@@ -1,7 +1,7 @@
 // UI slice: which step of the studio is open, and presentation mode (large type for projectors).
 import type { StateCreator } from 'zustand';
 
-export const STEPS = ['model', 'data', 'method', 'train', 'experts', 'clusters', 'evaluate', 'playground'] as const;
+export const STEPS = ['model', 'data', 'method', 'train', 'experts', 'clusters', 'evaluate', 'playground', 'export'] as const;
 export type StepId = (typeof STEPS)[number];
 
 export interface UiState {

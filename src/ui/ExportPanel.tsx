@@ -1,0 +1,166 @@
+// Export and import of adapters: the active adapter (the run's, or one loaded here) as PEFT LoRA
+// or the mor1e format, a merged model folder (LoRA), or one static LoRA per intuition cluster
+// with its accuracy beside the dynamic adapter; each export downloads as one .zip. Loading an
+// adapter (either format, a folder or its files) makes it the active adapter for evaluation,
+// the playground and further training (init "loaded").
+import { useState } from 'react';
+import { zipSync } from 'fflate';
+import { engineClient, useStore } from './store/index.ts';
+import { message } from './store/store.ts';
+import { fromFileList } from './files.ts';
+import { Note } from './Note.tsx';
+import type { AdapterFile, AdapterInfo, ExportRequest } from '../worker/api.ts';
+
+type Kind = ExportRequest['kind'];
+const KINDS: Array<{ kind: Kind; label: string; what: string }> = [
+  { kind: 'adapter', label: 'Adapter', what: 'PEFT LoRA for LoRA; the mor1e format (router, gates, intuition centroids) for T-REX, MoR1E, MoLoRA and SiRA' },
+  { kind: 'merged', label: 'Merged model', what: 'a full Hugging Face model folder with the LoRA merged into the weights (LoRA only)' },
+  { kind: 'per-cluster', label: 'Per cluster', what: 'one ordinary PEFT LoRA per intuition cluster (routing frozen at the cluster mean), servable by any LoRA engine, with report.json' },
+];
+
+interface ClusterRow {
+  cluster: number;
+  n: number;
+  dynamic: number | null;
+  static: number | null;
+}
+
+const pct = (x: number | null) => (x === null ? '—' : `${(100 * x).toFixed(0)}%`);
+
+function download(name: string, files: AdapterFile[]): void {
+  const zip = zipSync(Object.fromEntries(files.map((f) => [f.name, f.bytes])));
+  const url = URL.createObjectURL(new Blob([zip as BlobPart], { type: 'application/zip' }));
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = name;
+  a.click();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
+
+export function ExportPanel() {
+  const info = useStore((s) => s.model.info);
+  const run = useStore((s) => s.run.state);
+  const [busy, setBusy] = useState<Kind | 'load' | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [last, setLast] = useState<{ kind: Kind; files: AdapterFile[]; report: ClusterRow[] | null } | null>(null);
+  const [loaded, setLoaded] = useState<AdapterInfo | null>(null);
+  const model = info?.source.replace(/\/$/, '').split('/').pop() ?? 'model';
+
+  const exportKind = async (kind: Kind) => {
+    setBusy(kind);
+    setError(null);
+    try {
+      const files = await engineClient().api.exportAdapter({ kind });
+      const rep = files.find((f) => f.name === 'report.json');
+      const report = rep ? (JSON.parse(new TextDecoder().decode(rep.bytes)) as { clusters: ClusterRow[] }).clusters : null;
+      setLast({ kind, files, report });
+      download(`${model}-${kind}.zip`, files);
+    } catch (e) {
+      setError(message(e));
+    } finally {
+      setBusy(null);
+    }
+  };
+
+  const load = async (list: FileList) => {
+    setBusy('load');
+    setError(null);
+    try {
+      const files = await Promise.all(fromFileList(list).map(async (f) => ({ name: f.name, bytes: new Uint8Array(await f.blob.arrayBuffer()) })));
+      setLoaded(await engineClient().api.loadAdapter({ kind: 'files', files }));
+    } catch (e) {
+      setError(message(e));
+    } finally {
+      setBusy(null);
+    }
+  };
+
+  const unload = async () => {
+    setError(null);
+    try {
+      await engineClient().api.unloadAdapter();
+      setLoaded(null);
+    } catch (e) {
+      setError(message(e));
+    }
+  };
+
+  return (
+    <section data-testid="export-panel">
+      <h2>Export</h2>
+      <Note>
+        Take the adapter out of the browser in formats others load, or bring one in. The adapter is the run&apos;s ({run ? `${run.status}, step ${run.step}` : 'none yet'}) or one loaded below.
+      </Note>
+      {!info && <p>Load a model first.</p>}
+      <div className="export-kinds">
+        {KINDS.map((k) => (
+          <div key={k.kind} className="export-kind">
+            <button disabled={!info || busy !== null} onClick={() => void exportKind(k.kind)} data-testid={`export-${k.kind}`}>
+              {busy === k.kind ? 'Exporting…' : `${k.label} (.zip)`}
+            </button>
+            <span className="muted"> {k.what}</span>
+          </div>
+        ))}
+      </div>
+      {error && (
+        <p className="error" data-testid="export-error">
+          {error}
+        </p>
+      )}
+      {last && (
+        <div data-testid="export-files">
+          <h3>Last export: {last.kind}</h3>
+          <ul>
+            {last.files.map((f) => (
+              <li key={f.name}>
+                {f.name} ({(f.bytes.byteLength / 1024).toFixed(1)} KiB)
+              </li>
+            ))}
+          </ul>
+          {last.report && (
+            <table data-testid="cluster-report">
+              <thead>
+                <tr>
+                  <th>cluster</th>
+                  <th>validation rows</th>
+                  <th>dynamic adapter</th>
+                  <th>static LoRA</th>
+                </tr>
+              </thead>
+              <tbody>
+                {last.report.map((r) => (
+                  <tr key={r.cluster}>
+                    <td>{r.cluster}</td>
+                    <td>{r.n}</td>
+                    <td>{pct(r.dynamic)}</td>
+                    <td>{pct(r.static)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          )}
+        </div>
+      )}
+      <h3>Load an adapter</h3>
+      <p className="muted">A PEFT LoRA (adapter_config.json + adapter_model.safetensors) or the mor1e format (mor1e_config.json, adapter_model.safetensors, intuition.safetensors), checked against the loaded model.</p>
+      <label className="button">
+        Choose adapter files
+        <input type="file" hidden multiple disabled={!info || busy !== null} data-testid="adapter-files" onChange={(e) => e.target.files && void load(e.target.files)} />
+      </label>
+      {loaded && (
+        <div data-testid="adapter-loaded">
+          <p>
+            Loaded {loaded.method} ({loaded.format}): {loaded.layers} layers, {loaded.parameters.toLocaleString('en-US')} parameters
+            {loaded.intuition ? `, intuition ${loaded.intuition.source}${loaded.intuition.k ? ` (k = ${loaded.intuition.k})` : ''}` : ''}.
+          </p>
+          {loaded.warnings.map((w) => (
+            <p key={w} className="muted">
+              {w}
+            </p>
+          ))}
+          <button onClick={() => void unload()}>Unload</button>
+        </div>
+      )}
+    </section>
+  );
+}
