@@ -5,10 +5,10 @@ import { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
 import { acquireDevice, adapterName } from '../src/gpu/device.ts';
 import { Engine } from '../src/gpu/engine.ts';
 import { SHADERS } from '../src/gpu/shaders.ts';
-import { benchOurMatmul, MATMUL_SHAPES, randomData, type MatmulBenchShape } from './matmul.ts';
+import { benchOurMatmul, benchSkinny, MATMUL_SHAPES, randomData, type MatmulBenchShape } from './matmul.ts';
 import { gflops, round, timeRuns } from './timing.ts';
 import { benchAttention, benchCrossEntropy, SEQ_LENGTHS } from './transformer.ts';
-import { benchForward, benchSafetensors } from './model.ts';
+import { benchDecodePaths, benchForward, benchSafetensors, smolLM2ShapeFiles } from './model.ts';
 import { benchAdapters } from './adapter.ts';
 import { benchKmeans, benchKmeansAssign } from './kmeans.ts';
 import { benchEmbed } from './embed.ts';
@@ -119,16 +119,35 @@ async function main() {
   };
 
   Object.assign(benches, {
+    // Skinny-M matmuls (M = 1, 4, 16 at SmolLM2-135M widths): tiled vs skinny kernel, side by
+    // side. --shapes 1x576x576t,16x1536x576 picks rows (t: B stored N x K).
+    async skinny({ shapes, runs = 5 }: BenchOptions) {
+      const rows = await benchSkinny(engine, adapter, { shapes, runs });
+      rows.forEach((r) => log(JSON.stringify(r)));
+      return rows;
+    },
+    // KV-cache decode on the bundled model, the old tiled path vs the skinny one.
+    async decode({ runs = 3 }: BenchOptions) {
+      const rows = await benchDecodePaths(engine, adapter, filesFromUrl('/models/mor1e-tiny/'), 'mor1e-tiny', { runs });
+      rows.forEach((r) => log(JSON.stringify(r)));
+      return rows;
+    },
+    // The same on a SmolLM2-135M-shaped model with random weights (on request only: the tiled
+    // path takes seconds per token on SwiftShader). Short: a 4-token prompt and 4 new tokens.
+    async decode_smollm2({ runs = 1 }: BenchOptions) {
+      const files = await smolLM2ShapeFiles();
+      const rows = await benchDecodePaths(engine, adapter, files, 'SmolLM2-135M shape', { runs: Math.min(runs, 3), prompt: 4, tokens: 4, warmupTokens: 2 });
+      rows.forEach((r) => log(JSON.stringify(r)));
+      return rows;
+    },
     async safetensors({ runs = 5 }: BenchOptions) {
       const rows = [await benchSafetensors(engine, adapter, 'F32', runs), await benchSafetensors(engine, adapter, 'BF16', runs)];
       rows.forEach((r) => log(JSON.stringify(r)));
       return rows;
     },
-    async adapter({ runs = 5 }: BenchOptions) {
-      const rows = await benchAdapters(engine, adapter, runs);
-      rows.forEach((r) => log(JSON.stringify(r)));
-      return rows;
-    },
+    // --shapes routing,own,layer picks the adapter_routing (routing kernels alone),
+    // adapter_own (the adapter without the base matmul) and adapter_layer rows.
+    adapter: ({ runs = 5, shapes }: BenchOptions) => benchAdapters(engine, adapter, runs, shapes, (r) => log(JSON.stringify(r))),
     async data({ runs = 5 }: BenchOptions) {
       // Import + validate + tokenize of a generated 100 MB JSONL, in a worker. Best of a few runs
       // (the machine is shared); one fresh worker per run, so no cache carries over.

@@ -1,9 +1,12 @@
 // npm run bench: serves the benchmark page with Vite, drives it in headless Chromium, merges
 // the rows into bench/results.json (rows of the benches run now replace their old rows) and
-// prints a table. Options: --only matmul,attention,cross_entropy,safetensors,forward,adapter,data,kmeans,embed
+// prints a table. Options: --only matmul,skinny,decode,attention,cross_entropy,safetensors,forward,adapter,data,kmeans,embed
+// (skinny: M = 1, 4, 16 matmuls at SmolLM2-135M widths, tiled vs skinny kernel; decode: KV-cache
+// generation on the bundled model with the old tiled path and the skinny one)
+// ,decode_smollm2 (the same on a SmolLM2-135M-shaped model with random weights; on request only)
 // ,kmeans (kmeans_assign: the assignment kernel's variants and tunables, on request only)
 // ,train (a training step per method on the bundled model; on request only)
-// --shapes 512,1024 (matmul) or 1000x384,50000x768 (kmeans: N x d)
+// --shapes 512,1024 (matmul), 1x576x576t,16x1536x576 (skinny) or 1000x384,50000x768 (kmeans: N x d)
 // --runs 5  --no-naive
 import { chromium } from 'playwright';
 import { createServer } from 'vite';
@@ -18,7 +21,7 @@ const opt = (name, dflt) => {
 const runs = Number(opt('runs', 5));
 const shapes = opt('shapes', undefined)?.split(',');
 const naive = !argv.includes('--no-naive');
-const only = opt('only', 'matmul,attention,cross_entropy,safetensors,forward,adapter,data,kmeans,embed').split(',');
+const only = opt('only', 'matmul,skinny,decode,attention,cross_entropy,safetensors,forward,adapter,data,kmeans,embed').split(',');
 
 // No HMR and no file watching: an edit elsewhere must not reload the page mid-measurement.
 const server = await createServer({ server: { port: 0, host: '127.0.0.1', hmr: false, watch: null }, logLevel: 'error' });

@@ -214,3 +214,23 @@ test('memory: a step\'s measured peak of pooled buffers matches the estimate the
     expect(peakPoolBytes / estimatedBytes).toBeLessThan(1.2);
   }
 });
+
+test('a step split into many submissions (Engine.maxDispatchesPerSubmit) gives bit-identical losses and parameters', async ({ page }) => {
+  test.setTimeout(300_000);
+  await page.goto('/');
+  await expect(page.getByTestId('gpu-status')).toHaveAttribute('data-status', 'ready', { timeout: 60_000 });
+  await page.evaluate((u) => window.mor1e!.loadModel(u), '/models/mor1e-tiny/');
+  const B = 2, T = 12, V = 2048;
+  const r = rng(9);
+  const ids = Array.from({ length: B * T }, () => Math.floor(r() * V));
+  const batch = { B, T, ids, targets: ids.map((_, i) => (i % T < 4 || i % T === T - 1 ? -100 : ids[i + 1])), s: Array.from({ length: B * 32 }, (_, i) => Math.cos(i)), task: [0, 1] };
+  const req = { adapter: { method: 'trex', r1: 4, r2: 8 } as AdapterConfig, batch, steps: 2, hyper: HYPER, seed: 3 };
+  const whole = await page.evaluate((q) => window.mor1e!.finetune({ ...q, maxDispatchesPerSubmit: 0 }), req);
+  const split = await page.evaluate((q) => window.mor1e!.finetune({ ...q, maxDispatchesPerSubmit: 7 }), req);
+  console.log(`[finetune] 2 T-REX steps on mor1e-tiny: ${whole.submissions} submissions whole, ${split.submissions} split at 7 dispatches`);
+  // Whole: one command buffer per micro-batch and one for the update, per step.
+  expect(whole.submissions).toBe(4);
+  expect(split.submissions).toBeGreaterThan(40);
+  expect(split.losses).toEqual(whole.losses);
+  expect(split.params).toEqual(whole.params);
+});

@@ -2,17 +2,17 @@
 // machines with a GPU but no browser. Bundled by scripts/build-node-bench.mjs into
 // bench/dist/bench-node.mjs. Env: DAWN_NODE=path/to/dawn.node to load Dawn without
 // node_modules; MOR1E_SHADERS=path/to/shaders; BENCH_RUNS (default 5); BENCH_SHAPES=512,1024;
-// BENCH_ONLY=matmul,attention,cross_entropy,safetensors,forward,adapter,kmeans (BENCH_SHAPES also
-// picks k-means shapes: 1000x384,50000x768).
+// BENCH_ONLY=matmul,skinny,decode,attention,cross_entropy,safetensors,forward,adapter,kmeans
+// (BENCH_SHAPES also picks skinny rows, 1x576x576t,16x1536x576, and k-means shapes: 1000x384,50000x768).
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { acquireDevice, adapterName, GpuUnavailableError } from '../../src/gpu/device.ts';
 import { Engine } from '../../src/gpu/engine.ts';
 import { loadShaders } from '../../src/gpu/shaders.node.ts';
-import { benchOurMatmul, MATMUL_SHAPES } from '../matmul.ts';
+import { benchOurMatmul, benchSkinny, MATMUL_SHAPES } from '../matmul.ts';
 import { gflops, round } from '../timing.ts';
 import { benchAttention, benchCrossEntropy, SEQ_LENGTHS } from '../transformer.ts';
-import { benchForward, benchSafetensors } from '../model.ts';
+import { benchDecodePaths, benchForward, benchSafetensors } from '../model.ts';
 import { benchAdapters } from '../adapter.ts';
 import { benchKmeans } from '../kmeans.ts';
 import { filesFromBlobs } from '../../src/model/sources.ts';
@@ -54,7 +54,7 @@ async function main(): Promise<number> {
   console.log(`bench:node: adapter ${adapter}; features ${ctx.features.join(', ') || 'none'}`);
   const runs = Number(process.env.BENCH_RUNS ?? 5);
   const only = process.env.BENCH_SHAPES?.split(',');
-  const benches = (process.env.BENCH_ONLY ?? 'matmul,attention,cross_entropy,safetensors,forward,adapter,kmeans').split(',');
+  const benches = (process.env.BENCH_ONLY ?? 'matmul,skinny,decode,attention,cross_entropy,safetensors,forward,adapter,kmeans').split(',');
   const rows: ResultRow[] = [];
   for (const s of MATMUL_SHAPES.filter((x) => benches.includes('matmul') && (!only || only.includes(x.name)))) {
     const flops = 2 * s.M * s.N * s.K;
@@ -79,6 +79,12 @@ async function main(): Promise<number> {
     console.log(JSON.stringify(row));
     rows.push(row);
   };
+  const folder = (dir: string) => filesFromBlobs(readdirSync(dir).map((f) => ({ name: f, blob: new Blob([readFileSync(join(dir, f))]) })));
+  if (benches.includes('skinny')) for (const r of await benchSkinny(engine, adapter, { shapes: only, runs })) push(r);
+  if (benches.includes('decode')) {
+    const files = folder(fileURLToPath(new URL('../../public/models/mor1e-tiny', import.meta.url)));
+    for (const r of await benchDecodePaths(engine, adapter, files, 'mor1e-tiny', { runs: Math.min(runs, 3) })) push(r);
+  }
   for (const T of SEQ_LENGTHS) {
     if (benches.includes('attention')) push(await benchAttention(engine, adapter, T, runs));
     if (benches.includes('cross_entropy')) push(await benchCrossEntropy(engine, adapter, T, runs));
@@ -86,8 +92,7 @@ async function main(): Promise<number> {
   if (benches.includes('safetensors')) for (const dt of ['F32', 'BF16'] as const) push(await benchSafetensors(engine, adapter, dt, runs));
   if (benches.includes('forward')) {
     const dir = process.env.MOR1E_MODEL_DIR ?? fileURLToPath(new URL('../../e2e/fixtures/models/tiny-gpt2', import.meta.url));
-    const files = filesFromBlobs(readdirSync(dir).map((f) => ({ name: f, blob: new Blob([readFileSync(join(dir, f))]) })));
-    for (const r of await benchForward(engine, adapter, files, 'tiny-gpt2', runs)) push(r);
+    for (const r of await benchForward(engine, adapter, folder(dir), 'tiny-gpt2', runs)) push(r);
   }
   if (benches.includes('adapter')) for (const r of await benchAdapters(engine, adapter, runs)) push(r);
   if (benches.includes('kmeans')) for (const r of await benchKmeans(engine, adapter, { shapes: only, runs }, () => {})) push(r);

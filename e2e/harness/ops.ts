@@ -20,11 +20,22 @@ import * as km from '../../src/ops/kmeans.ts';
 export type Buffers = Record<string, GPUBuffer>;
 type Op = (e: Engine, b: Buffers, a: any) => void;
 
+/** Runs `fn` with matmulTuning fields from the call's args (e.g. the skinny kernel's K split), then restores them. */
+function withMatmulTuning(tuning: Partial<typeof mm.matmulTuning> | undefined, fn: () => void): void {
+  const saved = { ...mm.matmulTuning };
+  Object.assign(mm.matmulTuning, tuning ?? {});
+  try {
+    fn();
+  } finally {
+    Object.assign(mm.matmulTuning, saved);
+  }
+}
+
 const ropeTables = (e: Engine, a: any) => rope.ropeTables(e, (a.shape.pos0 ?? 0) + a.shape.T, a.shape.D, a.theta);
 
 export const OPS: Record<string, Op> = {
-  matmulForward: (e, b, a) => mm.matmulForward(e, b.C, b.A, b.B, b.bias ?? null, a.shape, a.accumulate, a.variant),
-  matmulBackwardInput: (e, b, a) => mm.matmulBackwardInput(e, b.dA, b.dC, b.B, a.shape, a.accumulate),
+  matmulForward: (e, b, a) => withMatmulTuning(a.tuning, () => mm.matmulForward(e, b.C, b.A, b.B, b.bias ?? null, a.shape, a.accumulate, a.variant)),
+  matmulBackwardInput: (e, b, a) => withMatmulTuning(a.tuning, () => mm.matmulBackwardInput(e, b.dA, b.dC, b.B, a.shape, a.accumulate)),
   matmulBackwardWeight: (e, b, a) => mm.matmulBackwardWeight(e, b.dB, b.A, b.dC, a.shape, a.accumulate),
   matmulBackwardBias: (e, b, a) => mm.matmulBackwardBias(e, b.dbias, b.dC, a.shape),
 
@@ -70,6 +81,21 @@ export const OPS: Record<string, Op> = {
       { x: b.x, W0: b.W0, bias: null, WrA: b.WrA, B: b.B, gates: b.gates, s: b.s ?? null, M: b.M ?? null, task: b.task ?? null, mask: b.mask ?? null }, a.spec, a.groups,
     ),
   adapterMapperBackward: (e, b, a) => adapter.adapterMapperBackward(e, b.dsE, b.dh, b.proj, b.route, b.gates, a.spec),
+  // The routing kernels alone and the whole layer at a forced lane cap (a.laneCap; absent = the device's).
+  adapterRouteForward: (e, b, a) => adapter.routingKernels(a.laneCap).forward(e, b.route, b.hB, b.top1, b.proj, b.s ?? null, b.gates, a.spec),
+  adapterRouteBackward: (e, b, a) => {
+    const r = adapter.routingKernels(a.laneCap);
+    r.backward(e, b.dproj, b.omegaParts, b.dh, b.proj, b.route, b.s ?? null, b.gates, a.spec);
+    if (b.stats) r.reg(e, b.dproj, b.route, b.stats, b.mask ?? null, a.spec);
+  },
+  adapterRouteStats: (e, b, a) => adapter.adapterRouteStats(e, b.stats, b.route, b.top1, b.task ?? null, b.mask ?? null, a.spec, a.groups),
+  adapterLayer: (e, b, a) => {
+    const routing = adapter.routingKernels(a.laneCap);
+    const saved = { proj: b.proj, route: b.route, hB: b.hB, top1: b.top1, delta: b.delta, stats: b.stats, ...(b.sE ? { sE: b.sE } : {}) };
+    const inp = { x: b.x, W0: b.W0, bias: b.bias ?? null, WrA: b.WrA, B: b.B, gates: b.gates, s: b.s ?? null, M: b.M ?? null, task: b.task ?? null, mask: b.mask ?? null };
+    adapter.adapterForward(e, b.y, saved, inp, a.spec, a.groups ?? 1, false, routing);
+    adapter.adapterBackward(e, { dx: b.dx, dWrA: b.dWrA, dB: b.dB, dgates: b.dgates, dM: b.dM ?? null }, b.dy, saved, inp, a.spec, false, routing);
+  },
   adamwUpdate: (e, b, a) => opt.adamwUpdate(e, b.param, b.m, b.v, b.grad, b.norm ?? null, a.hyper, a.n),
   // `steps` guarded AdamW steps in one submission: step s reads grads[s], norms[s] and the loss
   // at history[2s]; the guard writes its skip flag to history[2s + 1].

@@ -6,10 +6,13 @@
 // tokens. p is the full softmax; f (top-1 shares, no gradient) and N (group 0's count) come from
 // adapter_route_stats, which skips the same padding tokens. Padding tokens (and every token
 // when N = 0) get nothing. log p is clamped: an underflowed p must not give 0·∞.
-// Reference: src/reference/adapter.ts adapterBackward. One thread per token.
+// Reference: src/reference/adapter.ts adapterBackward. Work split as adapter_route_forward:
+// 256 / LANES tokens per workgroup, lane l owns experts l, l + LANES, …; <p, dp_reg> is a
+// per-lane sum, then a tree reduction over the token's lanes in workgroup memory.
 // Output dproj (dz slots only): `+=`.
 
 override MASKED: bool = false;
+override LANES: u32 = 32u;
 
 struct Params {
   T: u32,
@@ -36,23 +39,42 @@ fn reg_grad(pk: f32, k: u32, invN: f32) -> f32 {
   return g * invN;
 }
 
-@compute @workgroup_size(64, 1, 1)
-fn adapter_reg_backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let t = gid.x + gid.y * nwg.x * 64u;
-  if (t >= p.T) { return; }
-  if (MASKED && mask[t] == 0u) { return; }
+const WG: u32 = 256u;
+
+var<workgroup> red: array<f32, 256>;
+
+@compute @workgroup_size(256, 1, 1)
+fn adapter_reg_backward(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid3: vec3<u32>) {
+  let lid = lid3.x;
+  let lane = lid % LANES;
+  let base = lid - lane;
+  let t = (wg.x + wg.y * nwg.x) * (WG / LANES) + lid / LANES;
   let N = stats[3u * p.E + 1u];
-  if (N <= 0.0) { return; }
-  let invN = 1.0 / N;
+  var live = t < p.T && N > 0.0;
+  if (MASKED && live) { live = mask[t] != 0u; }
+  // This lane's experts: k = lane + i · LANES < E (none for padding and skipped tokens).
+  var kEnd = 0u;
+  if (live) { kEnd = p.E; }
+  let invN = 1.0 / max(N, 1.0);
   let po = t * (p.E + p.rA);
   let ro = t * 3u * p.E;
   var rdot = 0.0;
-  for (var k = 0u; k < p.E; k++) {
+  for (var k = lane; k < kEnd; k += LANES) {
     let pk = route[ro + k];
     rdot += pk * reg_grad(pk, k, invN);
   }
-  for (var k = 0u; k < p.E; k++) {
+  var tot = rdot;
+  if (LANES > 1u) {
+    red[lid] = rdot;
+    workgroupBarrier();
+    for (var st = LANES / 2u; st > 0u; st >>= 1u) {
+      if (lane < st) { red[lid] += red[lid + st]; }
+      workgroupBarrier();
+    }
+    tot = red[base];
+  }
+  for (var k = lane; k < kEnd; k += LANES) {
     let pk = route[ro + k];
-    dproj[po + k] += pk * (reg_grad(pk, k, invN) - rdot);
+    dproj[po + k] += pk * (reg_grad(pk, k, invN) - tot);
   }
 }

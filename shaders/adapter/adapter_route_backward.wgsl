@@ -9,12 +9,17 @@
 //   molora / sira: dq_e = Σ_{k mod 8 = e} dh_k a_k (0 for SiRA's dropped e), dz = P ⊙ (dq − <P, dq>),
 //                  da_k = dh_k q_(k mod 8)
 //   lora:  da = dh · alpha / r
-// Reference: src/reference/adapter.ts adapterBackward (with λ_H = λ_LB = 0). One thread per token.
+// Reference: src/reference/adapter.ts adapterBackward (with λ_H = λ_LB = 0).
+// Work split as adapter_route_forward: 256 / LANES tokens per workgroup, LANES lanes per token;
+// lane l owns experts l, l + LANES, … (and rows of A the same way). The dot product
+// <pk, 32 w dg> and the ω partial are per-lane sums, then one tree reduction over the token's
+// lanes in workgroup memory.
 // Outputs dproj, omegaPart: `=`.
 
 override METHOD: u32 = 0u;
 override USE_ROUTER: bool = true;
 override USE_INTUITION: bool = true;
+override LANES: u32 = 32u;
 
 struct Params {
   T: u32,
@@ -36,61 +41,93 @@ struct Params {
 @group(0) @binding(6) var<storage, read> gates: array<f32>;            // (2): w_omega, w_beta
 @group(0) @binding(7) var<uniform> p: Params;
 
+const WG: u32 = 256u;
+
+var<workgroup> r0: array<f32, 256>;
+var<workgroup> r1: array<f32, 256>;
+
 fn sigmoid(v: f32) -> f32 { return 1.0 / (1.0 + exp(-v)); }
 
-@compute @workgroup_size(64, 1, 1)
-fn adapter_route_backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let t = gid.x + gid.y * nwg.x * 64u;
-  if (t >= p.T) { return; }
-  let W = p.E + p.rA;
-  let po = t * W;
+// Sums of (v0, v1) over the lanes of this thread's token (base = first lane's index); once per
+// invocation, so the arrays are never reused.
+fn seg_sum2(lid: u32, lane: u32, base: u32, v0: f32, v1: f32) -> vec2<f32> {
+  if (LANES == 1u) { return vec2<f32>(v0, v1); }
+  r0[lid] = v0;
+  r1[lid] = v1;
+  workgroupBarrier();
+  for (var st = LANES / 2u; st > 0u; st >>= 1u) {
+    if (lane < st) {
+      r0[lid] += r0[lid + st];
+      r1[lid] += r1[lid + st];
+    }
+    workgroupBarrier();
+  }
+  return vec2<f32>(r0[base], r1[base]);
+}
+
+@compute @workgroup_size(256, 1, 1)
+fn adapter_route_backward(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid3: vec3<u32>) {
+  let lid = lid3.x;
+  let lane = lid % LANES;
+  let base = lid - lane;
+  let t = (wg.x + wg.y * nwg.x) * (WG / LANES) + lid / LANES;
+  let valid = t < p.T;
+  let po = t * (p.E + p.rA);
   let ao = po + p.E;
   let ro = t * 3u * p.E;
   let ho = t * p.rB;
   if (METHOD == 4u) {
-    for (var r = 0u; r < p.rA; r++) { dproj[ao + r] = dh[ho + r] * p.scale; }
-    omegaPart[t] = 0.0;
+    if (valid) {
+      for (var r = lane; r < p.rA; r += LANES) { dproj[ao + r] = dh[ho + r] * p.scale; }
+      if (lane == 0u) { omegaPart[t] = 0.0; }
+    }
     return;
   }
+  // This lane's experts: k = lane + i · LANES < E (none for padding threads past T).
+  var kEnd = 0u;
+  var rEnd = 0u;
+  if (valid) {
+    kEnd = p.E;
+    rEnd = p.rA;
+  }
   if (METHOD >= 2u) {
-    // dq_e accumulates in dproj's dz slot, then becomes dz in place.
-    for (var e = 0u; e < p.E; e++) { dproj[po + e] = 0.0; }
-    for (var r = 0u; r < p.rA; r++) {
-      let e = r % 8u;
-      dproj[ao + r] = dh[ho + r] * route[ro + 2u * p.E + e];
-      dproj[po + e] += dh[ho + r] * proj[ao + r];
-    }
+    for (var r = lane; r < rEnd; r += LANES) { dproj[ao + r] = dh[ho + r] * route[ro + 2u * p.E + r % 8u]; }
+    // dq_e over the rank slots r ≡ e (mod 8), kept in the dz slot until <P, dq> is known; SiRA's
+    // dropped experts (kept flag 0 in the pk slot) are constant zeros: no gradient.
     var dot = 0.0;
-    for (var e = 0u; e < p.E; e++) {
-      // SiRA's dropped experts (kept flag 0 in the pk slot) are constant zeros: no gradient.
-      if (route[ro + p.E + e] == 0.0) { dproj[po + e] = 0.0; }
-      dot += route[ro + e] * dproj[po + e];
+    for (var e = lane; e < kEnd; e += LANES) {
+      var dq = 0.0;
+      for (var r = e; r < p.rA; r += 8u) { dq += dh[ho + r] * proj[ao + r]; }
+      if (route[ro + p.E + e] == 0.0) { dq = 0.0; }
+      dproj[po + e] = dq;
+      dot += route[ro + e] * dq;
     }
-    for (var e = 0u; e < p.E; e++) { dproj[po + e] = route[ro + e] * (dproj[po + e] - dot); }
-    omegaPart[t] = 0.0;
+    let tot = seg_sum2(lid, lane, base, dot, 0.0).x;
+    for (var e = lane; e < kEnd; e += LANES) { dproj[po + e] = route[ro + e] * (dproj[po + e] - tot); }
+    if (valid && lane == 0u) { omegaPart[t] = 0.0; }
     return;
   }
 
   let w = sigmoid(100.0 * gates[0]);
-  // dg is formed on the fly: trex dg[i·r2 + j] = a_i dh_j; mor1e dg_k = dh_k a_k.
-  // da first.
+  // da: trex da_i = Σ_j G[i][j] dh_j (lane l: rows i = l, l + LANES, …); mor1e da_k = dh_k g_k.
   if (METHOD == 0u) {
-    for (var i = 0u; i < p.rA; i++) {
+    for (var i = lane; i < rEnd; i += LANES) {
       var d = 0.0;
       for (var j = 0u; j < p.rB; j++) { d += route[ro + 2u * p.E + i * p.rB + j] * dh[ho + j]; }
       dproj[ao + i] = d;
     }
   } else {
-    for (var k = 0u; k < p.E; k++) { dproj[ao + k] = dh[ho + k] * route[ro + 2u * p.E + k]; }
+    for (var k = lane; k < kEnd; k += LANES) { dproj[ao + k] = dh[ho + k] * route[ro + 2u * p.E + k]; }
   }
-  // Router term over the kept set (g_k ≠ 0 or pk_k ≠ 0 marks it), and the gate's share.
+  // Router term over the kept set (pk_k > 0 marks it), and the gate's share. dg is formed on
+  // the fly: trex dg[i·r2 + j] = a_i dh_j; mor1e dg_k = dh_k a_k.
   var dot = 0.0;
   var omega = 0.0;
-  for (var k = 0u; k < p.E; k++) {
-    var dg: f32;
-    if (METHOD == 0u) { dg = proj[ao + k / p.rB] * dh[ho + k % p.rB]; } else { dg = dh[ho + k] * proj[ao + k]; }
+  for (var k = lane; k < kEnd; k += LANES) {
     let pkk = route[ro + p.E + k];
     if (pkk > 0.0) {
+      var dg: f32;
+      if (METHOD == 0u) { dg = proj[ao + k / p.rB] * dh[ho + k % p.rB]; } else { dg = dh[ho + k] * proj[ao + k]; }
       dot += pkk * 32.0 * w * dg;
       var c = 0.0;
       if (USE_ROUTER) { c += 32.0 * pkk; }
@@ -98,13 +135,16 @@ fn adapter_route_backward(@builtin(global_invocation_id) gid: vec3<u32>, @builti
       omega += dg * c;
     }
   }
-  for (var k = 0u; k < p.E; k++) {
-    var dg: f32;
-    if (METHOD == 0u) { dg = proj[ao + k / p.rB] * dh[ho + k % p.rB]; } else { dg = dh[ho + k] * proj[ao + k]; }
+  let sums = seg_sum2(lid, lane, base, dot, omega);
+  for (var k = lane; k < kEnd; k += LANES) {
     let pkk = route[ro + p.E + k];
     var dz = 0.0;
-    if (USE_ROUTER && pkk > 0.0) { dz += pkk * (32.0 * w * dg - dot); }
+    if (USE_ROUTER && pkk > 0.0) {
+      var dg: f32;
+      if (METHOD == 0u) { dg = proj[ao + k / p.rB] * dh[ho + k % p.rB]; } else { dg = dh[ho + k] * proj[ao + k]; }
+      dz = pkk * (32.0 * w * dg - sums.x);
+    }
     dproj[po + k] = dz;
   }
-  omegaPart[t] = omega;
+  if (valid && lane == 0u) { omegaPart[t] = sums.y; }
 }

@@ -11,14 +11,23 @@
 // p renormalised over them (pk), g = 32 w pk + 4 (1 − w) s on the kept set, 0 elsewhere.
 // USE_ROUTER / USE_INTUITION = false drop the 32 w p or the 4 (1 − w) s term (ablations).
 // Saved for backward and statistics: route = [p | pk | g] per token (3E), and top1 = argmax of
-// the dense u (trex / mor1e) or of P (molora / sira). For molora / sira the pk slot holds the
-// kept flag (1 or 0) and g holds q.
-// Reference: src/reference/adapter.ts adapterForward. One thread per token (E ≤ 256).
+// the dense u (trex / mor1e) or of P (molora / sira), ties to the lower index. For molora / sira
+// the pk slot holds the kept flag (1 or 0) and g holds q.
+// Reference: src/reference/adapter.ts adapterForward.
+// Work split: 256 threads = 256 / LANES tokens of LANES lanes (LANES a power of two; the
+// launcher picks the smallest ≥ E up to a per-device cap). Lane l owns experts l, l + LANES, …
+// (and columns of hB the same way). Max, sum, argmax and the kept mass are per-lane loops, then
+// tree reductions over the token's lanes in workgroup memory (one array per reduction, so none
+// waits to be reused). Top-k ranks every expert in parallel by counting over the token's scores,
+// which the lanes have just stored (a storage barrier makes them visible to each other):
+//   rank_k = #{j : u_j > u_k or (u_j = u_k and j < k)}, kept when rank_k < topk,
+// the ties-to-the-lower-index rule exactly. No subgroup operations.
 // Outputs route, hB, top1: `=`.
 
 override METHOD: u32 = 0u;
 override USE_ROUTER: bool = true;
 override USE_INTUITION: bool = true;
+override LANES: u32 = 32u;
 
 struct Params {
   T: u32,
@@ -39,9 +48,73 @@ struct Params {
 @group(0) @binding(5) var<storage, read> gates: array<f32>;        // (2): w_omega, w_beta
 @group(0) @binding(6) var<uniform> p: Params;
 
+const WG: u32 = 256u;
+const NEG: f32 = -3.0e38;
+
+var<workgroup> rmax: array<f32, 256>;
+var<workgroup> rsum: array<f32, 256>;
+var<workgroup> rbest: array<f32, 256>;
+var<workgroup> rbestI: array<u32, 256>;
+var<workgroup> rmass: array<f32, 256>;
+
 fn sigmoid(v: f32) -> f32 { return 1.0 / (1.0 + exp(-v)); }
 
-// The dense routing score u_k (also what top-k ranks).
+// Tree reductions over the LANES lanes of this thread's token (base = its first lane's index).
+// With one lane a token is one thread: no reduction and no barrier (LANES is a constant, so the
+// compiler drops them; so are the storage barriers, which only order lanes of one token).
+fn seg_max(lid: u32, lane: u32, base: u32, v: f32) -> f32 {
+  if (LANES == 1u) { return v; }
+  rmax[lid] = v;
+  workgroupBarrier();
+  for (var st = LANES / 2u; st > 0u; st >>= 1u) {
+    if (lane < st) { rmax[lid] = max(rmax[lid], rmax[lid + st]); }
+    workgroupBarrier();
+  }
+  return rmax[base];
+}
+
+fn seg_sum(lid: u32, lane: u32, base: u32, v: f32) -> f32 {
+  if (LANES == 1u) { return v; }
+  rsum[lid] = v;
+  workgroupBarrier();
+  for (var st = LANES / 2u; st > 0u; st >>= 1u) {
+    if (lane < st) { rsum[lid] += rsum[lid + st]; }
+    workgroupBarrier();
+  }
+  return rsum[base];
+}
+
+fn seg_mass(lid: u32, lane: u32, base: u32, v: f32) -> f32 {
+  if (LANES == 1u) { return v; }
+  rmass[lid] = v;
+  workgroupBarrier();
+  for (var st = LANES / 2u; st > 0u; st >>= 1u) {
+    if (lane < st) { rmass[lid] += rmass[lid + st]; }
+    workgroupBarrier();
+  }
+  return rmass[base];
+}
+
+// Index of the largest v over the token's lanes, ties to the lower index.
+fn seg_argmax(lid: u32, lane: u32, base: u32, v: f32, i: u32) -> u32 {
+  if (LANES == 1u) { return i; }
+  rbest[lid] = v;
+  rbestI[lid] = i;
+  workgroupBarrier();
+  for (var st = LANES / 2u; st > 0u; st >>= 1u) {
+    if (lane < st) {
+      let o = lid + st;
+      if (rbest[o] > rbest[lid] || (rbest[o] == rbest[lid] && rbestI[o] < rbestI[lid])) {
+        rbest[lid] = rbest[o];
+        rbestI[lid] = rbestI[o];
+      }
+    }
+    workgroupBarrier();
+  }
+  return rbestI[base];
+}
+
+// The dense routing score u_k from p_k (also what top-k ranks).
 fn score(t: u32, k: u32, pk: f32, w: f32) -> f32 {
   var u = 0.0;
   if (USE_ROUTER) { u += 32.0 * w * pk; }
@@ -49,99 +122,128 @@ fn score(t: u32, k: u32, pk: f32, w: f32) -> f32 {
   return u;
 }
 
-@compute @workgroup_size(64, 1, 1)
-fn adapter_route_forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let t = gid.x + gid.y * nwg.x * 64u;
-  if (t >= p.T) { return; }
-  let W = p.E + p.rA;
-  let pr = t * W;
+@compute @workgroup_size(256, 1, 1)
+fn adapter_route_forward(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid3: vec3<u32>) {
+  let lid = lid3.x;
+  let lane = lid % LANES;
+  let base = lid - lane;
+  let t = (wg.x + wg.y * nwg.x) * (WG / LANES) + lid / LANES;
+  let valid = t < p.T;
+  let pr = t * (p.E + p.rA);
   let ao = pr + p.E;
   let ro = t * 3u * p.E;
+  let ho = t * p.rB;
   if (METHOD == 4u) {
-    for (var r = 0u; r < p.rA; r++) { hB[t * p.rB + r] = proj[ao + r] * p.scale; }
-    top1[t] = 0u;
+    if (valid) {
+      for (var r = lane; r < p.rA; r += LANES) { hB[ho + r] = proj[ao + r] * p.scale; }
+      if (lane == 0u) { top1[t] = 0u; }
+    }
     return;
   }
-  // Softmax of the router logits (stored in the p slot).
-  var mx = -3.0e38;
-  for (var k = 0u; k < p.E; k++) { mx = max(mx, proj[pr + k]); }
-  var sum = 0.0;
-  for (var k = 0u; k < p.E; k++) {
+  // This lane's experts: k = lane + i · LANES < E (none for padding threads past T).
+  var kEnd = 0u;
+  if (valid) { kEnd = p.E; }
+  // Softmax of the router logits: exp(z − max) in the p slot, then divided by the sum.
+  var m = NEG;
+  for (var k = lane; k < kEnd; k += LANES) { m = max(m, proj[pr + k]); }
+  let mx = seg_max(lid, lane, base, m);
+  var sm = 0.0;
+  for (var k = lane; k < kEnd; k += LANES) {
     let e = exp(proj[pr + k] - mx);
     route[ro + k] = e;
-    sum += e;
+    sm += e;
   }
-  for (var k = 0u; k < p.E; k++) { route[ro + k] = route[ro + k] / sum; }
+  let sum = seg_sum(lid, lane, base, sm);
+  var bu = NEG;
+  var bk = 0xffffffffu;
 
   if (METHOD >= 2u) {
     // MoLoRA / SiRA: q_e = P_e (SiRA: 0 unless among the 6 largest, ties to the lower index).
-    var best = 0u;
-    for (var e = 0u; e < p.E; e++) {
-      let pe = route[ro + e];
-      if (pe > route[ro + best]) { best = e; }
-      var q = pe;
+    for (var k = lane; k < kEnd; k += LANES) {
+      let pe = route[ro + k] / sum;
+      route[ro + k] = pe;
+      if (pe > bu) { bu = pe; bk = k; }
+    }
+    let best = seg_argmax(lid, lane, base, bu, bk);
+    if (LANES > 1u) { storageBarrier(); }
+    for (var k = lane; k < kEnd; k += LANES) {
+      let pe = route[ro + k];
       var keep = 1.0;
       if (METHOD == 3u) {
         var above = 0u;
         for (var j = 0u; j < p.E; j++) {
           let pj = route[ro + j];
-          if (pj > pe || (pj == pe && j < e)) { above++; }
+          if (pj > pe || (pj == pe && j < k)) { above++; }
         }
-        if (above >= 6u) { q = 0.0; keep = 0.0; }
+        if (above >= 6u) { keep = 0.0; }
       }
-      route[ro + p.E + e] = keep;
-      route[ro + 2u * p.E + e] = q;
+      route[ro + p.E + k] = keep;
+      route[ro + 2u * p.E + k] = pe * keep;
     }
-    top1[t] = best;
-    for (var r = 0u; r < p.rA; r++) { hB[t * p.rB + r] = proj[ao + r] * route[ro + 2u * p.E + (r % 8u)]; }
+    if (LANES > 1u) { storageBarrier(); }
+    if (valid) {
+      if (lane == 0u) { top1[t] = best; }
+      for (var r = lane; r < p.rA; r += LANES) { hB[ho + r] = proj[ao + r] * route[ro + 2u * p.E + r % 8u]; }
+    }
     return;
   }
 
   let w = sigmoid(100.0 * gates[0]);
-  // Dense scores, their argmax (load-balance statistics), and the top-k set.
-  var best = 0u;
-  var bestU = -3.0e38;
-  for (var k = 0u; k < p.E; k++) {
-    let u = score(t, k, route[ro + k], w);
-    if (u > bestU) { bestU = u; best = k; }
+  // p, the dense scores u and their argmax (load-balance statistics; lowest k wins in a lane).
+  let dense = p.topk >= p.E;
+  for (var k = lane; k < kEnd; k += LANES) {
+    let pk = route[ro + k] / sum;
+    route[ro + k] = pk;
+    let u = score(t, k, pk, w);
+    if (u > bu) { bu = u; bk = k; }
+    if (dense) { route[ro + p.E + k] = pk; }
+    // Dense: g = u. Top-k: u waits in the g slot for the ranking.
+    route[ro + 2u * p.E + k] = u;
   }
-  top1[t] = best;
-  if (p.topk >= p.E) {
-    for (var k = 0u; k < p.E; k++) {
-      route[ro + p.E + k] = route[ro + k];
-      route[ro + 2u * p.E + k] = score(t, k, route[ro + k], w);
-    }
-  } else {
-    // Rank of u_k among all scores (ties to the lower index): kept when rank < topk.
+  let best = seg_argmax(lid, lane, base, bu, bk);
+  if (valid && lane == 0u) { top1[t] = best; }
+  if (!dense) {
+    // Rank of u_k among the token's scores (ties to the lower index): kept when rank < topk.
+    // Every lane compares the same stored f32 scores, so the ranks are consistent and equal
+    // scores are exactly equal. The kept flag waits in the pk slot until the kept mass is known.
+    if (LANES > 1u) { storageBarrier(); }
     var kept = 0.0;
-    for (var k = 0u; k < p.E; k++) {
-      let uk = score(t, k, route[ro + k], w);
+    for (var k = lane; k < kEnd; k += LANES) {
+      let uk = route[ro + 2u * p.E + k];
       var above = 0u;
       for (var j = 0u; j < p.E; j++) {
-        let uj = score(t, j, route[ro + j], w);
+        let uj = route[ro + 2u * p.E + j];
         if (uj > uk || (uj == uk && j < k)) { above++; }
       }
-      // pk slot temporarily holds 1 for kept experts.
-      if (above < p.topk) { route[ro + p.E + k] = 1.0; kept += route[ro + k]; } else { route[ro + p.E + k] = 0.0; }
+      let keep = above < p.topk;
+      route[ro + p.E + k] = select(0.0, 1.0, keep);
+      if (keep) { kept += route[ro + k]; }
     }
-    for (var k = 0u; k < p.E; k++) {
+    // (The reduction's barriers also keep every lane's ranking reads before the g writes below.)
+    let mass = seg_mass(lid, lane, base, kept);
+    for (var k = lane; k < kEnd; k += LANES) {
+      var pk = 0.0;
+      var g = 0.0;
       if (route[ro + p.E + k] > 0.0) {
-        let pk = route[ro + k] / kept;
-        route[ro + p.E + k] = pk;
-        route[ro + 2u * p.E + k] = score(t, k, pk, w);
-      } else {
-        route[ro + 2u * p.E + k] = 0.0;
+        pk = route[ro + k] / mass;
+        g = score(t, k, pk, w);
       }
+      route[ro + p.E + k] = pk;
+      route[ro + 2u * p.E + k] = g;
     }
   }
-  // Mix: trex h_j = Σ_i G[i][j] a_i (G = g as r1 x r2); mor1e hB_k = a_k g_k.
+  // Mix: trex h_j = Σ_i G[i][j] a_i (G = g as r1 x r2, other lanes' g: a storage barrier);
+  // mor1e hB_k = a_k g_k.
   if (METHOD == 0u) {
-    for (var j = 0u; j < p.rB; j++) {
-      var h = 0.0;
-      for (var i = 0u; i < p.rA; i++) { h += route[ro + 2u * p.E + i * p.rB + j] * proj[ao + i]; }
-      hB[t * p.rB + j] = h;
+    if (LANES > 1u) { storageBarrier(); }
+    if (valid) {
+      for (var j = lane; j < p.rB; j += LANES) {
+        var h = 0.0;
+        for (var i = 0u; i < p.rA; i++) { h += route[ro + 2u * p.E + i * p.rB + j] * proj[ao + i]; }
+        hB[ho + j] = h;
+      }
     }
   } else {
-    for (var k = 0u; k < p.E; k++) { hB[t * p.rB + k] = proj[ao + k] * route[ro + 2u * p.E + k]; }
+    for (var k = lane; k < kEnd; k += LANES) { hB[ho + k] = proj[ao + k] * route[ro + 2u * p.E + k]; }
   }
 }

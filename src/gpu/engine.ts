@@ -52,6 +52,30 @@ export function params(fields: Record<string, number>, floats: readonly string[]
 
 const LABEL_RE = /\[(?:\w+ )?"([^"]+)"\]/;
 
+const INCLUDE_RE = /^\/\/#include "([^"]+)"[ \t]*$/gm;
+
+/**
+ * The WGSL text of shaders/<name>.wgsl with every `//#include "other/name"` line (alone on its
+ * line) replaced by that file's text, recursively; each file is included at most once (WGSL
+ * declarations are order-free, so a second include would only duplicate them). WGSL has no
+ * preprocessor: this lets two kernels that differ only in their bindings share one body
+ * (matmul_skinny / matmul_skinny_scalar). Compilation messages count lines of the expanded text.
+ */
+export function expandIncludes(name: string, sources: ShaderSources): string {
+  const seen = new Set<string>();
+  const expand = (file: string, from: string[]): string => {
+    const code = sources[file];
+    if (code === undefined) {
+      const via = from.length ? ` (included by ${from.map((f) => `shaders/${f}.wgsl`).join(' ← ')})` : '';
+      throw new Error(`No WGSL shader "${file}" (expected shaders/${file}.wgsl)${via}`);
+    }
+    if (from.includes(file)) throw new Error(`WGSL include cycle: ${[...from, file].map((f) => `shaders/${f}.wgsl`).join(' → ')}`);
+    seen.add(file);
+    return code.replace(INCLUDE_RE, (_line, inc: string) => (seen.has(inc) && !from.includes(inc) ? `// (${inc} already included)` : expand(inc, [...from, file])));
+  };
+  return expand(name, []);
+}
+
 export class Engine {
   readonly ctx: GpuContext;
   readonly device: GPUDevice;
@@ -66,6 +90,17 @@ export class Engine {
   private readonly scratchLive = new Set<GPUBuffer>();
   private readonly recycled = new Map<number, GPUBuffer[]>();
   private encoder: GPUCommandEncoder | null = null;
+  /** Dispatches recorded into the open encoder since it was last submitted or flushed. */
+  private recorded = 0;
+  /**
+   * The most dispatches one command buffer holds: past it `dispatch` flushes (see `flush`), so a
+   * long step (a 30-block model's forward and backward is thousands of dispatches) reaches the GPU
+   * as several submissions, none long enough to trip an OS GPU watchdog (about 2 s on Windows),
+   * and the GPU starts before recording ends. 0: never split.
+   */
+  maxDispatchesPerSubmit = 256;
+  /** Command buffers submitted so far (`submit` and `flush`): tests and benchmarks read it. */
+  submissions = 0;
   private dummyBuffer: GPUBuffer | null = null;
   /** Errors seen so far (bounded), newest last: tests and the UI read them. */
   readonly errors: GpuErrorReport[] = [];
@@ -101,8 +136,7 @@ export class Engine {
   private module(name: string): GPUShaderModule {
     let mod = this.modules.get(name);
     if (!mod) {
-      const code = this.shaders[name];
-      if (code === undefined) throw new Error(`No WGSL shader "${name}" (expected shaders/${name}.wgsl)`);
+      const code = expandIncludes(name, this.shaders);
       mod = this.device.createShaderModule({ label: name, code });
       void mod.getCompilationInfo().then((info) => {
         for (const m of info.messages) {
@@ -181,12 +215,30 @@ export class Engine {
     if (x > max || y > max || z > max) throw new RangeError(`${kernel.label}: grid ${x}x${y}x${z} exceeds maxComputeWorkgroupsPerDimension ${max}`);
     if (x === 0 || y === 0 || z === 0) return;
     const bindGroup = this.device.createBindGroup({ label: kernel.label, layout: kernel.pipeline.getBindGroupLayout(0), entries });
+    if (this.maxDispatchesPerSubmit > 0 && this.recorded >= this.maxDispatchesPerSubmit) this.flush();
     this.encoder ??= this.device.createCommandEncoder({ label: 'engine' });
     const pass = this.encoder.beginComputePass({ label: kernel.label });
     pass.setPipeline(kernel.pipeline);
     pass.setBindGroup(0, bindGroup);
     pass.dispatchWorkgroups(x, y, z);
     pass.end();
+    this.recorded++;
+  }
+
+  /**
+   * Sends what is recorded so far to the GPU as its own command buffer, without ending the step:
+   * scratch buffers stay this step's (alive, recyclable, released by the next `submit`), so
+   * buffers saved early in a step (a block's activations) can be read by commands recorded after
+   * any number of flushes. Queue order keeps every command after the ones flushed before it.
+   * `queue.writeBuffer` (`write`, scratch with data) runs before commands recorded after it is
+   * called and after those already flushed.
+   */
+  flush(): void {
+    if (!this.encoder) return;
+    this.device.queue.submit([this.encoder.finish()]);
+    this.encoder = null;
+    this.recorded = 0;
+    this.submissions++;
   }
 
   /** Zeroes a buffer in stream order with the dispatches (unlike `write`, which runs before them). */
@@ -243,10 +295,7 @@ export class Engine {
     this.pendingRelease = [];
     this.recycled.clear();
     this.scratchLive.clear();
-    if (this.encoder) {
-      this.device.queue.submit([this.encoder.finish()]);
-      this.encoder = null;
-    }
+    this.flush();
     return this.device.queue.onSubmittedWorkDone().then(() => {
       for (const u of uniforms) this.pool.release(u);
     });

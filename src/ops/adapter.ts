@@ -3,18 +3,23 @@
 // src/reference/adapter.ts. The router and the expert down-projections are one matmul against
 // the stacked weight [W_r; A] (E + rA rows), so one matmul also gives dW_r and dA together.
 //   forward:  y = x·W0ᵀ + bias;  proj = x·[W_r; A]ᵀ;  route (softmax, top-k, mix, hB);
-//             stats;  delta = hB·Bᵀ;  y += beta · delta
-//   backward: dδ = beta · dy (+ <dy, δ> partials);  dB += dδᵀ·hB;  dh = dδ·B;
+//             stats (partial sums per chunk of tokens, then per group);  delta = hB·Bᵀ;
+//             y += beta · delta
+//   backward: dx = dy·W0;  dδ = beta · dy (+ <dy, δ> partials);  dB += dδᵀ·hB;  dh = dδ·B;
 //             route backward → dproj = [dz | da];  dz += the regularisers' gradient at real
 //             tokens (gated, λ ≠ 0);  d[W_r; A] += dprojᵀ·x;
-//             dx = dy·W0 + dproj·[W_r; A];  gate gradients from their partials
+//             dx += dproj·[W_r; A];  gate gradients from their partials
+// adapterDeltaForward / adapterDeltaBackward are the adapter's own part (everything but the
+// frozen base), which the benchmark times alone. The routing kernels (RoutingKernels) run a
+// workgroup per group of tokens with LANES lanes per token (routeLanes: 32 on GPUs, 1 on a CPU
+// fallback adapter).
 // With an intuition mapper (k clusters ≠ E, METHOD.md §2) the forward first maps the scores,
 // s_E = s_k·Mᵀ (a matmul, saved), and routing reads s_E; the backward adds
 // ds_E = 4 (1 − w) dg on the kept experts (adapter_mapper_backward) and dM += ds_Eᵀ·s_k.
 // W0 and its bias are frozen: only dx flows through them. A padding mask (one u32 per token,
 // 1 = real) restricts the router statistics and the regularisers (values and gradients) to the
 // real tokens; the rest of the layer is per-token and does not read it.
-import { gridElements, params, type Engine } from '../gpu/engine.ts';
+import { gridElements, gridFor, params, type Engine } from '../gpu/engine.ts';
 import { matmulBackwardInput, matmulBackwardWeight, matmulForward } from './matmul.ts';
 import { adapterDims, type AdapterSpec } from '../adapters/spec.ts';
 
@@ -53,7 +58,7 @@ export interface AdapterSaved {
   hB: GPUBuffer; // (T, rB)
   top1: GPUBuffer; // (T) u32
   delta: GPUBuffer; // (T, m)
-  /** groups · (3E + 2) + 1 floats, see adapter_route_stats.wgsl. */
+  /** groups · (3E + 2) + 1 floats, see adapter_route_stats_final.wgsl. */
   stats: GPUBuffer;
   /** (T, E) the mapped intuition scores s_E = s·Mᵀ (only with a mapper). */
   sE?: GPUBuffer;
@@ -112,27 +117,157 @@ function common(spec: AdapterSpec) {
   return { d, k, overrides, scale };
 }
 
-/** y (=|+=) W0 x + bias + beta · delta; `accumulate` adds into y (a residual stream). */
-export function adapterForward(engine: Engine, y: GPUBuffer, saved: AdapterSaved, inp: AdapterInputs, spec: AdapterSpec, groups = 1, accumulate = false): void {
+/**
+ * Lanes per token of the routing kernels (a power of two; lane l owns experts l, l + lanes, …):
+ * the smallest ≥ E (≥ rA for lora), at most `cap`. The default cap is 32 (a warp) on GPUs. On a
+ * CPU fallback adapter (SwiftShader) every workgroup barrier is a fiber switch per 4 invocations,
+ * which costs more than the arithmetic, so there the cap is 1: a token is one invocation (SIMD
+ * lanes then hold 4 tokens), its reductions are plain loops and the kernels compile without
+ * barriers. Tests force the other caps (routingKernels) to check the parallel paths there too.
+ */
+export function routeLanes(spec: AdapterSpec, cap: number): number {
+  const d = adapterDims(spec);
+  const want = d.E > 0 ? d.E : d.rA;
+  let l = 1;
+  while (l < want && l < cap) l *= 2;
+  return l;
+}
+
+/** The default lane cap on this engine's adapter (see routeLanes). */
+export function defaultLaneCap(engine: Engine): number {
+  const a = engine.ctx.adapter;
+  return a.isFallbackAdapter || a.architecture === 'swiftshader' ? 1 : 32;
+}
+
+function lanesFor(engine: Engine, spec: AdapterSpec, cap: number | undefined): number {
+  const c = cap ?? defaultLaneCap(engine);
+  if (!(Number.isInteger(Math.log2(c)) && c >= 1 && c <= 256)) throw new RangeError(`adapter: lane cap ${c} must be a power of two in 1..256`);
+  return routeLanes(spec, c);
+}
+
+/** Workgroups of the per-token routing kernels: 256 / lanes tokens each, as an x (≤ 65535) by y grid. */
+function tokenGrid(T: number, lanes: number): [number, number] {
+  return gridFor(Math.ceil(T / (256 / lanes)));
+}
+
+/**
+ * The routing kernels of one adapted layer. The app uses ROUTING (shaders/adapter/, lanes per
+ * device); tests force lane caps with routingKernels, the adapter benchmark swaps in others.
+ */
+export interface RoutingKernels {
+  /** route (T, 3E) = p | pk | g, hB (T, rB), top1 (T) from proj (T, E + rA), s (T, E) and the gates. */
+  forward(engine: Engine, route: GPUBuffer, hB: GPUBuffer, top1: GPUBuffer, proj: GPUBuffer, s: GPUBuffer | null, gates: GPUBuffer, spec: AdapterSpec): void;
+  /** The router statistics (adapterSavedSizes' `stats` layout) over the real tokens, per group. */
+  stats(engine: Engine, stats: GPUBuffer, route: GPUBuffer, top1: GPUBuffer, task: GPUBuffer | null, mask: GPUBuffer | null, spec: AdapterSpec, groups: number): void;
+  /** dproj (T, E + rA) = dz | da and the per-token ω partials (T) from dh (T, rB). */
+  backward(engine: Engine, dproj: GPUBuffer, omegaParts: GPUBuffer, dh: GPUBuffer, proj: GPUBuffer, route: GPUBuffer, s: GPUBuffer | null, gates: GPUBuffer, spec: AdapterSpec): void;
+  /** dz += the router regularisers' gradient at the real tokens (trex / mor1e, λ_H or λ_LB ≠ 0). */
+  reg(engine: Engine, dproj: GPUBuffer, route: GPUBuffer, stats: GPUBuffer, mask: GPUBuffer | null, spec: AdapterSpec): void;
+}
+
+/** adapter_route_forward: softmax, top-k, the mix with the intuition and the gates, hB. */
+export function adapterRouteForward(engine: Engine, route: GPUBuffer, hB: GPUBuffer, top1: GPUBuffer, proj: GPUBuffer, s: GPUBuffer | null, gates: GPUBuffer, spec: AdapterSpec, laneCap?: number): void {
   const { d, k, overrides, scale } = common(spec);
+  const lanes = lanesFor(engine, spec, laneCap);
+  engine.dispatch(engine.kernel('adapter/adapter_route_forward', { ...overrides, LANES: lanes }), {
+    bindings: [route, hB, top1, proj, s ?? engine.dummy, gates],
+    params: params({ T: spec.T, E: d.E, rA: d.rA, rB: d.rB, topk: k, scale, pad0: 0, pad1: 0 }, ['scale']),
+    workgroups: tokenGrid(spec.T, lanes),
+  });
+}
+
+/** Tokens per chunk of adapter_route_stats (one partial block per chunk and group). */
+export const STATS_CHUNK = 32;
+
+/** Floats of the statistics' partial sums (a scratch buffer of each adapted layer's forward, freed at submit). */
+export function adapterStatsScratchFloats(spec: AdapterSpec, groups = 1): number {
+  const d = adapterDims(spec);
+  return d.E > 0 ? groups * Math.max(1, Math.ceil(spec.T / STATS_CHUNK)) * (4 * d.E + 1) : 0;
+}
+
+/**
+ * Router statistics in two stages: adapter_route_stats writes partial sums per (chunk of
+ * tokens, group) to a scratch buffer, adapter_route_stats_final adds them up per group.
+ */
+export function adapterRouteStats(engine: Engine, stats: GPUBuffer, route: GPUBuffer, top1: GPUBuffer, task: GPUBuffer | null, mask: GPUBuffer | null, spec: AdapterSpec, groups: number): void {
+  const d = adapterDims(spec);
+  if (d.E === 0) return;
+  if (groups > 1 && !task) throw new Error('adapter: per-task statistics need the task labels');
+  if (!(Number.isInteger(groups) && groups >= 1 && groups <= 65535)) throw new RangeError(`adapter: ${groups} statistics groups must be in 1..65535`);
+  const chunks = Math.max(1, Math.ceil(spec.T / STATS_CHUNK));
+  const threads = chunks * d.E;
+  if (threads > 64 * 65535) throw new RangeError(`adapter: ${spec.T} tokens x ${d.E} experts exceed the statistics grid`);
+  const partials = engine.scratch('adapter.statsPartials', adapterStatsScratchFloats(spec, groups) * 4);
+  engine.dispatch(engine.kernel('adapter/adapter_route_stats', { MASKED: !!mask }), {
+    bindings: [partials, route, top1, task ?? engine.dummy, mask ?? engine.dummy],
+    params: params({ T: spec.T, E: d.E, chunk: STATS_CHUNK, chunks }),
+    workgroups: [Math.ceil(threads / 64), groups],
+  });
+  engine.dispatch(engine.kernel('adapter/adapter_route_stats_final'), {
+    bindings: [stats, partials],
+    params: params({ E: d.E, groups, chunks, pad: 0 }),
+    workgroups: [groups],
+  });
+}
+
+/** adapter_route_backward: dproj = dz | da and the ω partials per token. */
+export function adapterRouteBackward(engine: Engine, dproj: GPUBuffer, omegaParts: GPUBuffer, dh: GPUBuffer, proj: GPUBuffer, route: GPUBuffer, s: GPUBuffer | null, gates: GPUBuffer, spec: AdapterSpec, laneCap?: number): void {
+  const { d, overrides, scale } = common(spec);
+  const lanes = lanesFor(engine, spec, laneCap);
+  engine.dispatch(engine.kernel('adapter/adapter_route_backward', { ...overrides, LANES: lanes }), {
+    bindings: [dproj, omegaParts, dh, proj, route, s ?? engine.dummy, gates],
+    params: params({ T: spec.T, E: d.E, rA: d.rA, rB: d.rB, scale, pad0: 0, pad1: 0, pad2: 0 }, ['scale']),
+    workgroups: tokenGrid(spec.T, lanes),
+  });
+}
+
+/** adapter_reg_backward: reads f and the real-token count from this layer's statistics. */
+export function adapterRegBackward(engine: Engine, dproj: GPUBuffer, route: GPUBuffer, stats: GPUBuffer, mask: GPUBuffer | null, spec: AdapterSpec, laneCap?: number): void {
+  const d = adapterDims(spec);
+  const lanes = lanesFor(engine, spec, laneCap);
+  engine.dispatch(engine.kernel('adapter/adapter_reg_backward', { MASKED: !!mask, LANES: lanes }), {
+    bindings: [dproj, route, stats, mask ?? engine.dummy],
+    params: params({ T: spec.T, E: d.E, rA: d.rA, pad0: 0, lambdaH: spec.lambdaH ?? 0, lambdaLB: spec.lambdaLB ?? 0, pad1: 0, pad2: 0 }, ['lambdaH', 'lambdaLB']),
+    workgroups: tokenGrid(spec.T, lanes),
+  });
+}
+
+/** The routing kernels with a fixed lane cap (a power of two, 1..256); undefined = per device. */
+export function routingKernels(laneCap?: number): RoutingKernels {
+  return {
+    forward: (e, route, hB, top1, proj, s, gates, spec) => adapterRouteForward(e, route, hB, top1, proj, s, gates, spec, laneCap),
+    stats: adapterRouteStats,
+    backward: (e, dproj, omegaParts, dh, proj, route, s, gates, spec) => adapterRouteBackward(e, dproj, omegaParts, dh, proj, route, s, gates, spec, laneCap),
+    reg: (e, dproj, route, stats, mask, spec) => adapterRegBackward(e, dproj, route, stats, mask, spec, laneCap),
+  };
+}
+
+/** The routing kernels the app runs (lanes per device). */
+export const ROUTING: RoutingKernels = routingKernels();
+
+/**
+ * y (=|+=) W0 x + bias + beta · delta; `accumulate` adds into y (a residual stream). `routing`
+ * swaps the routing kernels (tests and benchmarks).
+ */
+export function adapterForward(engine: Engine, y: GPUBuffer, saved: AdapterSaved, inp: AdapterInputs, spec: AdapterSpec, groups = 1, accumulate = false, routing: RoutingKernels = ROUTING): void {
+  const { T, n, m } = spec;
+  matmulForward(engine, y, inp.x, inp.W0, inp.bias, { M: T, N: m, K: n, transB: !inp.w0InOut }, accumulate);
+  adapterDeltaForward(engine, y, saved, inp, spec, groups, routing);
+}
+
+/**
+ * The adapter's own forward, without the frozen base: y += beta · delta (projection, routing,
+ * statistics, B, gate). `routing` swaps the routing kernels (benchmarks only).
+ */
+export function adapterDeltaForward(engine: Engine, y: GPUBuffer, saved: AdapterSaved, inp: AdapterInputs, spec: AdapterSpec, groups = 1, routing: RoutingKernels = ROUTING): void {
+  const { d } = common(spec);
   const { T, n, m } = spec;
   if (d.gated && !inp.s) throw new Error(`adapter ${spec.method}: the intuition scores s are required`);
-  matmulForward(engine, y, inp.x, inp.W0, inp.bias, { M: T, N: m, K: n, transB: !inp.w0InOut }, accumulate);
+  if (d.E > 0 && groups > 1 && !inp.task) throw new Error('adapter: per-task statistics need the task labels');
   matmulForward(engine, saved.proj, inp.x, inp.WrA, null, { M: T, N: d.E + d.rA, K: n, transB: true });
   const s = mapScores(engine, saved, inp, spec);
-  engine.dispatch(engine.kernel('adapter/adapter_route_forward', overrides), {
-    bindings: [saved.route, saved.hB, saved.top1, saved.proj, s ?? engine.dummy, inp.gates],
-    params: params({ T, E: d.E, rA: d.rA, rB: d.rB, topk: k, scale, pad0: 0, pad1: 0 }, ['scale']),
-    workgroups: gridElements(T),
-  });
-  if (d.E > 0) {
-    if (groups > 1 && !inp.task) throw new Error('adapter: per-task statistics need the task labels');
-    engine.dispatch(engine.kernel('adapter/adapter_route_stats', { MASKED: !!inp.mask }), {
-      bindings: [saved.stats, saved.route, saved.top1, inp.task ?? engine.dummy, inp.mask ?? engine.dummy],
-      params: params({ T, E: d.E, groups, pad: 0 }),
-      workgroups: [groups],
-    });
-  }
+  routing.forward(engine, saved.route, saved.hB, saved.top1, saved.proj, s, inp.gates, spec);
+  if (d.E > 0) routing.stats(engine, saved.stats, saved.route, saved.top1, inp.task, inp.mask ?? null, spec, groups);
   matmulForward(engine, saved.delta, saved.hB, inp.B, null, { M: T, N: m, K: d.rB, transB: true });
   engine.dispatch(engine.kernel('adapter/adapter_gate_forward', { GATED: d.gated }), {
     bindings: [y, saved.delta, inp.gates],
@@ -142,18 +277,27 @@ export function adapterForward(engine: Engine, y: GPUBuffer, saved: AdapterSaved
 }
 
 /** Gradients of the layer; dx is assigned, or added to with `accumulateDx`. */
-export function adapterBackward(engine: Engine, g: AdapterGrads, dy: GPUBuffer, saved: AdapterSaved, inp: AdapterInputs, spec: AdapterSpec, accumulateDx = false): void {
-  const { d, overrides, scale } = common(spec);
+export function adapterBackward(engine: Engine, g: AdapterGrads, dy: GPUBuffer, saved: AdapterSaved, inp: AdapterInputs, spec: AdapterSpec, accumulateDx = false, routing: RoutingKernels = ROUTING): void {
+  const { T, n, m } = spec;
+  matmulBackwardInput(engine, g.dx, dy, inp.W0, { M: T, N: m, K: n, transB: !inp.w0InOut }, accumulateDx);
+  adapterDeltaBackward(engine, g, dy, saved, inp, spec, routing);
+}
+
+/**
+ * The adapter's own backward, without the frozen base: the parameter gradients (accumulated)
+ * and the adapter's share of dx, added to g.dx. `routing` swaps the routing kernels (benchmarks only).
+ */
+export function adapterDeltaBackward(engine: Engine, g: AdapterGrads, dy: GPUBuffer, saved: AdapterSaved, inp: AdapterInputs, spec: AdapterSpec, routing: RoutingKernels = ROUTING): void {
+  const { d } = common(spec);
   const { T, n, m } = spec;
   const elems = T * m;
   const groupsN = Math.ceil(elems / 256);
   const ddelta = engine.scratch('adapter.ddelta', elems * 4);
   const betaParts = engine.scratch('adapter.betaParts', groupsN * 4);
-  const wg: [number, number] = groupsN <= 65535 ? [groupsN, 1] : [65535, Math.ceil(groupsN / 65535)];
   engine.dispatch(engine.kernel('adapter/adapter_gate_backward', { GATED: d.gated }), {
     bindings: [ddelta, betaParts, dy, saved.delta, inp.gates],
     params: params({ n: elems, pad0: 0, pad1: 0, pad2: 0 }),
-    workgroups: wg,
+    workgroups: gridFor(groupsN),
   });
   const projShape = { M: T, N: m, K: d.rB, transB: true };
   matmulBackwardWeight(engine, g.dB, saved.hB, ddelta, projShape);
@@ -161,11 +305,8 @@ export function adapterBackward(engine: Engine, g: AdapterGrads, dy: GPUBuffer, 
   matmulBackwardInput(engine, dh, ddelta, inp.B, projShape);
   const dproj = engine.scratch('adapter.dproj', T * (d.E + d.rA) * 4);
   const omegaParts = engine.scratch('adapter.omegaParts', T * 4);
-  engine.dispatch(engine.kernel('adapter/adapter_route_backward', overrides), {
-    bindings: [dproj, omegaParts, dh, saved.proj, saved.route, (d.mapper ? saved.sE : inp.s) ?? engine.dummy, inp.gates],
-    params: params({ T, E: d.E, rA: d.rA, rB: d.rB, scale, pad0: 0, pad1: 0, pad2: 0 }, ['scale']),
-    workgroups: gridElements(T),
-  });
+  const sE = (d.mapper ? saved.sE : inp.s) ?? null;
+  routing.backward(engine, dproj, omegaParts, dh, saved.proj, saved.route, sE, inp.gates, spec);
   if (d.mapper && inp.s && (spec.useIntuition ?? true)) {
     if (!g.dM || !inp.M) throw new Error(`adapter ${spec.method}: a mapper needs M and its gradient dM`);
     const dsE = engine.scratch('adapter.dsE', T * d.E * 4);
@@ -173,17 +314,10 @@ export function adapterBackward(engine: Engine, g: AdapterGrads, dy: GPUBuffer, 
     matmulBackwardWeight(engine, g.dM, inp.s, dsE, { M: T, N: d.E, K: d.k, transB: true });
   }
   const lambdaH = spec.lambdaH ?? 0, lambdaLB = spec.lambdaLB ?? 0;
-  if (d.gated && (lambdaH !== 0 || lambdaLB !== 0)) {
-    // Reads f and the real-token count from the statistics of this layer's forward.
-    engine.dispatch(engine.kernel('adapter/adapter_reg_backward', { MASKED: !!inp.mask }), {
-      bindings: [dproj, saved.route, saved.stats, inp.mask ?? engine.dummy],
-      params: params({ T, E: d.E, rA: d.rA, pad0: 0, lambdaH, lambdaLB, pad1: 0, pad2: 0 }, ['lambdaH', 'lambdaLB']),
-      workgroups: gridElements(T),
-    });
-  }
+  // Reads f and the real-token count from the statistics of this layer's forward.
+  if (d.gated && (lambdaH !== 0 || lambdaLB !== 0)) routing.reg(engine, dproj, saved.route, saved.stats, inp.mask ?? null, spec);
   const inShape = { M: T, N: d.E + d.rA, K: n, transB: true };
   matmulBackwardWeight(engine, g.dWrA, inp.x, dproj, inShape);
-  matmulBackwardInput(engine, g.dx, dy, inp.W0, { M: T, N: m, K: n, transB: !inp.w0InOut }, accumulateDx);
   matmulBackwardInput(engine, g.dx, dproj, inp.WrA, inShape, true);
   if (d.gated) {
     engine.dispatch(engine.kernel('adapter/adapter_gates_final'), {

@@ -9,7 +9,7 @@
 // estimate against the pool's measured peak.
 import type { ModelSpec } from '../model/config.ts';
 import { BufferPool } from '../gpu/pool.ts';
-import { adapterSavedSizes } from '../ops/adapter.ts';
+import { adapterSavedSizes, adapterStatsScratchFloats } from '../ops/adapter.ts';
 import { adaptedLayers, layerSpec, type AdapterConfig } from './config.ts';
 import { adapterDims } from '../adapters/spec.ts';
 import { LOGIT_CHUNK_BYTES } from './trainer.ts';
@@ -58,6 +58,9 @@ export function estimateStep(spec: ModelSpec, weightBytes: number, cfg: AdapterC
     // Saved by the adapter's forward (its statistics live in a persistent buffer), and its backward's [dz | da].
     for (const [k, n] of Object.entries(adapterSavedSizes(s, 1 + tasks))) if (n && k !== 'stats') add(`${key}.${k}`, n);
     add(`${key}.dproj`, N * (d.E + d.rA));
+    // The router statistics' partial sums (scratch of the forward, alive until the submission).
+    const partials = adapterStatsScratchFloats(s, 1 + tasks);
+    if (partials) add(`${key}.statsPartials`, partials);
     adapterFloats += d.E * lin.in + d.rA * lin.in + d.rB * lin.out + (d.gated ? 2 : 0) + (d.mapper ? d.E * d.k : 0);
   }
   const activationBytes = bufs.reduce((a, [, b]) => a + BufferPool.bucket(b), 0);

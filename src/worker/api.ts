@@ -114,6 +114,8 @@ export interface FinetuneRequest {
   seed: number;
   /** Most bytes of logits at once (the head and loss run in chunks of tokens; default 64 MiB). */
   logitChunkBytes?: number;
+  /** Most dispatches per command buffer during these steps (Engine.maxDispatchesPerSubmit; 0: one per micro-batch). */
+  maxDispatchesPerSubmit?: number;
 }
 
 export interface FinetuneResult {
@@ -127,6 +129,8 @@ export interface FinetuneResult {
    * uniforms, readbacks) above what was live before, and src/train/memory.ts's estimate of it.
    */
   memory: { peakPoolBytes: number; estimatedBytes: number };
+  /** Command buffers the steps were submitted as. */
+  submissions: number;
   /** Router statistics of the last step per adapted layer (gated and routed methods). */
   routerStats: Awaited<ReturnType<import('../train/trainer.ts').GpuTrainer['routerStats']>>;
 }

@@ -16,7 +16,7 @@ import { Dataset, type TokenizerInfo } from '../data/dataset.ts';
 import type { ReadProgress } from '../data/records.ts';
 import { kmeansGpu } from '../intuition/kmeans.ts';
 import { computeIntuition, scorePrompts, type IntuitionModel } from '../intuition/intuition.ts';
-import { ModelEmbedder, type Embedder } from '../intuition/embed.ts';
+import { EmbeddingCache, ModelEmbedder, type Embedder } from '../intuition/embed.ts';
 import { adapterConfigOf, Run, RunError, type RunConfig, type RunHooks } from '../train/run.ts';
 import { listRuns, readCheckpoint, writeCheckpoint } from '../train/checkpoint.ts';
 import { estimateStep } from '../train/memory.ts';
@@ -36,6 +36,8 @@ let encoder: { opened: OpenedEncoder; gpu: GpuEncoder; info: EncoderInfo } | nul
 let dataset: Dataset | null = null;
 /** The clustering behind the dataset's scores, kept to score new prompts the same way. */
 let intuitionModel: IntuitionModel | null = null;
+/** The last intuition's embeddings (another k, seed or method on the same data reuses them). */
+const embeddingCache = new EmbeddingCache();
 
 /** The current (or last) training run; its trainer holds the adapter after the run ends. */
 let run: Run | null = null;
@@ -464,13 +466,20 @@ const api: EngineApi = {
       await e.submit();
       const base = e.pool.stats().liveBytes;
       e.pool.resetPeak();
-      for (let i = 0; i < req.steps; i++) await trainer.accumulateStep(batches, req.hyper);
+      const split = e.maxDispatchesPerSubmit, before = e.submissions;
+      if (req.maxDispatchesPerSubmit !== undefined) e.maxDispatchesPerSubmit = req.maxDispatchesPerSubmit;
+      try {
+        for (let i = 0; i < req.steps; i++) await trainer.accumulateStep(batches, req.hyper);
+      } finally {
+        e.maxDispatchesPerSubmit = split;
+      }
+      const submissions = e.submissions - before;
       const tasks = Math.max(0, ...batches.map((b) => (b.task ? Math.max(...b.task) + 1 : 0)));
       const memory = { peakPoolBytes: e.pool.stats().peakBytes - base, estimatedBytes: estimateStep(m.gpu.spec, 0, req.adapter, batches[0].B, batches[0].T, tasks, trainer.logitChunkBytes).activationBytes };
       const params = Object.fromEntries([...(await trainer.readParams())].map(([k, p]) => [k, { WrA: Array.from(p.WrA), B: Array.from(p.B) }]));
       const arr = (a: Float32Array | null) => (a ? Array.from(a) : null);
       const grads = req.returnGrads ? Object.fromEntries([...(await trainer.readGrads())].map(([k, g]) => [k, { WrA: Array.from(g.WrA), B: Array.from(g.B), gates: arr(g.gates), M: arr(g.M) }])) : undefined;
-      return { losses: await trainer.losses(), routerStats: await trainer.routerStats(), params, memory, ...(grads ? { grads } : {}) };
+      return { losses: await trainer.losses(), routerStats: await trainer.routerStats(), params, memory, submissions, ...(grads ? { grads } : {}) };
     } finally {
       trainer.destroy();
     }
@@ -601,10 +610,11 @@ const api: EngineApi = {
     let embedder: Embedder | null = null;
     if (req.source === 'model') {
       const m = needModel();
-      embedder = new ModelEmbedder(m.gpu, m.opened.tokenizer, req.layer);
+      const me = new ModelEmbedder(m.gpu, m.opened.tokenizer, req.layer);
+      embedder = embeddingCache.wrap(`model|${m.info.source}|${m.info.parameters}|${me.layer}`, me);
     } else if (req.source === 'encoder') {
       if (req.encoder && encoder?.info.source !== req.encoder) await api.loadEncoder(req.encoder.includes('/') && !req.encoder.startsWith('http') && !req.encoder.startsWith('/') ? { kind: 'hub', repo: req.encoder } : { kind: 'url', url: req.encoder });
-      embedder = encoderEmbedder();
+      embedder = embeddingCache.wrap(`encoder|${encoder!.info.source}`, encoderEmbedder());
     } else if (req.source !== 'supplied') throw new Error(`intuition: source must be "model", "encoder" or "supplied", got ${JSON.stringify(req.source)}`);
     let last = 0;
     const { result, model } = await computeIntuition(e, ds, req, embedder, 32, {
