@@ -45,6 +45,9 @@ test('a run: every step has a row, the schedule, validation loss, falling loss, 
   const started = await page.evaluate((c) => window.mor1e!.startRun(c), cfg);
   expect(started).toMatchObject({ status: 'running', totalSteps: 10 });
   expect(started.estimatedMiB).toBeGreaterThan(0);
+  // T-REX 2 x 4 on tiny-gpt2 (2 blocks; qkv 64 → 192, o 64 → 64, fc 64 → 256, proj 256 → 64): per layer
+  // r1·n + m·r2 + E·n + 2 gates = 10n + 4m + 2: 1,410 + 898 + 1,666 + 2,818 = 6,792 per block.
+  expect(started.trainableParameters).toBe(2 * 6792);
   const done = await waitFor(page, ['finished', 'failed']);
   expect(done.error).toBeUndefined();
   expect(done).toMatchObject({ status: 'finished', step: 10, skipped: 0 });

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { nmi, pcaMap, principalAxes, purity, clusterSizes } from '../src/intuition/diagnostics.ts';
 import { relateScores } from '../src/intuition/intuition.ts';
-import { l2normalise } from '../src/intuition/embed.ts';
+import { EmbeddingCache, l2normalise, type Embedder } from '../src/intuition/embed.ts';
 import { Dataset } from '../src/data/dataset.ts';
 import { Random } from '../src/util/random.ts';
 
@@ -98,5 +98,48 @@ describe('relate scores', () => {
     const [b] = ds.peekBatches({ split: 'train', count: 1, batchSize: 3 });
     expect(b.s).toEqual(b.rows.flatMap((r) => [r, -r]));
     expect(ds.intuitionK).toBe(2);
+  });
+});
+
+describe('EmbeddingCache', () => {
+  const counting = () => {
+    const calls: string[][] = [];
+    const e: Embedder & { layer: number } = {
+      source: 'model', dim: 2, layer: 3,
+      async embed(texts) {
+        calls.push(texts);
+        return Float32Array.from(texts.flatMap((t) => [t.length, 1]));
+      },
+    };
+    return { e, calls };
+  };
+
+  it('embeds the same texts under the same key once, returns copies, and keeps the layer', async () => {
+    const { e, calls } = counting();
+    const cache = new EmbeddingCache();
+    const w = cache.wrap('k', e);
+    expect((w as { layer?: number }).layer).toBe(3);
+    const a = await w.embed(['ab', 'c']);
+    a[0] = 99; // a caller's change does not reach the cache
+    const progress: number[][] = [];
+    const b = await cache.wrap('k', e).embed(['ab', 'c'], (d, t) => progress.push([d, t]));
+    expect(Array.from(b)).toEqual([2, 1, 1, 1]);
+    expect(calls.length).toBe(1);
+    expect(cache.hits).toBe(1);
+    expect(progress).toEqual([[2, 2]]);
+  });
+
+  it('embeds again for another key or other texts', async () => {
+    const { e, calls } = counting();
+    const cache = new EmbeddingCache();
+    await cache.wrap('k', e).embed(['ab', 'c']);
+    await cache.wrap('other layer', e).embed(['ab', 'c']);
+    await cache.wrap('other layer', e).embed(['ab', 'd']);
+    await cache.wrap('other layer', e).embed(['ab']);
+    expect(calls.length).toBe(4);
+    cache.clear();
+    await cache.wrap('other layer', e).embed(['ab']);
+    expect(calls.length).toBe(5);
+    expect(cache.hits).toBe(0);
   });
 });

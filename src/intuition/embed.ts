@@ -19,6 +19,41 @@ export interface Embedder {
   embed(texts: string[], onProgress?: (done: number, total: number) => void): Promise<Float32Array>;
 }
 
+/**
+ * The last embeddings an embedder made, kept so that another intuition on the same texts (a new
+ * k, seed or method: `npm run compare` runs several) skips the embedding, the costly part. One
+ * entry; a different key (model, layer, encoder) or different texts replace it.
+ */
+export class EmbeddingCache {
+  private last: { key: string; texts: string[]; vectors: Float32Array } | null = null;
+  hits = 0;
+
+  /** `inner` with this cache in front, under `key` (what produced the vectors besides the texts). */
+  wrap(key: string, inner: Embedder): Embedder {
+    const wrapped: Embedder & { layer?: number } = {
+      source: inner.source,
+      dim: inner.dim,
+      embed: async (texts, onProgress) => {
+        const l = this.last;
+        if (l && l.key === key && l.texts.length === texts.length && l.texts.every((t, i) => t === texts[i])) {
+          this.hits++;
+          onProgress?.(texts.length, texts.length);
+          return l.vectors.slice();
+        }
+        const v = await inner.embed(texts, onProgress);
+        this.last = { key, texts: texts.slice(), vectors: v.slice() };
+        return v;
+      },
+    };
+    if ('layer' in inner) wrapped.layer = (inner as { layer: number }).layer;
+    return wrapped;
+  }
+
+  clear(): void {
+    this.last = null;
+  }
+}
+
 /** The text an instance is embedded by: its prompt (a text row: its text). */
 export function embeddingText(ex: Example): string {
   return ex.prompt || ex.answer;

@@ -11,7 +11,7 @@ import type { DataCursor } from '../data/types.ts';
 import { GpuTrainer, initAdapterParams, type TrainerState } from './trainer.ts';
 import { checkSchedule, learningRate, type Schedule } from './schedule.ts';
 import { checkStepFits, type MemoryEstimate } from './memory.ts';
-import { adapterDims } from '../adapters/spec.ts';
+import { adapterDims, adapterParamCount } from '../adapters/spec.ts';
 import { adaptedLayers, layerSpec, MODULE_KINDS, withDefaults, type AdapterConfig, type ModuleKind, type TrainBatch } from './config.ts';
 
 export interface RunConfig {
@@ -25,6 +25,9 @@ export interface RunConfig {
   lambdaH?: number;
   lambdaLB?: number;
   targets?: ModuleKind[];
+  /** Ablations of T-REX / MoR1E routing: false drops the router term (intuition only) or the intuition term (router only). */
+  useRouter?: boolean;
+  useIntuition?: boolean;
   /** The intuition to compute before training (gated methods); without it the scores are zero. */
   intuition?: { source: 'model' | 'encoder' | 'supplied'; k?: number; layer?: number; seed?: number; encoder?: string };
   init: 'fresh' | 'loaded';
@@ -66,6 +69,8 @@ export interface RunState {
   id: string | null;
   /** The step's estimated GPU memory (weights, activations, adapters and AdamW state), MiB. */
   estimatedMiB: number;
+  /** Parameters the run trains (every adapted layer's tensors, a mapper included). */
+  trainableParameters: number;
 }
 
 export interface MetricRow {
@@ -96,7 +101,7 @@ export class RunError extends Error {
 /** The adapter configuration a run trains: the method's paper defaults, then the run's settings. */
 export function adapterConfigOf(cfg: RunConfig, k: number | null): AdapterConfig {
   const picked: Partial<AdapterConfig> & { method: AdapterConfig['method'] } = { method: cfg.method };
-  for (const key of ['r1', 'r2', 'E', 'r', 'alpha', 'topk', 'lambdaH', 'lambdaLB', 'targets'] as const) if (cfg[key] !== undefined) (picked as Record<string, unknown>)[key] = cfg[key];
+  for (const key of ['r1', 'r2', 'E', 'r', 'alpha', 'topk', 'lambdaH', 'lambdaLB', 'targets', 'useRouter', 'useIntuition'] as const) if (cfg[key] !== undefined) (picked as Record<string, unknown>)[key] = cfg[key];
   const a = withDefaults(picked);
   return k !== null ? { ...a, k } : a;
 }
@@ -125,6 +130,11 @@ export function checkRunConfig(cfg: RunConfig): void {
   if (cfg.maxNorm !== undefined && !(cfg.maxNorm >= 0)) throw new RunError(`maxNorm must be ≥ 0 (0 = no clipping), got ${cfg.maxNorm}`);
   if (cfg.targets && cfg.targets.some((t) => !MODULE_KINDS.includes(t))) throw new RunError(`targets must be among ${MODULE_KINDS.join(', ')}; got ${JSON.stringify(cfg.targets)}`);
   if (cfg.topk !== undefined && cfg.topk !== null) int(cfg.topk, 'topk');
+  for (const f of ['useRouter', 'useIntuition'] as const)
+    if (cfg[f] !== undefined && typeof cfg[f] !== 'boolean') throw new RunError(`${f} must be true or false, got ${JSON.stringify(cfg[f])}`);
+  if (cfg.useRouter === false && cfg.useIntuition === false) throw new RunError('useRouter and useIntuition cannot both be false: the experts would get no routing weight');
+  if ((cfg.useRouter === false || cfg.useIntuition === false) && cfg.method !== 'trex' && cfg.method !== 'mor1e') throw new RunError(`useRouter / useIntuition are ablations of T-REX and MoR1E routing; ${cfg.method} has no intuition-guided router`);
+  if (cfg.useRouter === false && !cfg.intuition) throw new RunError('useRouter false routes by the intuition alone: give an intuition (without one the scores are zero and no expert gets weight)');
   if (cfg.intuition && !['model', 'encoder', 'supplied'].includes(cfg.intuition.source)) throw new RunError(`intuition.source must be "model", "encoder" or "supplied", got ${JSON.stringify(cfg.intuition.source)}`);
 }
 
@@ -138,6 +148,7 @@ export interface RunHooks {
 export class Run {
   readonly trainer: GpuTrainer;
   readonly adapter: AdapterConfig;
+  readonly trainableParameters: number;
   readonly totalSteps: number;
   readonly id: string;
   private status: RunStatus = 'idle';
@@ -185,7 +196,8 @@ export class Run {
     const perEpoch = Math.ceil(data.rows('train').length / (config.batchSize * micro));
     this.totalSteps = config.steps ?? perEpoch * config.epochs!;
     checkSchedule({ lr: config.lr, schedule: config.schedule, warmupSteps: config.warmupSteps, totalSteps: this.totalSteps });
-    adaptedLayers(model.spec, this.adapter); // names targets that match nothing
+    // (adaptedLayers names targets that match nothing.)
+    this.trainableParameters = adaptedLayers(model.spec, this.adapter).reduce((a, { lin }) => a + adapterParamCount(layerSpec(this.adapter, lin, 1)), 0);
     // The step's memory before anything is allocated: refuse with a suggestion rather than fail in WebGPU.
     const longest = Math.min(config.maxLength ?? data.options.maxLength, data.result().lengths?.max ?? 2) - 1;
     const budget = config.memoryBudgetMiB !== undefined ? config.memoryBudgetMiB * 2 ** 20 : null;
@@ -211,6 +223,7 @@ export class Run {
       status: this.status, step, totalSteps: this.totalSteps, epoch: this.data.cursor?.epoch ?? 0, tokensPerSecond: tps,
       etaSeconds: perStep !== null ? perStep * (this.totalSteps - step) : null, skipped: this.skippedTotal, ...(this.error ? { error: this.error } : {}),
       ...(this.checkpointError ? { checkpointError: this.checkpointError } : {}), id: this.id, estimatedMiB: Math.round(this.memory.totalBytes / 2 ** 20),
+      trainableParameters: this.trainableParameters,
     };
   }
 
