@@ -47,6 +47,7 @@ if (import.meta.env.DEV || import.meta.env.MODE === 'test') {
     embedTexts: async (texts, opts) => (await api()).embedTexts(texts, opts),
     tokenize: async (text, addSpecialTokens) => (await api()).tokenize(text, addSpecialTokens),
     logits: async (ids, opts) => (await api()).logits(ids, opts),
+    routing: async (req) => (await api()).routing(req),
     exportAdapter: async (req) => (await api()).exportAdapter(req),
     loadAdapter: async (source) => (await api()).loadAdapter(source),
     unloadAdapter: async () => (await api()).unloadAdapter(),

@@ -2,7 +2,7 @@
 // goes through the same store actions and worker API as the UI.
 import type { GpuState } from './ui/store/gpuSlice.ts';
 import type { GpuErrorReport } from './gpu/engine.ts';
-import type { FinetuneRequest, FinetuneResult, GenerateRequest, GenerateResult, ModelInfo, ModelSource } from './worker/api.ts';
+import type { FinetuneRequest, FinetuneResult, GenerateRequest, GenerateResult, ModelInfo, ModelSource, RoutingRequest, RoutingResult } from './worker/api.ts';
 import type { AdapterFile, AdapterInfo, EmbedOptions, EncoderInfo, EvaluateRequest, ExportRequest, LogitsOptions } from './worker/api.ts';
 import type { ModelState } from './ui/store/modelSlice.ts';
 import type { AdapterSpec } from './adapters/spec.ts';
@@ -33,6 +33,8 @@ export interface Mor1eTestApi {
    * scores instead of scoring the decoded prompt.
    */
   logits(ids: number[], opts?: LogitsOptions): Promise<Float32Array>;
+  /** One prompt through the active adapter: per adapted layer and token, the routing weights g and router probabilities p (T x E each; gated methods). */
+  routing(req: RoutingRequest): Promise<RoutingResult>;
   /** The active adapter exported: `kind` 'adapter' (PEFT LoRA or the mor1e format), 'merged' (LoRA) or 'per-cluster'; paths inside the export. */
   exportAdapter(req: ExportRequest): Promise<AdapterFile[]>;
   /** Loads an adapter from a URL prefix or `{ kind: 'files', files }`, validated against the loaded model; resolves to its description. */

@@ -162,7 +162,8 @@ try {
   for (const run of doc.runs) {
     assert.equal(run.eval.steps, 2);
     assert.ok(run.eval.trainable_parameters > 0);
-    assert.ok(existsSync(join(tmp, 'cmp', 'runs', '1', run.variant, 'eval.json')));
+    assert.equal(run.seed, 0); // --seeds 1: one seed, 0
+    assert.ok(existsSync(join(tmp, 'cmp', 'runs', '0', run.variant, 'eval.json')));
   }
   const md = readFileSync(results, 'utf8');
   for (const v of doc.variants) assert.match(md, new RegExp(`^\\| ${v.label.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\| [\\d,]+ \\|`, 'm'), `RESULTS.md has a row for ${v.label}`);

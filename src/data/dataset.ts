@@ -6,10 +6,12 @@ import { DatasetError, detectFormat, inputName, peekFirst, records, textChunks, 
 import { detectShape, lowerKeys, mappingError, normaliseRecord, type NormaliseContext } from './shapes.ts';
 import { tokenizeContext, tokenizeExample, truncate, type TokenizeContext } from './tokenize.ts';
 import { makeBatch, stratifiedSplit, TokenStore, TrainReader, validationBatches } from './batches.ts';
-import type { BatchOptions, DataCursor, DatasetBatch, DatasetInput, Example, ImportOptions, ImportResult, PeekRequest, Problem } from './types.ts';
+import type { BatchOptions, DataCursor, DatasetBatch, DatasetInput, Example, ImportOptions, ImportResult, PeekRequest, PreviewRequest, PreviewResult, PreviewRow, Problem } from './types.ts';
 
 export const MAX_PROBLEMS = 1000;
 export const DEFAULT_MAX_LENGTH = 512;
+/** Characters of a field that a preview row carries. */
+export const PREVIEW_CLIP = 2000;
 /** Records looked at to recognise the shape. */
 const SHAPE_SAMPLE = 200;
 
@@ -424,6 +426,37 @@ export class Dataset {
     const reader = this.readerFor(opts);
     const c = reader.state;
     return reader.peek(req.count).map((rows) => this.batchOf(rows, c));
+  }
+
+  /**
+   * A page of the kept rows as text, for a preview: each row's file and line, task, prompt and
+   * answer (cut at PREVIEW_CLIP characters) and, once tokenized, its split; `split` keeps one
+   * split's rows only (which needs the rows tokenized).
+   */
+  preview(req: PreviewRequest): PreviewResult {
+    const offset = Math.max(0, Math.floor(req.offset) || 0), count = Math.min(500, Math.max(0, Math.floor(req.count) || 0));
+    const split = req.split ?? 'all';
+    if (split !== 'all' && !this.split) throw new DatasetError('the rows are split into training and validation when they are tokenized: load a model first');
+    const splitOf = new Array<'train' | 'validation' | null>(this.examples.length).fill(null);
+    if (this.split) {
+      for (const r of this.split.train) splitOf[r] = 'train';
+      for (const r of this.split.validation) splitOf[r] = 'validation';
+    }
+    const keep = split === 'all' ? null : this.split![split];
+    const total = keep ? keep.length : this.examples.length;
+    const nParsed = this.parsed.examples.length;
+    const clip = (t: string) => (t.length > PREVIEW_CLIP ? t.slice(0, PREVIEW_CLIP) : t);
+    const rows: PreviewRow[] = [];
+    for (let j = offset; j < Math.min(total, offset + count); j++) {
+      const i = keep ? keep[j] : j;
+      const ex = this.examples[i];
+      rows.push({
+        index: i, file: this.validationFile && i >= nParsed ? this.validationFile.name : this.name, line: ex.line, task: ex.task, kind: ex.kind,
+        instruction: clip(ex.prompt), output: clip(ex.answer), clipped: ex.prompt.length > PREVIEW_CLIP || ex.answer.length > PREVIEW_CLIP,
+        split: splitOf[i], answerLetter: ex.mc?.answer ?? null,
+      });
+    }
+    return { total, offset, rows };
   }
 
   /** Prompt token ids of an example (evaluation, the intuition's embeddings). */

@@ -154,3 +154,40 @@ export interface PeekRequest {
   /** Pad every batch to this length instead of its longest sequence. */
   padTo?: number;
 }
+
+/** A page of the imported dataset's rows, for the Data step's preview (text as read, clipped). */
+export interface PreviewRequest {
+  /** First row of the page, 0-based, among the rows the filter keeps. */
+  offset: number;
+  /** Rows in the page (at most 500). */
+  count: number;
+  /** Only the training or validation split (needs a model: the split is made when rows are tokenized); default 'all'. */
+  split?: 'all' | 'train' | 'validation';
+}
+
+export interface PreviewRow {
+  /** Index into the dataset's kept rows. */
+  index: number;
+  /** The file the row came from and its 1-based line there. */
+  file: string;
+  line: number;
+  task: string;
+  kind: 'instruction' | 'chat' | 'text';
+  /** The prompt as the row gives it (chat rows: the last user turn before the answer); at most 2,000 characters (PREVIEW_CLIP). */
+  instruction: string;
+  /** The answer the loss falls on (text rows: the whole text); at most 2,000 characters. */
+  output: string;
+  /** A field was longer than 2,000 characters and is cut. */
+  clipped: boolean;
+  /** Its split once tokenized; null before (no model) or when it was refused for its length. */
+  split: 'train' | 'validation' | null;
+  /** Multiple choice: the gold letter. */
+  answerLetter: string | null;
+}
+
+export interface PreviewResult {
+  /** Rows the filter keeps (the page is a window into them). */
+  total: number;
+  offset: number;
+  rows: PreviewRow[];
+}

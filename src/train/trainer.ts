@@ -104,9 +104,12 @@ export class GpuTrainer {
   readonly model: GpuModel;
   readonly cfg: AdapterConfig;
   private readonly layers = new Map<string, AdaptedLayer>();
-  private readonly E: number;
+  /** Experts per adapted layer (0: LoRA). */
+  readonly E: number;
   /** Width of the intuition scores per sequence: E, or the cluster count k with a mapper. */
-  private readonly K: number;
+  readonly K: number;
+  /** Whether the adapters have the intuition gate (T-REX, MoR1E). */
+  readonly gated: boolean;
   private stepCount = 0;
   /** Most bytes of logits at once in a training step (tests set it small to exercise the chunks). */
   logitChunkBytes = LOGIT_CHUNK_BYTES;
@@ -130,6 +133,7 @@ export class GpuTrainer {
     const dims = adapterDims(layerSpec(cfg, list[0].lin, 1));
     this.E = dims.E;
     this.K = dims.k;
+    this.gated = dims.gated;
     for (const { key, lin } of list) {
       const p = init.get(key);
       if (!p) throw new Error(`GpuTrainer: no initial parameters for adapted layer ${key}`);
@@ -180,10 +184,6 @@ export class GpuTrainer {
     if (this.gated && (!batch.s || batch.s.length !== B * this.K)) throw new Error(`train step: intuition scores must be B x ${this.K === this.E ? 'E' : 'k'} = ${B} x ${this.K}`);
     if (batch.task && (batch.task.length !== B || batch.task.some((t) => !(Number.isInteger(t) && t >= 0)))) throw new Error(`train step: task labels must be B = ${B} non-negative integers`);
     return batchMask(batch);
-  }
-
-  private get gated(): boolean {
-    return this.E > 0 && adapterDims(layerSpec(this.cfg, [...this.layers.values()][0].lin, 1)).gated;
   }
 
   /**
@@ -405,11 +405,22 @@ export class GpuTrainer {
 
   /**
    * The adapters for an inference pass of B sequences of T tokens (the trainer's statistics
-   * untouched): evaluation, generation, logits. `s`: each sequence's intuition scores.
+   * untouched): evaluation, generation, logits. `s`: each sequence's intuition scores; `onSaved`
+   * sees each adapted layer's saved tensors as its forward is recorded (the routing strip).
    */
-  inferenceHook(B: number, T: number, s: number[][] | null): AdapterHook {
+  inferenceHook(B: number, T: number, s: number[][] | null, onSaved?: (key: string, saved: AdapterSaved) => void): AdapterHook {
     const batch: TrainBatch = { B, T, ids: [], targets: [], s: s ? s.flat() : null };
-    return this.hook(this.passInputs(batch, null, { micro: 1, keepStats: false }));
+    const inp = this.passInputs(batch, null, { micro: 1, keepStats: false });
+    const hook = this.hook(inp);
+    if (!onSaved) return hook;
+    // The caller reads a layer's saved tensors (route: p | pk | g per token) as soon as its forward is recorded, before blockDone recycles them.
+    return {
+      ...hook,
+      forward: (out, x, lin, key, accumulate) => {
+        hook.forward(out, x, lin, key, accumulate);
+        onSaved(key, inp.saved.get(key)!.saved);
+      },
+    };
   }
 
   /**

@@ -1,11 +1,12 @@
 // Bringing data: a file (picker or drag and drop), a URL, or the bundled suite (imported on first
 // open, with its validation file); the recognised shape, counts per task, a token-length
-// histogram, and every problem with its line (text, never HTML). A file of no known shape offers
-// its columns for a mapping; a failed import keeps the dataset that was there.
+// histogram, every problem with its line, and the rows a page at a time (text, never HTML). A
+// file of no known shape offers its columns for a mapping; a failed import keeps the dataset.
 import { useState } from 'react';
 import { importDataset, importSuite, useStore } from './store/index.ts';
 import { LengthHistogram, TaskCounts } from './DataCharts.tsx';
 import { Note } from './Note.tsx';
+import { DataPreview } from './DataPreview.tsx';
 import type { ColumnMapping, DatasetInput } from '../data/types.ts';
 
 export function DataPanel() {
@@ -92,7 +93,7 @@ export function DataPanel() {
           </div>
           {r.problemCount > 0 && (
             <details data-testid="data-problems" open={r.refused > 0}>
-              <summary>{r.problemCount} problems{r.problemCount > r.problems.length ? ` (first ${r.problems.length} shown)` : ''}</summary>
+              <summary>{r.problemCount} problem{r.problemCount === 1 ? '' : 's'}{r.problemCount > r.problems.length ? ` (first ${r.problems.length} shown)` : ''}</summary>
               <ol className="problems">
                 {r.problems.map((p, i) => (
                   <li key={i}>line {p.line}{p.field ? `, ${p.field}` : ''}: {p.message}</li>
@@ -100,6 +101,7 @@ export function DataPanel() {
               </ol>
             </details>
           )}
+          <DataPreview />
         </div>
       )}
     </section>

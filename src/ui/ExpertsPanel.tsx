@@ -2,11 +2,13 @@
 // experts heatmap of each expert's share of tokens (top-1) relative to a fair share (1.0 = 1/E;
 // blue under-used, white fair, red over-used), for all tokens or one task, with the router's
 // mean entropy and the load-balance term per layer, and one layer's shares over the run. Read
-// every ~2 s while the run trains and this view is open.
+// every ~2 s while the run trains and this view is open. Below, one prompt's routing token by
+// token (RoutingStrip.tsx).
 import { useEffect, useRef, useState } from 'react';
 import { useStore, watchRouterStats } from './store/index.ts';
 import { Note } from './Note.tsx';
 import { ShareOverTime } from './ShareOverTime.tsx';
+import { RoutingPanel } from './RoutingStrip.tsx';
 import type { RouterStats } from './store/runSlice.ts';
 
 const fixed = (v: number | undefined, digits: number) => (v !== undefined && Number.isFinite(v) ? v.toFixed(digits) : '—');
@@ -152,6 +154,7 @@ export function ExpertsPanel() {
           {history.length > 0 && <ShareOverTime history={history} layer={layer < stats.length ? layer : 0} label={`layer ${stats[layer < stats.length ? layer : 0].key}, all tokens`} />}
         </>
       )}
+      <RoutingPanel />
     </section>
   );
 }

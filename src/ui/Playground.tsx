@@ -1,7 +1,9 @@
 // The playground: generate from the loaded model (greedy or sampled), streaming tokens, through the
-// trained adapter or the base model, or both side by side.
+// trained adapter or the base model, or both side by side; beside the prompt, its intuition scores
+// over the clusters when the adapter has an intuition.
 import { generateText, useStore } from './store/index.ts';
 import { Note } from './Note.tsx';
+import { PromptScores } from './PromptScores.tsx';
 
 export function Playground() {
   const info = useStore((s) => s.model.info);
@@ -25,7 +27,10 @@ export function Playground() {
         Type a prompt and generate. With a trained adapter, compare the base model with the finetuned one; the suite&rsquo;s rows use the instruction
         template, so tick it for prompts like theirs.
       </Note>
-      <textarea data-testid="playground-prompt" aria-label="Prompt" rows={3} value={p.prompt} onChange={(e) => patch({ prompt: e.target.value })} />
+      <div className="prompt-row">
+        <textarea data-testid="playground-prompt" aria-label="Prompt" rows={3} value={p.prompt} onChange={(e) => patch({ prompt: e.target.value })} />
+        <PromptScores prompt={p.prompt} />
+      </div>
       <div className="row">
         <label>
           <input type="checkbox" checked={p.useChat} onChange={(e) => patch({ useChat: e.target.checked })} /> {info.hasChatTemplate ? 'chat template' : 'instruction template'}

@@ -10,7 +10,7 @@ import type { ChatMessage } from '../model/tokenizer.ts';
 import type { AdapterSpec } from '../adapters/spec.ts';
 import type { AdapterLayerResult, AdapterLayerTensors } from '../adapters/layerRun.ts';
 import type { AdapterConfig, TrainBatch, TrainHyper } from '../train/config.ts';
-import type { DatasetBatch, DatasetInput, ImportOptions, ImportResult, PeekRequest } from '../data/types.ts';
+import type { DatasetBatch, DatasetInput, ImportOptions, ImportResult, PeekRequest, PreviewRequest, PreviewResult } from '../data/types.ts';
 import type { ReadProgress } from '../data/records.ts';
 import type { KmeansRequest, KmeansResult } from '../intuition/kmeans.ts';
 import type { IntuitionProgress, IntuitionRequest, IntuitionResult } from '../intuition/intuition.ts';
@@ -203,6 +203,52 @@ export interface EvaluateRequest {
   batchSize?: number;
 }
 
+/** One prompt through the model with the active adapter, reading each adapted layer's routing back. */
+export interface RoutingRequest {
+  /** The prompt text (what the playground would generate from). */
+  prompt: string;
+  /** Render it as one user turn with the model's chat template, or the instruction template without one (as the rows were in training). */
+  template?: boolean;
+  /** The intuition scores (E, or k) to route with; default: the prompt scored like the training rows (zeros without an intuition). */
+  s?: number[];
+  /** Most prompt tokens kept (default 128; a longer prompt keeps its first ones). */
+  maxTokens?: number;
+}
+
+export interface RoutingLayer {
+  /** The adapted layer, "block.module" (e.g. "2.q"). */
+  key: string;
+  /**
+   * (T, E) row-major: the weight each expert gets per token, as the adapter mixes them (METHOD.md
+   * §1: T-REX / MoR1E g = 32 w p + 4 (1 − w) s on the kept experts; MoLoRA / SiRA their mixing
+   * probabilities), read back from the layer's saved routing on the GPU.
+   */
+  g: Float32Array;
+  /** (T, E) the router's softmax probabilities p per token. */
+  p: Float32Array;
+}
+
+export interface RoutingResult {
+  method: AdapterConfig['method'];
+  /** Experts per layer (0: the method has no router, LoRA). */
+  E: number;
+  /** The prompt's tokens (ids and each one's text) after templating, in order. */
+  tokens: Array<{ id: number; text: string }>;
+  /** Tokens of the prompt left out beyond maxTokens. */
+  dropped: number;
+  /** The intuition scores the gates read (null: the method has no intuition gate). */
+  s: number[] | null;
+  /** Where `s` came from: given, scored by the intuition, or zeros (no intuition for this adapter). */
+  sSource: 'given' | 'intuition' | 'zeros' | null;
+  layers: RoutingLayer[];
+}
+
+/** A prompt's intuition scores as generation through the active adapter would use them. */
+export type PromptIntuition =
+  | { ok: true; k: number; s: number[]; source: 'model' | 'encoder' | 'supplied' }
+  /** Why there are none: no adapter, an adapter without an intuition gate, no intuition computed for it, or one from supplied vectors (a typed prompt has none). */
+  | { ok: false; reason: 'no-adapter' | 'no-gate' | 'no-intuition' | 'supplied'; message: string };
+
 export interface EngineApi {
   /** Acquires the device inside the worker; never throws for a missing GPU, it says why. */
   init(onEvent: (e: EngineEvent) => void): Promise<GpuInitResult>;
@@ -244,6 +290,8 @@ export interface EngineApi {
   importDataset(input: DatasetInput, options?: ImportOptions): Promise<ImportResult>;
   /** The current dataset's import result (null: none). */
   datasetInfo(): Promise<ImportResult | null>;
+  /** A page of the current dataset's rows as text (instruction, output, task, line), for a preview; rejects without a dataset. */
+  previewRows(req: PreviewRequest): Promise<PreviewResult>;
   /** The next batches exactly as the trainer would receive them, without moving the cursor. */
   peekBatches(req: PeekRequest): Promise<DatasetBatch[]>;
   /** Attaches fresh adapters to the loaded model and trains them on one batch; resolves to each step's loss. */
@@ -288,4 +336,16 @@ export interface EngineApi {
   modelEmbeddings(texts: string[], layer?: number): Promise<Float32Array>;
   /** Intuition scores (N x k) of prompts typed now, embedded and scored like the training rows. */
   intuitionScores(texts: string[]): Promise<Float32Array>;
+  /**
+   * A prompt's intuition scores as generation through the active adapter would use them (the
+   * playground's cluster scores), or why there are none. Refused while a run is training.
+   */
+  promptIntuition(prompt: string): Promise<PromptIntuition>;
+  /**
+   * The prompt through the model with the active adapter (the run's or a loaded one), reading
+   * back each adapted layer's per-token routing (the adapter kernels' saved route buffer).
+   * An adapter without a router (LoRA) resolves with E = 0 and no layers. Rejects without an
+   * adapter and while a run trains.
+   */
+  routing(req: RoutingRequest): Promise<RoutingResult>;
 }

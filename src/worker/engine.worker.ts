@@ -26,7 +26,7 @@ import { adaptedLayers, layerSpec, type TrainBatch } from '../train/config.ts';
 import { PARAM_FIELDS, type AdapterParams } from '../adapters/params.ts';
 import { ADAPTER_FILES, exportAdapter, exportMerged, exportPerCluster, importAdapter, staticLoRA, type AdapterExport, type ExportFile, type IntuitionRecord } from '../export/index.ts';
 import { embeddingText } from '../intuition/embed.ts';
-import type { AdapterInfo, EncoderInfo, EngineApi, EngineEvent, GenerateRequest, GenerateResult, GpuInitResult, ModelInfo, ModelSource } from './api.ts';
+import type { AdapterInfo, EncoderInfo, EngineApi, EngineEvent, GenerateRequest, GenerateResult, GpuInitResult, ModelInfo, ModelSource, RoutingLayer, RoutingRequest, RoutingResult } from './api.ts';
 
 let engine: Engine | null = null;
 let emit: (e: EngineEvent) => void = () => {};
@@ -78,8 +78,7 @@ async function promptScores(texts: string[], k: number): Promise<number[][]> {
 
 /** The width of an adapter's intuition scores (E, or the mapper's k), 0 for ungated methods. */
 function scoreWidth(t: GpuTrainer): number {
-  const d = adapterDims(layerSpec(t.cfg, adaptedLayers(t.model.spec, t.cfg)[0].lin, 1));
-  return d.gated ? d.k : 0;
+  return t.gated ? t.K : 0;
 }
 
 /** The base model's config.json bytes (hashed into exports) and the tokenizer files a merged export copies. */
@@ -158,6 +157,46 @@ async function perClusterExport(a: AdapterExport, trainer: GpuTrainer, maxRows =
   }
   files.push({ name: 'report.json', bytes: new TextEncoder().encode(JSON.stringify({ split: 'validation', clusters: report }, null, 2) + '\n') });
   return files;
+}
+
+/** GPU work from the UI (routing, prompt scores) waits for no step: it is refused while a run trains. */
+function notWhileTraining(what: string): void {
+  if (run?.state().status === 'running') throw new RunError(`${what}: a run is training; pause it (or let it finish) first`);
+}
+
+/**
+ * One sequence through the model with the adapter (the trainer's inference hook: the same kernels
+ * as training and generation, its statistics untouched); each adapted layer's saved routing
+ * (route = p | pk | g per token) is copied out as its forward is recorded and read back after.
+ */
+async function readRouting(t: GpuTrainer, ids: number[], s: number[] | null): Promise<RoutingLayer[]> {
+  const e = needEngine(), T = ids.length, E = t.E;
+  if (!E) return [];
+  const routes = new Map<string, GPUBuffer>();
+  try {
+    const hook = t.inferenceHook(1, T, s ? [s] : null, (key, saved) => {
+      const keep = e.createBuffer(`routing.${key}.route`, T * 3 * E * 4);
+      e.copy(saved.route, keep, T * 3 * E * 4);
+      routes.set(key, keep);
+    });
+    await t.model.logits(ids, hook);
+    const out: RoutingLayer[] = [];
+    for (const { key } of adaptedLayers(t.model.spec, t.cfg)) {
+      const buf = routes.get(key);
+      if (!buf) continue;
+      const v = await e.read(buf, T * 3 * E * 4);
+      const g = new Float32Array(T * E), p = new Float32Array(T * E);
+      for (let i = 0; i < T; i++) {
+        p.set(v.subarray(i * 3 * E, i * 3 * E + E), i * E);
+        g.set(v.subarray(i * 3 * E + 2 * E, i * 3 * E + 3 * E), i * E);
+      }
+      out.push({ key, g, p });
+    }
+    return out;
+  } finally {
+    await e.submit();
+    for (const b of routes.values()) b.destroy();
+  }
 }
 
 function needRun(): Run {
@@ -447,6 +486,51 @@ const api: EngineApi = {
 
   async datasetInfo() {
     return dataset?.result() ?? null;
+  },
+
+  async previewRows(req) {
+    return needDataset().preview(req);
+  },
+
+  async promptIntuition(prompt) {
+    const a = activeAdapter();
+    if (!a) return { ok: false, reason: 'no-adapter', message: 'No adapter: train one or load one to see the prompt\'s intuition scores' };
+    const k = scoreWidth(a.trainer);
+    if (!k) return { ok: false, reason: 'no-gate', message: `${a.trainer.cfg.method === 'lora' ? 'LoRA' : a.trainer.cfg.method === 'sira' ? 'SiRA' : 'MoLoRA'} has no intuition gate` };
+    if (!intuitionModel || intuitionModel.k !== k) return { ok: false, reason: 'no-intuition', message: 'This adapter has no intuition: generation routes with zero scores (the router alone)' };
+    if (!intuitionModel.embedder) return { ok: false, reason: 'supplied', message: 'This adapter\'s intuition came from supplied vectors (emb): a typed prompt has none, so it cannot be scored' };
+    notWhileTraining('promptIntuition');
+    const [s] = await promptScores([prompt], k);
+    return { ok: true, k, s, source: intuitionModel.source };
+  },
+
+  async routing(req: RoutingRequest): Promise<RoutingResult> {
+    const m = needModel(), a = activeAdapter();
+    if (!a) throw new Error('No adapter to route with yet: train one (Train step, or startRun) or load one (Export step, or loadAdapter)');
+    notWhileTraining('routing');
+    const tok = m.opened.tokenizer;
+    const text = req.template ? tok.chatPrompt([{ role: 'user', content: req.prompt }], true) : req.prompt;
+    const all = tok.encode(text, !req.template);
+    if (!all.length) throw new Error('routing: the prompt has no tokens');
+    const max = Math.max(1, Math.min(req.maxTokens ?? 128, m.info.maxTokens, m.opened.spec.maxPositions));
+    const ids = all.slice(0, max);
+    const k = scoreWidth(a.trainer);
+    let s: number[] | null = null, sSource: RoutingResult['sSource'] = null;
+    if (k) {
+      if (req.s) {
+        if (req.s.length !== k) throw new Error(`routing: s must hold ${k} intuition scores, got ${req.s.length}`);
+        s = req.s;
+        sSource = 'given';
+      } else {
+        s = (await promptScores([req.prompt], k))[0];
+        sSource = intuitionModel && intuitionModel.k === k ? 'intuition' : 'zeros';
+      }
+    }
+    const layers = await readRouting(a.trainer, ids, s);
+    return Comlink.transfer(
+      { method: a.trainer.cfg.method, E: a.trainer.E, tokens: ids.map((id) => ({ id, text: tok.decode([id]) })), dropped: all.length - ids.length, s, sSource, layers },
+      layers.flatMap((l) => [l.g.buffer, l.p.buffer]),
+    );
   },
 
   async peekBatches(req) {
