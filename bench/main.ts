@@ -12,7 +12,9 @@ import { benchDecodePaths, benchForward, benchSafetensors, smolLM2ShapeFiles } f
 import { benchAdapters } from './adapter.ts';
 import { benchKmeans, benchKmeansAssign } from './kmeans.ts';
 import { benchEmbed } from './embed.ts';
-import { benchTrainStep } from './train.ts';
+import { bestMatmulGflops, benchTrainStep, TRAIN_METHODS } from './train.ts';
+import { benchJaxMatmul, initJax } from './jax.ts';
+import { benchTrainPeer } from './peer.ts';
 import { openModel } from '../src/model/load.ts';
 import { GpuModel } from '../src/model/gpuModel.ts';
 import { filesFromUrl } from '../src/model/sources.ts';
@@ -83,6 +85,9 @@ async function main() {
         const flops = 2 * s.M * s.N * s.K;
         const ours = await benchOurMatmul(engine, s, 'tiled', runs);
         const theirs = await tfjsMatmul(backend, ctx.device, s, runs);
+        // The strongest browser peer: jax-js (its own GPUDevice on the same adapter, same page).
+        const jaxAdapter = await initJax();
+        const jax = await benchJaxMatmul(s, runs);
         const row: BenchRow = {
           bench: 'matmul',
           shape: `${s.M}x${s.K} · ${s.K}x${s.N}`,
@@ -92,6 +97,10 @@ async function main() {
           ratio: round(theirs.medianMs / ours.medianMs),
           ours_ms: round(ours.medianMs, 4),
           tfjs_ms: round(theirs.medianMs, 4),
+          jax_gflops: round(gflops(flops, jax.medianMs)),
+          ours_vs_jax: round(jax.medianMs / ours.medianMs),
+          jax_ms: round(jax.medianMs, 4),
+          jax_adapter: jaxAdapter,
           runs,
         };
         if (naive) {
@@ -182,22 +191,38 @@ async function main() {
       return rows;
     },
     kmeans_assign: ({ runs = 3 }: BenchOptions) => benchKmeansAssign(engine, adapter, runs, log),
-    async train({ runs = 3 }: BenchOptions) {
-      // The denominator: our matmul at the largest benchmark shape, measured now on this device.
-      const big = MATMUL_SHAPES.find((x) => x.name === '1024')!;
-      const mm = await benchOurMatmul(engine, big, 'tiled', runs);
-      const matmulGflops = gflops(2 * big.M * big.N * big.K, mm.medianMs);
-      log(`matmul 1024: ${matmulGflops.toFixed(3)} GFLOP/s`);
-      // The largest test model: the bundled mor1e-tiny (4 blocks, 192 wide, 2048-token vocabulary).
-      const opened = await openModel(filesFromUrl('/models/mor1e-tiny/'));
-      const model = await GpuModel.load(engine, opened);
-      try {
-        const rows = await benchTrainStep(engine, adapter, { name: 'mor1e-tiny', model, B: 8, T: 64 }, matmulGflops, runs);
-        rows.forEach((r) => log(JSON.stringify(r)));
-        return rows;
-      } finally {
-        model.destroy();
+    // --shapes tiny,smollm2,peer picks parts (default all): every method on the bundled model;
+    // T-REX on a SmolLM2-135M-shaped model; ours against jax-js on tiny-gpt2.
+    async train({ runs = 3, shapes }: BenchOptions) {
+      const parts = shapes?.filter((x) => ['tiny', 'smollm2', 'peer'].includes(x));
+      const want = (part: string) => !parts?.length || parts.includes(part);
+      // The denominator: our matmul's best FLOP/s (512³ or 1024³), measured now on this device.
+      const matmul = await bestMatmulGflops(engine, runs);
+      log(`matmul best (${matmul.shape}): ${matmul.gflops.toFixed(3)} GFLOP/s`);
+      const rows: BenchRow[] = [];
+      const one = async (files: ReturnType<typeof filesFromUrl>, name: string, B: number, T: number, methods = TRAIN_METHODS) => {
+        const model = await GpuModel.load(engine, await openModel(files));
+        try {
+          const r = await benchTrainStep(engine, adapter, { name, model, B, T, methods }, matmul.gflops, runs);
+          for (const row of r) row.matmul_shape = matmul.shape;
+          r.forEach((x) => log(JSON.stringify(x)));
+          rows.push(...r);
+        } finally {
+          model.destroy();
+        }
+      };
+      // The bundled mor1e-tiny (4 Llama blocks, 192 wide, 2,048-token vocabulary), every method.
+      if (want('tiny')) await one(filesFromUrl('/models/mor1e-tiny/'), 'mor1e-tiny', 8, 64);
+      // SmolLM2-135M's shape with random weights (generated here, never stored), T-REX 4 x 8 dense;
+      // B = 1, T = 64 keeps a SwiftShader step near half a minute.
+      if (want('smollm2')) await one(await smolLM2ShapeFiles(), 'SmolLM2-135M shape', 1, 64, [TRAIN_METHODS[0]]);
+      // Ours against jax-js's grad + jit step on the largest GPT-2 fixture.
+      if (want('peer')) {
+        const r = await benchTrainPeer(engine, adapter, filesFromUrl('/e2e/fixtures/models/tiny-gpt2/'), 'tiny-gpt2', matmul, { B: 8, T: 64, runs }, log);
+        r.forEach((x) => log(JSON.stringify(x)));
+        rows.push(...r);
       }
+      return rows;
     },
   });
 

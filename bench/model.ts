@@ -138,8 +138,9 @@ export async function benchDecodePaths(
  * blocks, hidden 576, MLP 1536, 9 heads / 3 KV heads, 49,152-token vocabulary, tied head) with
  * seeded pseudo-random BF16 weights (±1/√in, one random block tiled; norms 1) and the tiny-llama
  * fixture's tokenizer (its ids fit the vocabulary). 270 MB of BF16, 540 MB of f32 on the GPU.
+ * `tokenizerFile` reads the fixture's tokenizer files (default: fetched from the page's server).
  */
-export async function smolLM2ShapeFiles(): Promise<ModelFiles> {
+export async function smolLM2ShapeFiles(tokenizerFile?: (name: string) => Promise<Blob>): Promise<ModelFiles> {
   const H = 576, I = 1536, L = 30, NH = 9, NKV = 3, V = 49152, D = H / NH;
   const block = new Uint16Array(1 << 20);
   let seed = 7;
@@ -176,8 +177,9 @@ export async function smolLM2ShapeFiles(): Promise<ModelFiles> {
     num_attention_heads: NH, num_key_value_heads: NKV, max_position_embeddings: 8192, rms_norm_eps: 1e-5, rope_theta: 100000, hidden_act: 'silu',
     tie_word_embeddings: true, attention_bias: false, rope_scaling: null, bos_token_id: 1, eos_token_id: 2, torch_dtype: 'bfloat16',
   };
+  // The page fetches the fixture from the dev server; the Node runner passes a file reader.
   const fixture = '/e2e/fixtures/models/tiny-llama/';
-  const text = async (f: string) => new Blob([await (await fetch(fixture + f)).text()]);
+  const text = tokenizerFile ?? (async (f: string) => new Blob([await (await fetch(fixture + f)).text()]));
   return filesFromBlobs([
     { name: 'config.json', blob: new Blob([JSON.stringify(config)]) },
     { name: 'model.safetensors', blob: new Blob([writeSafetensors(tensors) as BlobPart]) },

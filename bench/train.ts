@@ -16,7 +16,8 @@ import type { GpuModel } from '../src/model/gpuModel.ts';
 import { GpuTrainer, initAdapterParams } from '../src/train/trainer.ts';
 import { adaptedLayers, layerSpec, withDefaults, type AdapterConfig, type TrainBatch } from '../src/train/config.ts';
 import { adapterDims, adapterParamCount } from '../src/adapters/spec.ts';
-import { round, timeRuns } from './timing.ts';
+import { gflops, round, timeRuns } from './timing.ts';
+import { benchOurMatmul, MATMUL_SHAPES } from './matmul.ts';
 import type { ResultRow } from './results.mjs';
 
 export const TRAIN_METHODS: AdapterConfig[] = [
@@ -52,26 +53,53 @@ export interface TrainBenchModel {
   methods?: AdapterConfig[];
 }
 
-/** Tokens/s and FLOP/s of one training step per method; `matmulGflops`: the same run's matmul figure. */
-export async function benchTrainStep(engine: Engine, adapter: string, m: TrainBenchModel, matmulGflops: number, runs: number): Promise<ResultRow[]> {
-  const { model, B, T } = m, V = model.spec.vocabSize;
-  // A batch of pseudo-random tokens; every position after the first quarter is a target.
+/**
+ * The denominator of `fraction_of_matmul`: our matmul kernel's best FLOP/s among the square
+ * benchmark shapes 512³ and 1024³, measured now on this device (median of `runs` each).
+ */
+export async function bestMatmulGflops(engine: Engine, runs: number): Promise<{ gflops: number; shape: string }> {
+  let best = { gflops: 0, shape: '' };
+  for (const s of MATMUL_SHAPES.filter((x) => x.name === '512' || x.name === '1024')) {
+    const g = gflops(2 * s.M * s.N * s.K, (await benchOurMatmul(engine, s, 'tiled', runs)).medianMs);
+    if (g > best.gflops) best = { gflops: g, shape: `${s.name}³` };
+  }
+  return best;
+}
+
+/** The benchmark's batch: pseudo-random tokens; every position after the first quarter (but the last) is a target; intuition scores sin(i). */
+export function trainBatch(model: GpuModel, cfg: AdapterConfig, B: number, T: number): TrainBatch {
+  const V = model.spec.vocabSize;
   const ids = Array.from({ length: B * T }, (_, i) => (i * 7919 + 13) % V);
   const targets = ids.map((_, i) => (i % T < T / 4 || i % T === T - 1 ? -100 : ids[i + 1]));
-  const hyper = { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, maxNorm: 1 };
+  const d = adapterDims(layerSpec(cfg, adaptedLayers(model.spec, cfg)[0].lin, 1));
+  return { B, T, ids, targets, s: d.gated ? Array.from({ length: B * d.k }, (_, i) => Math.sin(i)) : null };
+}
+
+export const TRAIN_HYPER = { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, maxNorm: 1 };
+
+export function methodLabel(cfg: AdapterConfig): string {
+  if (cfg.method === 'trex') return `trex ${cfg.r1}x${cfg.r2} ${cfg.topk ? `top-${cfg.topk}` : 'dense'}`;
+  if (cfg.method === 'mor1e') return `mor1e E=${cfg.E} ${cfg.topk ? `top-${cfg.topk}` : 'dense'}`;
+  return `${cfg.method} r=${cfg.r}`;
+}
+
+/** Trainable parameters of a config on a model. */
+export function trainableParams(model: GpuModel, cfg: AdapterConfig): number {
+  return adaptedLayers(model.spec, cfg).reduce((n, { lin }) => n + adapterParamCount(layerSpec(cfg, lin, 1)), 0);
+}
+
+/** Tokens/s and FLOP/s of one training step per method; `matmulGflops`: the same run's matmul figure. */
+export async function benchTrainStep(engine: Engine, adapter: string, m: TrainBenchModel, matmulGflops: number, runs: number): Promise<ResultRow[]> {
+  const { model, B, T } = m;
   const rows: ResultRow[] = [];
   for (const cfg of m.methods ?? TRAIN_METHODS) {
-    const d = adapterDims(layerSpec(cfg, adaptedLayers(model.spec, cfg)[0].lin, 1));
-    const batch: TrainBatch = { B, T, ids, targets, s: d.gated ? Array.from({ length: B * d.k }, (_, i) => Math.sin(i)) : null };
+    const batch = trainBatch(model, cfg, B, T);
     const trainer = new GpuTrainer(engine, model, cfg, initAdapterParams(model, cfg, 1));
     try {
-      const t = await timeRuns(() => trainer.step(batch, hyper), { runs, warmup: 1 });
-      const flops = trainStepFlops(model, cfg, B, T);
-      const gf = flops / (t.medianMs * 1e6);
-      const params = adaptedLayers(model.spec, cfg).reduce((n, { lin }) => n + adapterParamCount(layerSpec(cfg, lin, 1)), 0);
-      const label = cfg.method === 'trex' || cfg.method === 'mor1e' ? `${cfg.method}${cfg.method === 'trex' ? ` ${cfg.r1}x${cfg.r2}` : ` E=${cfg.E}`} ${cfg.topk ? `top-${cfg.topk}` : 'dense'}` : `${cfg.method} r=${cfg.r}`;
+      const t = await timeRuns(() => trainer.step(batch, TRAIN_HYPER), { runs, warmup: 1 });
+      const gf = trainStepFlops(model, cfg, B, T) / (t.medianMs * 1e6);
       rows.push({
-        bench: 'train_step', shape: `${m.name} B=${B} T=${T}`, method: label, adapter, trainable_params: params,
+        bench: 'train_step', shape: `${m.name} B=${B} T=${T}`, method: methodLabel(cfg), adapter, trainable_params: trainableParams(model, cfg),
         step_ms: round(t.medianMs, 4), tokens_per_s: round((B * T) / (t.medianMs / 1000)), gflops: round(gf), matmul_gflops: round(matmulGflops),
         fraction_of_matmul: round(gf / matmulGflops), runs,
       });

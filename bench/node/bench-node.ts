@@ -2,7 +2,9 @@
 // machines with a GPU but no browser. Bundled by scripts/build-node-bench.mjs into
 // bench/dist/bench-node.mjs. Env: DAWN_NODE=path/to/dawn.node to load Dawn without
 // node_modules; MOR1E_SHADERS=path/to/shaders; BENCH_RUNS (default 5); BENCH_SHAPES=512,1024;
-// BENCH_ONLY=matmul,skinny,decode,attention,cross_entropy,safetensors,forward,adapter,kmeans
+// BENCH_ONLY=matmul,skinny,decode,attention,cross_entropy,safetensors,forward,adapter,kmeans,train
+// (train: our training step per method on the bundled model and T-REX on a SmolLM2-135M-shaped model,
+// as in the page but without the jax-js peer, which needs a browser; BENCH_SHAPES=tiny,smollm2 picks)
 // (BENCH_SHAPES also picks skinny rows, 1x576x576t,16x1536x576, and k-means shapes: 1000x384,50000x768).
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
@@ -12,7 +14,10 @@ import { loadShaders } from '../../src/gpu/shaders.node.ts';
 import { benchOurMatmul, benchSkinny, MATMUL_SHAPES } from '../matmul.ts';
 import { gflops, round } from '../timing.ts';
 import { benchAttention, benchCrossEntropy, SEQ_LENGTHS } from '../transformer.ts';
-import { benchDecodePaths, benchForward, benchSafetensors } from '../model.ts';
+import { benchDecodePaths, benchForward, benchSafetensors, smolLM2ShapeFiles } from '../model.ts';
+import { bestMatmulGflops, benchTrainStep, TRAIN_METHODS } from '../train.ts';
+import { openModel } from '../../src/model/load.ts';
+import { GpuModel } from '../../src/model/gpuModel.ts';
 import { benchAdapters } from '../adapter.ts';
 import { benchKmeans } from '../kmeans.ts';
 import { filesFromBlobs } from '../../src/model/sources.ts';
@@ -54,7 +59,7 @@ async function main(): Promise<number> {
   console.log(`bench:node: adapter ${adapter}; features ${ctx.features.join(', ') || 'none'}`);
   const runs = Number(process.env.BENCH_RUNS ?? 5);
   const only = process.env.BENCH_SHAPES?.split(',');
-  const benches = (process.env.BENCH_ONLY ?? 'matmul,skinny,decode,attention,cross_entropy,safetensors,forward,adapter,kmeans').split(',');
+  const benches = (process.env.BENCH_ONLY ?? 'matmul,skinny,decode,attention,cross_entropy,safetensors,forward,adapter,kmeans,train').split(',');
   const rows: ResultRow[] = [];
   for (const s of MATMUL_SHAPES.filter((x) => benches.includes('matmul') && (!only || only.includes(x.name)))) {
     const flops = 2 * s.M * s.N * s.K;
@@ -96,6 +101,24 @@ async function main(): Promise<number> {
   }
   if (benches.includes('adapter')) for (const r of await benchAdapters(engine, adapter, runs)) push(r);
   if (benches.includes('kmeans')) for (const r of await benchKmeans(engine, adapter, { shapes: only, runs }, () => {})) push(r);
+  if (benches.includes('train')) {
+    const matmul = await bestMatmulGflops(engine, runs);
+    const parts = only?.filter((x) => ['tiny', 'smollm2'].includes(x));
+    const want = (p: string) => !parts?.length || parts.includes(p);
+    const fixture = fileURLToPath(new URL('../../e2e/fixtures/models/tiny-llama', import.meta.url));
+    const models = [
+      ...(want('tiny') ? [{ name: 'mor1e-tiny', files: async () => folder(fileURLToPath(new URL('../../public/models/mor1e-tiny', import.meta.url))), B: 8, T: 64, methods: TRAIN_METHODS }] : []),
+      ...(want('smollm2') ? [{ name: 'SmolLM2-135M shape', files: () => smolLM2ShapeFiles(async (f) => new Blob([readFileSync(join(fixture, f))])), B: 1, T: 64, methods: [TRAIN_METHODS[0]] }] : []),
+    ];
+    for (const m of models) {
+      const model = await GpuModel.load(engine, await openModel(await m.files()));
+      try {
+        for (const r of await benchTrainStep(engine, adapter, { name: m.name, model, B: m.B, T: m.T, methods: m.methods }, matmul.gflops, Math.min(runs, 3))) push({ ...r, matmul_shape: matmul.shape });
+      } finally {
+        model.destroy();
+      }
+    }
+  }
   if (engine.errors.length) throw new Error(`GPU errors: ${engine.errors.map((e) => e.message).join('; ')}`);
   mergeRows(rows);
   console.table(rows);
