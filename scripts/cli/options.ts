@@ -7,6 +7,7 @@ import { basename, join, resolve } from 'node:path';
 import type { RunConfig } from '../../src/train/run.ts';
 import type { Schedule } from '../../src/train/schedule.ts';
 import type { ImportOptions } from '../../src/data/types.ts';
+import { FIRST_RUN } from '../../src/train/defaults.ts';
 
 /** Exit statuses: 0 done, 1 the run or the engine failed, 2 a bad option or file, 130 stopped by Ctrl-C. */
 export const EXIT = { ok: 0, failed: 1, usage: 2, interrupted: 130 } as const;
@@ -50,20 +51,16 @@ const GATED: Method[] = ['trex', 'mor1e'];
 export type IntuitionArg = 'model' | 'encoder' | 'supplied' | 'none';
 const SCHEDULES: Schedule[] = ['constant', 'cosine', 'linear'];
 
-/**
- * The first-run defaults, sized for the bundled model and suite on SwiftShader (README, "Does it
- * learn?"): T-REX 4 x 8, dense routing, the base model's own intuition, 80 AdamW steps of 8 rows
- * at lr 2e-3 with a cosine schedule and 5% warmup.
- */
+/** The first-run defaults (src/train/defaults.ts, shared with the studio; README, "Does it learn?"). */
 export const DEFAULTS = {
-  method: 'trex' as Method,
-  steps: 80,
-  lr: 2e-3,
-  batch: 8,
+  method: FIRST_RUN.method as Method,
+  steps: FIRST_RUN.steps,
+  lr: FIRST_RUN.lr,
+  batch: FIRST_RUN.batchSize,
   accumulate: 1,
-  maxLen: 128,
-  seed: 0,
-  schedule: 'cosine' as Schedule,
+  maxLen: FIRST_RUN.maxLength,
+  seed: FIRST_RUN.seed,
+  schedule: FIRST_RUN.schedule as Schedule,
   /** Warmup steps: 5% of the run (at least 1). */
   warmupShare: 0.05,
   evalLimit: null as number | null,

@@ -4,6 +4,7 @@
 // an invalid combination beside its field before the worker would refuse it.
 import { adapterDims, adapterParamCount, MOLORA_EXPERTS, type AdapterMethod } from '../adapters/spec.ts';
 import { adaptedLayers, layerSpec, MODULE_KINDS, type AdapterConfig, type ModuleKind } from '../train/config.ts';
+import { FIRST_RUN } from '../train/defaults.ts';
 import { adapterConfigOf, type RunConfig } from '../train/run.ts';
 import { checkStepFits, type MemoryEstimate } from '../train/memory.ts';
 import type { Schedule } from '../train/schedule.ts';
@@ -66,16 +67,12 @@ export function presetOf(method: AdapterMethod): Partial<MethodForm> {
   }
 }
 
-/**
- * The first run's settings: T-REX on the bundled tiny model and suite. A learning rate for a
- * 2M-parameter model (README: 1e-3 to 1e-2 on the tiny ones), short rows (the suite's longest is
- * 55 tokens), and a few hundred steps, which a real GPU runs in a minute or two.
- */
+/** The first run's settings: T-REX on the bundled tiny model and suite (src/train/defaults.ts, shared with the CLI). */
 export function defaultForm(): MethodForm {
   return {
-    method: 'trex', r1: 4, r2: 8, E: 32, r: 32, alpha: 32, routing: 'dense', topk: 2, intuition: 'model', k: 0, encoder: '',
-    lambdaH: 0, lambdaLB: 0, targets: null, lr: 2e-3, schedule: 'cosine', warmupSteps: 10, length: 'steps', steps: 300, epochs: 1,
-    batchSize: 8, accumulate: 1, maxLength: 128, seed: 1, evalEvery: 50, checkpointEvery: 50,
+    method: FIRST_RUN.method, r1: FIRST_RUN.r1, r2: FIRST_RUN.r2, E: 32, r: 32, alpha: 32, routing: 'dense', topk: 2, intuition: 'model', k: 0, encoder: '',
+    lambdaH: 0, lambdaLB: 0, targets: null, lr: FIRST_RUN.lr, schedule: FIRST_RUN.schedule, warmupSteps: FIRST_RUN.warmupSteps, length: 'steps', steps: FIRST_RUN.steps, epochs: 1,
+    batchSize: FIRST_RUN.batchSize, accumulate: 1, maxLength: FIRST_RUN.maxLength, seed: FIRST_RUN.seed, evalEvery: 50, checkpointEvery: 50,
   };
 }
 
