@@ -31,12 +31,7 @@ export const ADAPTER_CASES: Array<[string, Omit<AdapterSpec, 'T' | 'n' | 'm'>]> 
 export async function benchAdapterLayer(engine: Engine, spec: AdapterSpec, runs: number): Promise<Timing> {
   const d = adapterDims(spec);
   const { T, n, m } = spec;
-  const made: GPUBuffer[] = [];
-  const mk = (label: string, v: number | Float32Array) => {
-    const b = engine.createBuffer(label, v);
-    made.push(b);
-    return b;
-  };
+  const { mk, destroy } = benchBuffers(engine, T);
   try {
     const inputs = {
       x: mk('x', randomData(T * n, 1)),
@@ -58,7 +53,7 @@ export async function benchAdapterLayer(engine: Engine, spec: AdapterSpec, runs:
       await engine.submit();
     }, { runs });
   } finally {
-    for (const b of made) b.destroy();
+    destroy();
   }
 }
 
@@ -81,11 +76,20 @@ export async function benchAdapterLayers(engine: Engine, adapter: string, runs: 
 
 const GROUPS = 10;
 
-/** Task labels (0..GROUPS-2) and a padding mask (every 10th token padding) for T tokens. */
-function taskAndMask(engine: Engine, T: number) {
-  const task = Uint32Array.from({ length: T }, (_, i) => (i * 7) % (GROUPS - 1));
-  const mask = Uint32Array.from({ length: T }, (_, i) => (i % 10 === 9 ? 0 : 1));
-  return { task: engine.createBuffer('task', task), mask: engine.createBuffer('mask', mask) };
+/**
+ * A benchmark's buffers: `mk` makes one (size or data) and `destroy` frees them all; `task` and
+ * `mask` hold task labels (0..GROUPS-2) and a padding mask (every 10th token padding) for T tokens.
+ */
+function benchBuffers(engine: Engine, T: number) {
+  const made: GPUBuffer[] = [];
+  const mk = (label: string, v: number | Float32Array | Uint32Array) => {
+    const b = engine.createBuffer(label, v);
+    made.push(b);
+    return b;
+  };
+  const task = mk('task', Uint32Array.from({ length: T }, (_, i) => (i * 7) % (GROUPS - 1)));
+  const mask = mk('mask', Uint32Array.from({ length: T }, (_, i) => (i % 10 === 9 ? 0 : 1)));
+  return { mk, tm: { task, mask }, destroy: () => made.forEach((b) => b.destroy()) };
 }
 
 export const OWN_CASES: Array<[string, Omit<AdapterSpec, 'T' | 'n' | 'm'>]> = [
@@ -98,14 +102,7 @@ export const OWN_CASES: Array<[string, Omit<AdapterSpec, 'T' | 'n' | 'm'>]> = [
 export async function benchAdapterOwn(engine: Engine, spec: AdapterSpec, routing: RoutingKernels, runs: number): Promise<Timing> {
   const d = adapterDims(spec);
   const { T, n, m } = spec;
-  const made: GPUBuffer[] = [];
-  const mk = (label: string, v: number | Float32Array) => {
-    const b = engine.createBuffer(label, v);
-    made.push(b);
-    return b;
-  };
-  const tm = taskAndMask(engine, T);
-  made.push(tm.task, tm.mask);
+  const { mk, tm, destroy } = benchBuffers(engine, T);
   try {
     const inputs = {
       x: mk('x', randomData(T * n, 1)),
@@ -129,7 +126,7 @@ export async function benchAdapterOwn(engine: Engine, spec: AdapterSpec, routing
       await engine.submit();
     }, { runs });
   } finally {
-    for (const b of made) b.destroy();
+    destroy();
   }
 }
 
@@ -172,14 +169,7 @@ export const ROUTING_CASES: Array<[string, Omit<AdapterSpec, 'T' | 'n' | 'm'>]> 
 async function benchRoutingKernels(engine: Engine, spec: AdapterSpec, routing: RoutingKernels, runs: number, reps: number) {
   const d = adapterDims(spec);
   const { T } = spec;
-  const made: GPUBuffer[] = [];
-  const mk = (label: string, v: number | Float32Array) => {
-    const b = engine.createBuffer(label, v);
-    made.push(b);
-    return b;
-  };
-  const tm = taskAndMask(engine, T);
-  made.push(tm.task, tm.mask);
+  const { mk, tm, destroy } = benchBuffers(engine, T);
   try {
     const proj = mk('proj', randomData(T * (d.E + d.rA), 11));
     const s = mk('s', randomData(T * d.E, 12));
@@ -203,7 +193,7 @@ async function benchRoutingKernels(engine: Engine, spec: AdapterSpec, routing: R
       bwd: await time(() => routing.backward(engine, dproj, omega, dh, proj, route, s, gates, spec)),
     };
   } finally {
-    for (const b of made) b.destroy();
+    destroy();
   }
 }
 

@@ -222,6 +222,27 @@ class Args {
   }
 }
 
+/**
+ * Options by name from argv: `flags` (no value) map to true, `valued` to their value (`anyValue`
+ * ones take the next argument even when it starts with dashes); 'help' for --help / -h. An
+ * unknown option, a repeated one or a flag given a value is a CliError.
+ */
+function collectArgs(argv: string[], flags: string[], valued: string[], anyValue: string[] = []): Map<string, string | true> | 'help' {
+  const raw = new Map<string, string | true>();
+  const args = new Args(argv);
+  const flagSet = new Set([...flags, '--help', '-h']), valuedSet = new Set(valued);
+  for (let a = args.next(); a; a = args.next()) {
+    if (flagSet.has(a.name)) {
+      if (a.inline !== undefined) throw new CliError(`${a.name} takes no value`);
+      raw.set(a.name, true);
+    } else if (valuedSet.has(a.name)) {
+      if (raw.has(a.name)) throw new CliError(`${a.name} is given twice`);
+      raw.set(a.name, args.value(a.name, a.inline, anyValue.includes(a.name)));
+    } else throw new CliError(`unknown option ${a.name} (see --help)`);
+  }
+  return raw.has('--help') || raw.has('-h') ? 'help' : raw;
+}
+
 export function int(name: string, v: string, min: number): number {
   if (!/^[+-]?\d+$/.test(v.trim())) throw new CliError(`${name} must be an integer, got ${JSON.stringify(v)}`);
   const n = Number(v);
@@ -254,23 +275,11 @@ function defaultOut(method: Method, now: Date): string {
 
 /** Parses finetune's argv; 'help' for --help. Throws CliError naming the bad option. */
 export function parseFinetuneArgs(argv: string[], fs: FsProbe = realFs, now = new Date()): FinetuneOptions | 'help' {
-  const raw = new Map<string, string | true>();
-  const args = new Args(argv);
-  const flags = new Set(['--eval', '--resume', '--help', '-h']);
-  const valued = new Set([
+  const raw = collectArgs(argv, ['--eval', '--resume'], [
     '--model', '--data', '--eval-data', '--validation-fraction', '--hub-url', '--method', '--experts', '--rank', '--topk', '--intuition', '--intuition-layer', '--encoder',
     '--steps', '--epochs', '--lr', '--schedule', '--warmup', '--batch', '--accumulate', '--max-len', '--seed', '--out', '--eval-limit', '--port',
   ]);
-  for (let a = args.next(); a; a = args.next()) {
-    if (flags.has(a.name)) {
-      if (a.inline !== undefined) throw new CliError(`${a.name} takes no value`);
-      raw.set(a.name, true);
-    } else if (valued.has(a.name)) {
-      if (raw.has(a.name)) throw new CliError(`${a.name} is given twice`);
-      raw.set(a.name, args.value(a.name, a.inline));
-    } else throw new CliError(`unknown option ${a.name} (see --help)`);
-  }
-  if (raw.has('--help') || raw.has('-h')) return 'help';
+  if (raw === 'help') return 'help';
   const get = (n: string) => raw.get(n) as string | undefined;
 
   const method = get('--method') !== undefined ? oneOf('--method', get('--method')!, METHODS) : DEFAULTS.method;
@@ -432,21 +441,9 @@ export function modelName(m: ModelArg): string {
 }
 
 export function parseGenerateArgs(argv: string[], fs: FsProbe = realFs): GenerateOptions | 'help' {
-  const raw = new Map<string, string | true>();
-  const args = new Args(argv);
-  const flags = new Set(['--compare', '--raw', '--help', '-h']);
-  const valued = new Set(['--model', '--adapter', '--prompt', '--max-new-tokens', '--temperature', '--seed', '--hub-url', '--port']);
-  for (let a = args.next(); a; a = args.next()) {
-    if (flags.has(a.name)) {
-      if (a.inline !== undefined) throw new CliError(`${a.name} takes no value`);
-      raw.set(a.name, true);
-    } else if (valued.has(a.name)) {
-      if (raw.has(a.name)) throw new CliError(`${a.name} is given twice`);
-      // A prompt may start with dashes: it takes the next argument whatever it is.
-      raw.set(a.name, args.value(a.name, a.inline, a.name === '--prompt'));
-    } else throw new CliError(`unknown option ${a.name} (see --help)`);
-  }
-  if (raw.has('--help') || raw.has('-h')) return 'help';
+  // A prompt may start with dashes: it takes the next argument whatever it is.
+  const raw = collectArgs(argv, ['--compare', '--raw'], ['--model', '--adapter', '--prompt', '--max-new-tokens', '--temperature', '--seed', '--hub-url', '--port'], ['--prompt']);
+  if (raw === 'help') return 'help';
   const get = (n: string) => raw.get(n) as string | undefined;
   const prompt = get('--prompt');
   if (prompt === undefined || prompt.trim() === '') throw new CliError('--prompt "…" is required (see --help)');

@@ -49,6 +49,23 @@ export function withDefaults(cfg: Partial<AdapterConfig> & { method: AdapterConf
   }
 }
 
+/**
+ * The first setting in which two adapter configurations differ (null: the same adapter): method,
+ * sizes, routing, cluster count, regularisers, ablations and targets, with absent values read as
+ * their defaults (no top-k, no mapper, λ = 0, router and intuition on, every linear layer), so key
+ * order and spelled-out defaults do not count.
+ */
+export function adapterConfigDiff(a: AdapterConfig, b: AdapterConfig): string | null {
+  const norm = (c: AdapterConfig) => ({
+    method: c.method, r1: c.r1 ?? null, r2: c.r2 ?? null, E: c.E ?? null, r: c.r ?? null, alpha: c.alpha ?? null, topk: c.topk ?? null, k: c.k ?? null,
+    lambdaH: c.lambdaH ?? 0, lambdaLB: c.lambdaLB ?? 0, useRouter: c.useRouter ?? true, useIntuition: c.useIntuition ?? true,
+    targets: c.targets ? [...c.targets].sort().join(',') : 'all',
+  });
+  const x = norm(a), y = norm(b);
+  for (const key of Object.keys(x) as Array<keyof typeof x>) if (x[key] !== y[key]) return `${key}: ${JSON.stringify(x[key])} vs ${JSON.stringify(y[key])}`;
+  return null;
+}
+
 export interface TrainBatch {
   /** Sequences and their (equal, padded) length. */
   B: number;

@@ -22,7 +22,7 @@ import { listRuns, readCheckpoint, writeCheckpoint } from '../train/checkpoint.t
 import { estimateStep } from '../train/memory.ts';
 import { evaluateItems, type EvalItem, type LogitsSource } from '../train/evaluate.ts';
 import { adapterDims } from '../adapters/spec.ts';
-import { adaptedLayers, layerSpec, type TrainBatch } from '../train/config.ts';
+import { adaptedLayers, adapterConfigDiff, layerSpec, type TrainBatch } from '../train/config.ts';
 import { PARAM_FIELDS, type AdapterParams } from '../adapters/params.ts';
 import { ADAPTER_FILES, exportAdapter, exportMerged, exportPerCluster, importAdapter, staticLoRA, type AdapterExport, type ExportFile, type IntuitionRecord } from '../export/index.ts';
 import { embeddingText } from '../intuition/embed.ts';
@@ -48,8 +48,9 @@ let imported: { trainer: GpuTrainer; intuition: IntuitionRecord | null; info: Ad
 function activeAdapter(): { trainer: GpuTrainer; intuition: IntuitionRecord | null } | null {
   if (imported) return imported;
   if (!run) return null;
-  const rec = run.trainer.cfg.method === 'lora' ? null : intuitionModel;
-  return { trainer: run.trainer, intuition: rec ?? (adapterDims(layerSpec(run.trainer.cfg, adaptedLayers(run.trainer.model.spec, run.trainer.cfg)[0].lin, 1)).gated ? { source: 'none', k: null, dim: null, layer: null, encoder: null } : null) };
+  const t = run.trainer;
+  // A gated adapter trained without an intuition routes with zero scores: its record says so.
+  return { trainer: t, intuition: t.gated ? (intuitionModel ?? { source: 'none', k: t.K, dim: null, layer: null, encoder: null }) : null };
 }
 
 function needAdapter(what: string): { trainer: GpuTrainer; intuition: IntuitionRecord | null } {
@@ -580,8 +581,8 @@ const api: EngineApi = {
     // Without an intuition request, scores computed earlier on this dataset (if any) are used.
     const k = used ? used.k! : gated ? ds.intuitionK : null;
     const previous = config.init === 'loaded' ? activeAdapter()!.trainer : undefined;
-    if (previous && JSON.stringify(adapterConfigOf(config, k !== null && k !== E ? k : null)) !== JSON.stringify(previous.cfg))
-      throw new RunError('init "loaded": the adapter settings differ from the loaded adapter\'s; start fresh or keep the same method, sizes and targets');
+    const differs = previous ? adapterConfigDiff(adapterConfigOf(config, k !== null && k !== E ? k : null), previous.cfg) : null;
+    if (differs) throw new RunError(`init "loaded": the adapter settings differ from the loaded adapter's (${differs}, this run vs the adapter); start fresh or keep the same method, sizes and targets`);
     const id = `run-${new Date().toISOString().replace(/[:.]/g, '-')}-${config.method}`;
     runCreated.set(id, new Date().toISOString());
     runIntuition.set(id, used);
