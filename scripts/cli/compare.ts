@@ -9,7 +9,7 @@ import { basename, dirname, join, relative, resolve } from 'node:path';
 import type { EvalResult } from '../../src/train/evaluate.ts';
 import type { MetricRow, RunConfig, RunState } from '../../src/train/run.ts';
 import type { ImportResult } from '../../src/data/types.ts';
-import { CliError, COMPARE_HELP, EXIT, MODEL_MOUNT, compareRunConfig, dataMount, importOf, modelName, modelSourceOf, parseCompareArgs, type CompareOptions, type CompareVariant } from './options.ts';
+import { CliError, COMPARE_HELP, EXIT, MODEL_MOUNT, compareRunConfig, dataMount, importOf, modelName, modelSourceOf, parseCompareArgs, optionsOrExit, type CompareVariant } from './options.ts';
 import { describeGpu, openSession, type Mounts, type Session } from './session.ts';
 import { metricsFrom } from './pageOps.ts';
 import { ProgressBar, formatDuration, recentLoss } from './progress.ts';
@@ -148,21 +148,9 @@ async function trainOne(session: Session, cfg: RunConfig, label: string): Promis
 }
 
 export async function main(argv: string[], root: string): Promise<number> {
-  let o: CompareOptions;
-  try {
-    const parsed = parseCompareArgs(argv);
-    if (parsed === 'help') {
-      process.stdout.write(COMPARE_HELP);
-      return EXIT.ok;
-    }
-    o = parsed;
-  } catch (e) {
-    if (e instanceof CliError) {
-      process.stderr.write(`compare: ${e.message}\n`);
-      return e.exitCode;
-    }
-    throw e;
-  }
+  const parsed = optionsOrExit('compare', () => parseCompareArgs(argv), COMPARE_HELP);
+  if ('exit' in parsed) return parsed.exit;
+  const o = parsed.options;
   const b = o.base;
   let session: Session | null = null;
   let interrupted = false;

@@ -8,7 +8,7 @@ import type { ImportResult } from '../../src/data/types.ts';
 import type { RunRecord } from '../../src/train/checkpoint.ts';
 import type { ModelInfo } from '../../src/worker/api.ts';
 import {
-  CliError, EXIT, ENCODER_MOUNT, FINETUNE_HELP, MODEL_MOUNT, dataMount, importOf, modelName, modelSourceOf, parseFinetuneArgs, runConfigOf, type FinetuneOptions,
+  CliError, EXIT, ENCODER_MOUNT, FINETUNE_HELP, MODEL_MOUNT, dataMount, importOf, modelName, modelSourceOf, parseFinetuneArgs, optionsOrExit, runConfigOf,
 } from './options.ts';
 import { describeGpu, fromBase64, openSession, type Mounts, type Session } from './session.ts';
 import { exportAdapterFiles, metricsFrom, readRunFolder, writeRunFolder, type B64File } from './pageOps.ts';
@@ -112,21 +112,9 @@ function printEval(before: EvalResult, after: EvalResult | null): void {
 }
 
 export async function main(argv: string[], root: string): Promise<number> {
-  let o: FinetuneOptions;
-  try {
-    const parsed = parseFinetuneArgs(argv);
-    if (parsed === 'help') {
-      process.stdout.write(FINETUNE_HELP);
-      return EXIT.ok;
-    }
-    o = parsed;
-  } catch (e) {
-    if (e instanceof CliError) {
-      process.stderr.write(`finetune: ${e.message}\n`);
-      return e.exitCode;
-    }
-    throw e;
-  }
+  const parsed = optionsOrExit('finetune', () => parseFinetuneArgs(argv), FINETUNE_HELP);
+  if ('exit' in parsed) return parsed.exit;
+  const o = parsed.options;
 
   const t0 = Date.now();
   const secs = (since: number) => (Date.now() - since) / 1000;

@@ -2,27 +2,15 @@
 // app's own engine in headless Chromium, through a trained adapter, and with --compare the base
 // model's beside it.
 import type { GenerateRequest, GenerateResult } from '../../src/worker/api.ts';
-import { ADAPTER_MOUNT, CliError, EXIT, GENERATE_HELP, MODEL_MOUNT, modelName, modelSourceOf, parseGenerateArgs, type GenerateOptions } from './options.ts';
+import { ADAPTER_MOUNT, CliError, EXIT, GENERATE_HELP, MODEL_MOUNT, modelName, modelSourceOf, parseGenerateArgs, optionsOrExit } from './options.ts';
 import { describeGpu, openSession, type Mounts, type Session } from './session.ts';
 
 const log = (s: string) => process.stdout.write(s + '\n');
 
 export async function main(argv: string[], root: string): Promise<number> {
-  let o: GenerateOptions;
-  try {
-    const parsed = parseGenerateArgs(argv);
-    if (parsed === 'help') {
-      process.stdout.write(GENERATE_HELP);
-      return EXIT.ok;
-    }
-    o = parsed;
-  } catch (e) {
-    if (e instanceof CliError) {
-      process.stderr.write(`generate: ${e.message}\n`);
-      return e.exitCode;
-    }
-    throw e;
-  }
+  const parsed = optionsOrExit('generate', () => parseGenerateArgs(argv), GENERATE_HELP);
+  if ('exit' in parsed) return parsed.exit;
+  const o = parsed.options;
   const mounts: Mounts = {};
   if (o.model.kind === 'folder') mounts[MODEL_MOUNT] = { dir: o.model.path };
   if (o.adapter) mounts[ADAPTER_MOUNT] = { dir: o.adapter };

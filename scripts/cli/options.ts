@@ -243,6 +243,27 @@ function collectArgs(argv: string[], flags: string[], valued: string[], anyValue
   return raw.has('--help') || raw.has('-h') ? 'help' : raw;
 }
 
+/**
+ * A command's options, or its exit status without them: --help prints `help` (0); a CliError
+ * prints "<command>: <message>" to stderr (its exit status, 2 for a bad option or file).
+ */
+export function optionsOrExit<T>(command: string, parse: () => T | 'help', help: string): { options: T } | { exit: number } {
+  try {
+    const parsed = parse();
+    if (parsed === 'help') {
+      process.stdout.write(help);
+      return { exit: EXIT.ok };
+    }
+    return { options: parsed };
+  } catch (e) {
+    if (e instanceof CliError) {
+      process.stderr.write(`${command}: ${e.message}\n`);
+      return { exit: e.exitCode };
+    }
+    throw e;
+  }
+}
+
 export function int(name: string, v: string, min: number): number {
   if (!/^[+-]?\d+$/.test(v.trim())) throw new CliError(`${name} must be an integer, got ${JSON.stringify(v)}`);
   const n = Number(v);
