@@ -64,6 +64,24 @@ test('base-model embeddings equal the float64 reference (mean-pooled, L2-normali
   expect(Array.from(mid)).toEqual(Array.from(explicit));
 });
 
+/** Rows of e (n x d) minus their mean, renormalised: the intuition's centring, in the same float32 steps. */
+function centred(e: Float32Array, n: number, d: number): Float32Array {
+  const acc = new Float64Array(d);
+  for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) acc[j] += e[i * d + j];
+  const mean = Float32Array.from(acc, (v) => v / n);
+  const out = Float32Array.from(e);
+  for (let i = 0; i < n; i++) {
+    let ss = 0;
+    for (let j = 0; j < d; j++) {
+      out[i * d + j] -= mean[j];
+      ss += out[i * d + j] * out[i * d + j];
+    }
+    const inv = ss > 0 ? 1 / Math.sqrt(ss) : 0;
+    for (let j = 0; j < d; j++) out[i * d + j] *= inv;
+  }
+  return out;
+}
+
 test('model source: clusters recover lexically distinct tasks; batch scores equal C·e', async ({ page }) => {
   test.setTimeout(180_000);
   await openApp(page);
@@ -72,7 +90,7 @@ test('model source: clusters recover lexically distinct tasks; batch scores equa
   const text = rows.map((r) => JSON.stringify(r)).join('\n');
   await page.evaluate((t) => window.mor1e!.importDataset({ name: 'lex.jsonl', text: t }, { validationFraction: 0 }), text);
   const r = await page.evaluate(() => window.mor1e!.intuition({ source: 'model', k: 3, seed: 4, restarts: 3 }));
-  expect(r).toMatchObject({ source: 'model', k: 3, dim: 64 });
+  expect(r).toMatchObject({ source: 'model', k: 3, dim: 64, center: true });
   expect(r.sizes.reduce((a, b) => a + b, 0)).toBe(rows.length);
   expect(r.nmi!).toBeGreaterThan(0.8);
   expect(r.purity!).toBeGreaterThan(0.8);
@@ -80,8 +98,10 @@ test('model source: clusters recover lexically distinct tasks; batch scores equa
   expect(r.projection.centroids.length).toBe(3 * 2);
   expect([...r.projection.points].every(Number.isFinite)).toBe(true);
 
-  // The same clustering computed here from the same embeddings and seed: s = C e per row.
-  const e = await page.evaluate((t) => window.mor1e!.modelEmbeddings(t), rows.map((x) => x.instruction));
+  // The same clustering computed here from the same embeddings and seed: centred (the training
+  // rows' mean subtracted, then renormalised; every row trains here), then s = C e per row.
+  const rawE = await page.evaluate((t) => window.mor1e!.modelEmbeddings(t), rows.map((x) => x.instruction));
+  const e = centred(rawE, rows.length, 64);
   const km = await page.evaluate(([p, n, d]) => window.mor1e!.kmeans({ points: p as Float32Array, n: n as number, d: d as number, k: 3, seed: 4, restarts: 3 }), [e, rows.length, 64] as const);
   expect(km.inertia).toBeCloseTo(r.inertia, 5);
   const batches = await page.evaluate(() => window.mor1e!.peekBatches({ split: 'train', count: 3, batchSize: 5 }));
@@ -102,6 +122,11 @@ test('model source: clusters recover lexically distinct tasks; batch scores equa
     for (let j = 0; j < 64; j++) dot += km.centroids[c * 64 + j] * e[4 * 64 + j];
     expect(s[c]).toBeCloseTo(dot, 5);
   }
+  // center: false clusters the embeddings as they are.
+  const raw = await page.evaluate(() => window.mor1e!.intuition({ source: 'model', k: 3, seed: 4, restarts: 3, center: false }));
+  expect(raw.center).toBe(false);
+  const kmRaw = await page.evaluate(([p, n, d]) => window.mor1e!.kmeans({ points: p as Float32Array, n: n as number, d: d as number, k: 3, seed: 4, restarts: 3 }), [rawE, rows.length, 64] as const);
+  expect(kmRaw.inertia).toBeCloseTo(raw.inertia, 5);
 });
 
 test('supplied vectors, UMAP map, and the errors', async ({ page }) => {
@@ -111,7 +136,7 @@ test('supplied vectors, UMAP map, and the errors', async ({ page }) => {
   const rows = Array.from({ length: 24 }, (_, i) => ({ instruction: `q ${i}`, output: 'a', task: i % 2 ? 'odd' : 'even', emb: i % 2 ? [1, 0.1 * (i % 5), 0] : [0, 0.1 * (i % 3), 1] }));
   await page.evaluate((t) => window.mor1e!.importDataset({ name: 'emb.jsonl', text: t }, { validationFraction: 0 }), rows.map((x) => JSON.stringify(x)).join('\n'));
   const r = await page.evaluate(() => window.mor1e!.intuition({ source: 'supplied', k: 2, seed: 1, projection: 'umap' }));
-  expect(r).toMatchObject({ source: 'supplied', k: 2, dim: 3, nmi: 1, purity: 1 });
+  expect(r).toMatchObject({ source: 'supplied', k: 2, dim: 3, center: false, nmi: 1, purity: 1 });
   expect(r.sizes.sort()).toEqual([12, 12]);
   expect(r.projection.method).toBe('umap');
   expect(r.projection.points.length).toBe(48);

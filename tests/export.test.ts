@@ -78,7 +78,9 @@ function intuitionFor(cfg: AdapterConfig, spec: ModelSpec, seed: number): Intuit
   const d = adapterDims(layerSpec(cfg, adaptedLayers(spec, cfg)[0].lin, 1));
   if (!d.gated) return null;
   const dim = 8;
-  return { source: 'supplied', k: d.k, dim, layer: null, encoder: null, centroids: Float32Array.from(randn(d.k * dim, rng(seed))) };
+  // Odd seeds: centred embeddings (the mean travels in intuition.safetensors); even: not centred.
+  const mean = seed % 2 ? Float32Array.from(randn(dim, rng(seed + 100))) : null;
+  return { source: 'supplied', k: d.k, dim, layer: null, encoder: null, centroids: Float32Array.from(randn(d.k * dim, rng(seed))), mean };
 }
 
 const PEFT_KEYS = ['peft_type', 'task_type', 'base_model_name_or_path', 'inference_mode', 'r', 'lora_alpha', 'lora_dropout', 'target_modules', 'fan_in_fan_out', 'bias', 'modules_to_save', 'init_lora_weights'];
@@ -144,7 +146,7 @@ describe('mor1e format', () => {
       format: 'mor1e-adapter', version: 1, method: 'trex', r1: 2, r2: 3, E: 6, r: null, topk: 4,
       token_coefficient: 32, task_coefficient: 4, gate_slope: 100, target_modules: ['c_attn', 'c_fc'],
       base_model_name_or_path: 'tiny-gpt2', base_config_sha256: sha256(config),
-      intuition: { source: 'model', k: 5, dim: 64, layer: 1, encoder: null },
+      intuition: { source: 'model', k: 5, dim: 64, layer: 1, encoder: null, center: false },
       use_router: true, use_intuition: true, lambda_entropy: 0, lambda_load_balance: 0,
     });
     const m = 'base_model.model.transformer.h.0.mlp.c_fc';
@@ -419,6 +421,14 @@ describe('import refusals', () => {
     await expect(importAdapter(replace(files, 'intuition.safetensors', null), { spec, config })).rejects.toThrow(/intuition\.safetensors is missing; the config's intuition source is "supplied"/);
     await expect(importAdapter(replace(files, 'intuition.safetensors', writeSafetensors({ centroids: { dtype: 'F32', shape: [4, 7], data: new Uint8Array(112) } })), { spec, config }))
       .rejects.toThrow(/tensor "centroids" has shape \[4, 7\] but mor1e_config\.json's intuition needs \[4, 8\]/);
+    // trexFiles' intuition is centred (seed 21): the mean must be there, dim long.
+    expect(json(files, 'mor1e_config.json')).toMatchObject({ intuition: { center: true } });
+    expect(shapes(await header(files, 'intuition.safetensors'))).toEqual({ centroids: [4, 8], mean: [8] });
+    const centroidsOnly = writeSafetensors({ centroids: { dtype: 'F32', shape: [4, 8], data: new Uint8Array(128) } });
+    await expect(importAdapter(replace(files, 'intuition.safetensors', centroidsOnly), { spec, config })).rejects.toThrow(/intuition\.safetensors: missing tensor "mean" \(dim = 8\); mor1e_config\.json's intuition says the embeddings were centred/);
+    const shortMean = writeSafetensors({ centroids: { dtype: 'F32', shape: [4, 8], data: new Uint8Array(128) }, mean: { dtype: 'F32', shape: [7], data: new Uint8Array(28) } });
+    await expect(importAdapter(replace(files, 'intuition.safetensors', shortMean), { spec, config })).rejects.toThrow(/tensor "mean" has shape \[7\] but mor1e_config\.json's intuition needs \[8\]/);
+    await expect(importAdapter(editJson(files, 'mor1e_config.json', (c) => ((c.intuition as Record<string, unknown>).center = 'yes')), { spec, config })).rejects.toThrow(/"intuition\.center" must be true or false, got "yes"/);
     await expect(importAdapter(replace(files, 'adapter_model.safetensors', null), { spec, config })).rejects.toThrow(/adapter_model\.safetensors is missing/);
     await expect(importAdapter(replace(files, 'adapter_model.safetensors', new Uint8Array(4)), { spec, config })).rejects.toThrow(AdapterImportError);
     await expect(importAdapter(replace(files, 'mor1e_config.json', null), { spec, config })).rejects.toThrow(/neither mor1e_config\.json nor adapter_config\.json/);

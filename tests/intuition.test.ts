@@ -2,7 +2,7 @@
 // decomposition, relate scores, and the dataset carrying scores into its batches.
 import { describe, expect, it } from 'vitest';
 import { nmi, pcaMap, principalAxes, purity, clusterSizes } from '../src/intuition/diagnostics.ts';
-import { relateScores } from '../src/intuition/intuition.ts';
+import { centreEmbeddings, meanEmbedding, relateScores } from '../src/intuition/intuition.ts';
 import { EmbeddingCache, l2normalise, type Embedder } from '../src/intuition/embed.ts';
 import { Dataset } from '../src/data/dataset.ts';
 import { Random } from '../src/util/random.ts';
@@ -98,6 +98,29 @@ describe('relate scores', () => {
     const [b] = ds.peekBatches({ split: 'train', count: 1, batchSize: 3 });
     expect(b.s).toEqual(b.rows.flatMap((r) => [r, -r]));
     expect(ds.intuitionK).toBe(2);
+  });
+});
+
+describe('centred embeddings', () => {
+  it('subtracts the training mean and renormalises; nearly parallel vectors spread apart', () => {
+    // Three unit vectors within a few degrees of each other, as a small model's pooled states are.
+    const e = l2normalise(Float32Array.from([1, 0.05, 0, 1, -0.05, 0, 1, 0, 0.05]), 3);
+    const mean = meanEmbedding(e, 3, 3);
+    for (let j = 0; j < 3; j++) expect(mean[j]).toBeCloseTo((e[j] + e[3 + j] + e[6 + j]) / 3, 7);
+    const raw = relateScores(e.slice(0, 6), 2, 3, e);
+    const c = centreEmbeddings(e.slice(), mean);
+    for (let i = 0; i < 3; i++) expect(Math.hypot(c[3 * i], c[3 * i + 1], c[3 * i + 2])).toBeCloseTo(1, 6);
+    const centred = relateScores(c.slice(0, 6), 2, 3, c);
+    const spread = (s: Float32Array) => Math.max(...[0, 1, 2].map((i) => Math.abs(s[2 * i] - s[2 * i + 1])));
+    expect(spread(raw)).toBeLessThan(0.01);
+    expect(spread(centred)).toBeGreaterThan(1);
+    // The first two centred vectors point opposite ways in the second coordinate.
+    expect(centred[1]).toBeLessThan(-0.5);
+  });
+
+  it('a vector equal to the mean becomes zero, not NaN', () => {
+    const e = Float32Array.from([0.6, 0.8]);
+    expect(Array.from(centreEmbeddings(e, Float32Array.from([0.6, 0.8])))).toEqual([0, 0]);
   });
 });
 

@@ -64,7 +64,8 @@ export function intuitionRecord(a: AdapterExport, d: AdapterDims): IntuitionReco
   if (!Number.isInteger(dim) || dim < 1 || it.centroids?.length !== d.k * dim) {
     throw new AdapterExportError(`export: intuition centroids must be k x dim = ${d.k} x ${it.dim} values, got ${it.centroids?.length ?? 'none'}`);
   }
-  return { source: it.source, k: d.k, dim, layer: it.layer ?? null, encoder: it.encoder ?? null, centroids: it.centroids };
+  if (it.mean && it.mean.length !== dim) throw new AdapterExportError(`export: the intuition's mean embedding must have dim = ${dim} values, got ${it.mean.length}`);
+  return { source: it.source, k: d.k, dim, layer: it.layer ?? null, encoder: it.encoder ?? null, centroids: it.centroids, mean: it.mean ?? null };
 }
 
 /** mor1e_config.json's object (the issue's keys in order, then the ablation and regulariser settings). */
@@ -91,7 +92,7 @@ export function mor1eConfig(a: AdapterExport, d: AdapterDims, intuition: Intuiti
     target_modules: targetModuleNames(a.spec, cfg),
     base_model_name_or_path: a.base.name,
     base_config_sha256: sha,
-    intuition: { source: intuition.source, k: intuition.k, dim: intuition.dim, layer: intuition.layer, encoder: intuition.encoder },
+    intuition: { source: intuition.source, k: intuition.k, dim: intuition.dim, layer: intuition.layer, encoder: intuition.encoder, center: !!intuition.mean },
     use_router: cfg.useRouter ?? true,
     use_intuition: cfg.useIntuition ?? true,
     lambda_entropy: cfg.lambdaH ?? 0,
@@ -99,9 +100,10 @@ export function mor1eConfig(a: AdapterExport, d: AdapterDims, intuition: Intuiti
   };
 }
 
-/** intuition.safetensors: the centroids (k x dim), F32. */
+/** intuition.safetensors: the centroids (k x dim) and, when the embeddings were centred, their mean (dim), F32. */
 export function intuitionFile(it: IntuitionRecord): ExportFile {
-  return { name: INTUITION_FILE, bytes: writeSafetensors({ centroids: f32Tensor(it.centroids!, [it.k!, it.dim!]) }) };
+  const tensors = { centroids: f32Tensor(it.centroids!, [it.k!, it.dim!]), ...(it.mean ? { mean: f32Tensor(it.mean, [it.dim!]) } : {}) };
+  return { name: INTUITION_FILE, bytes: writeSafetensors(tensors) };
 }
 
 /** A T-REX / MoR1E / MoLoRA / SiRA adapter in the mor1e format. */

@@ -64,6 +64,8 @@ export interface IntuitionRecord {
   /** Sentence encoder id or URL (source 'encoder'). */
   encoder: string | null;
   centroids?: Float32Array | null;
+  /** The training embeddings' mean (dim), subtracted from a prompt's embedding (then renormalised) before s = C e; null / absent: not centred. */
+  mean?: Float32Array | null;
 }
 
 /** What every export reads: the base model, the adapter config and its trained parameters. */

@@ -83,7 +83,7 @@ export async function importAdapter(files: ExportFile[], model: ImportTarget): P
   if (!weights) fail(`${ADAPTER_MODEL_FILE} is missing`);
   const file = await header(weights!);
   const params = await readParams(file, model.spec, config);
-  const intuition = parsed.intuition ? await readIntuition(files, parsed.intuition) : null;
+  const intuition = parsed.intuition ? await readIntuition(files, parsed.intuition, parsed.center === true) : null;
   return { format: mor1e ? 'mor1e' : 'peft', config, params, intuition, baseModel: parsed.baseModel, warnings };
 }
 
@@ -123,6 +123,8 @@ interface Parsed {
   targetModules: unknown;
   baseModel: string | null;
   intuition: IntuitionRecord | null;
+  /** mor1e: intuition.center (the embeddings were centred; intuition.safetensors then holds their mean). */
+  center?: boolean;
 }
 
 function parsePeftConfig(f: ExportFile): Parsed {
@@ -197,6 +199,7 @@ async function parseMor1eConfig(f: ExportFile, model: ImportTarget, warnings: st
     if (i.source !== 'none' && !isInt(i.dim)) fail(`${where}: "intuition.dim" must be a positive integer, got ${JSON.stringify(i.dim)}`);
     if (i.layer != null && !isInt(i.layer, 0)) fail(`${where}: "intuition.layer" must be null or a block index, got ${JSON.stringify(i.layer)}`);
     if (i.encoder != null && typeof i.encoder !== 'string') fail(`${where}: "intuition.encoder" must be null or a string, got ${JSON.stringify(i.encoder)}`);
+    if (i.center != null && typeof i.center !== 'boolean') fail(`${where}: "intuition.center" must be true or false, got ${JSON.stringify(i.center)}`);
     if (i.k !== E) config.k = i.k as number;
     intuition = { source: i.source as IntuitionRecord['source'], k: i.k as number, dim: i.source === 'none' ? null : (i.dim as number), layer: (i.layer as number | null) ?? null, encoder: (i.encoder as string | null) ?? null };
   }
@@ -215,7 +218,7 @@ async function parseMor1eConfig(f: ExportFile, model: ImportTarget, warnings: st
       }
     }
   }
-  return { config, targetModules: c.target_modules, baseModel: typeof c.base_model_name_or_path === 'string' ? c.base_model_name_or_path : null, intuition };
+  return { config, targetModules: c.target_modules, baseModel: typeof c.base_model_name_or_path === 'string' ? c.base_model_name_or_path : null, intuition, center: i.center === true };
 }
 
 /** Every adapted module's tensors from adapter_model.safetensors: none missing, none extra, shapes exact, values finite. */
@@ -246,7 +249,7 @@ async function readParams(file: SafetensorsFile, spec: ModelSpec, config: Adapte
   return params;
 }
 
-async function readIntuition(files: ExportFile[], it: IntuitionRecord): Promise<IntuitionRecord> {
+async function readIntuition(files: ExportFile[], it: IntuitionRecord, center: boolean): Promise<IntuitionRecord> {
   if (it.source === 'none') return { ...it, centroids: null };
   const f = pick(files, INTUITION_FILE);
   if (!f) fail(`${INTUITION_FILE} is missing; the config's intuition source is "${it.source}" and needs its centroids`);
@@ -256,5 +259,10 @@ async function readIntuition(files: ExportFile[], it: IntuitionRecord): Promise<
   if (info!.shape.length !== 2 || info!.shape[0] !== it.k || info!.shape[1] !== it.dim) {
     fail(`${f!.name}: tensor "centroids" has shape [${info!.shape.join(', ')}] but ${MOR1E_CONFIG_FILE}'s intuition needs [${it.k}, ${it.dim}]`);
   }
-  return { ...it, centroids: toFloat32(await readTensorBytes(file, 'centroids'), info!.dtype) };
+  const centroids = toFloat32(await readTensorBytes(file, 'centroids'), info!.dtype);
+  if (!center) return { ...it, centroids, mean: null };
+  const m = file.tensors.get('mean');
+  if (!m) fail(`${f!.name}: missing tensor "mean" (dim = ${it.dim}); ${MOR1E_CONFIG_FILE}'s intuition says the embeddings were centred (center: true)`);
+  if (m!.shape.length !== 1 || m!.shape[0] !== it.dim) fail(`${f!.name}: tensor "mean" has shape [${m!.shape.join(', ')}] but ${MOR1E_CONFIG_FILE}'s intuition needs [${it.dim}]`);
+  return { ...it, centroids, mean: toFloat32(await readTensorBytes(file, 'mean'), m!.dtype) };
 }

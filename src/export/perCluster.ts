@@ -86,7 +86,8 @@ export async function exportPerCluster(a: AdapterExport, opts: PerClusterOptions
     files.push({ name: `${folders[c]}/${ADAPTER_MODEL_FILE}`, bytes: writeSafetensors(tensors) });
     files.push(jsonFile(`${folders[c]}/${PEFT_CONFIG_FILE}`, peftConfig(a.spec, a.cfg, a.base.name, r, r)));
   }
-  const { centroids: _c, ...settings } = intuition;
+  const { centroids: _c, mean, ...rest } = intuition;
+  const settings = { ...rest, center: !!mean };
   files.push(jsonFile('clusters.json', {
     format: 'mor1e-per-cluster',
     version: 1,

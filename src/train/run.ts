@@ -29,7 +29,7 @@ export interface RunConfig {
   useRouter?: boolean;
   useIntuition?: boolean;
   /** The intuition to compute before training (gated methods); without it the scores are zero. */
-  intuition?: { source: 'model' | 'encoder' | 'supplied'; k?: number; layer?: number; seed?: number; encoder?: string };
+  intuition?: { source: 'model' | 'encoder' | 'supplied'; k?: number; layer?: number; seed?: number; encoder?: string; center?: boolean };
   init: 'fresh' | 'loaded';
   steps?: number;
   epochs?: number;
@@ -136,6 +136,7 @@ export function checkRunConfig(cfg: RunConfig): void {
   if ((cfg.useRouter === false || cfg.useIntuition === false) && cfg.method !== 'trex' && cfg.method !== 'mor1e') throw new RunError(`useRouter / useIntuition are ablations of T-REX and MoR1E routing; ${cfg.method} has no intuition-guided router`);
   if (cfg.useRouter === false && !cfg.intuition) throw new RunError('useRouter false routes by the intuition alone: give an intuition (without one the scores are zero and no expert gets weight)');
   if (cfg.intuition && !['model', 'encoder', 'supplied'].includes(cfg.intuition.source)) throw new RunError(`intuition.source must be "model", "encoder" or "supplied", got ${JSON.stringify(cfg.intuition.source)}`);
+  if (cfg.intuition && cfg.intuition.center !== undefined && typeof cfg.intuition.center !== 'boolean') throw new RunError(`intuition.center must be true or false, got ${JSON.stringify(cfg.intuition.center)}`);
 }
 
 export interface RunHooks {

@@ -208,12 +208,12 @@ function needRun(): Run {
 /** Computes the intuition a run asks for (the batches then carry s): the request as run, or null. */
 async function intuitionFor(cfg: RunConfig, E: number): Promise<NonNullable<RunConfig['intuition']> | null> {
   if (!cfg.intuition) return null;
-  const req = { ...cfg.intuition, k: cfg.intuition.k ?? E, seed: cfg.intuition.seed ?? cfg.seed };
+  const req = { ...cfg.intuition, k: cfg.intuition.k ?? E, seed: cfg.intuition.seed ?? cfg.seed, center: cfg.intuition.center ?? cfg.intuition.source !== 'supplied' };
   await api.intuition(req);
   return req;
 }
 
-/** Per run: when it was created and the intuition it used (with its effective k and seed). */
+/** Per run: when it was created and the intuition it used (with its effective k, seed and centring). */
 const runCreated = new Map<string, string>();
 const runIntuition = new Map<string, RunConfig['intuition'] | null>();
 
@@ -461,7 +461,7 @@ const api: EngineApi = {
     if (rec && rec.source !== 'none' && rec.centroids && rec.k && rec.dim) {
       // Prompts typed later are scored with the adapter's own centroids and embedding source.
       const embedder = rec.source === 'model' ? new ModelEmbedder(m.gpu, m.opened.tokenizer, rec.layer ?? undefined) : rec.source === 'encoder' && encoder ? encoderEmbedder() : null;
-      intuitionModel = { source: rec.source, layer: rec.layer, encoder: rec.encoder, k: rec.k, dim: rec.dim, centroids: rec.centroids, embedder };
+      intuitionModel = { source: rec.source, layer: rec.layer, encoder: rec.encoder, k: rec.k, dim: rec.dim, centroids: rec.centroids, mean: rec.mean ?? null, embedder };
     }
     const info: AdapterInfo = {
       format: imp.format, method: imp.config.method, config: imp.config, layers: imp.params.size, parameters: [...imp.params.values()].reduce((n, p) => n + PARAM_FIELDS.reduce((a2, f) => a2 + (p[f]?.length ?? 0), 0), 0),
