@@ -26,7 +26,7 @@ Steps (all seeded; see the constants below):
 Needs Debian's python3-torch only (CPU). With Debian's generic reference BLAS a step is ~5x slower;
 `apt-get install libopenblas0-pthread` makes it use OpenBLAS (what the recorded run used).
 
-  python3 scripts/make_default_model.py                  # the whole recipe (~30 min on 2 cores)
+  python3 scripts/make_default_model.py                  # the whole recipe (~26 min on 2 cores)
   python3 scripts/make_default_model.py --tokenizer-only --out DIR
       # corpus + tokenizer only, into DIR: `cmp DIR/tokenizer.json public/models/mor1e-tiny/tokenizer.json`
       # checks that the tokenizer reproduces byte for byte
@@ -48,10 +48,10 @@ CORPUS_SEED = 271828      # the corpus generator (the suite uses 1404 in scripts
 MODEL_SEED = 314159       # weights init and window order
 EOT = '<|endoftext|>'
 VOCAB_SIZE = 2048         # 256 bytes + 1791 merges + <|endoftext|>
-N_DOCS = 30000            # documents in the corpus
+N_DOCS = 100000           # documents in the corpus (enough windows for every training step, none repeated)
 TOKENIZER_DOCS = 30000    # documents the BPE is trained on (the corpus' first ones)
 CFG = dict(hidden=192, layers=4, heads=4, kv_heads=4, intermediate=512, context=256, rope_theta=10000.0, eps=1e-5)
-TRAIN = dict(batch=16, seq=256, steps=240, warmup=20, lr=3e-3, min_lr=3e-4, weight_decay=0.1, betas=(0.9, 0.95), clip=1.0)
+TRAIN = dict(batch=8, seq=256, steps=1800, warmup=50, lr=3e-3, min_lr=3e-4, weight_decay=0.1, betas=(0.9, 0.95), clip=1.0)
 
 with open(os.path.join(ROOT, 'scripts', 'default_tables.json')) as f:
     TABLES = json.load(f)
