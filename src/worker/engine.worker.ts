@@ -208,9 +208,9 @@ function needRun(): Run {
 /** Computes the intuition a run asks for (the batches then carry s): the request as run, or null. */
 async function intuitionFor(cfg: RunConfig, E: number): Promise<NonNullable<RunConfig['intuition']> | null> {
   if (!cfg.intuition) return null;
-  const req = { ...cfg.intuition, k: cfg.intuition.k ?? E, seed: cfg.intuition.seed ?? cfg.seed, center: cfg.intuition.center ?? cfg.intuition.source !== 'supplied' };
-  await api.intuition(req);
-  return req;
+  const req = { ...cfg.intuition, k: cfg.intuition.k ?? E, seed: cfg.intuition.seed ?? cfg.seed };
+  const { center } = await api.intuition(req);
+  return { ...req, center };
 }
 
 /** Per run: when it was created and the intuition it used (with its effective k, seed and centring). */
