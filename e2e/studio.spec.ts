@@ -23,7 +23,7 @@ async function openFirstRun(page: Page): Promise<StudioPage> {
   return studio;
 }
 
-/** Small settings for SwiftShader: a few steps at batch 2, no intuition (embedding 4,950 prompts one by one takes many minutes on a CPU). */
+/** Small settings for SwiftShader: a few steps at batch 2, no intuition (embedding 4,400 prompts one by one takes many minutes on a CPU). */
 async function smallRun(studio: StudioPage, steps: number): Promise<void> {
   await studio.goto('method');
   await studio.methodField('intuition').selectOption('none');
@@ -77,27 +77,27 @@ test('first run: bundled model and suite ready, one button trains T-REX; pause, 
   await expect(page.getByTestId('model-fits')).toHaveAttribute('data-fits', 'yes');
   await studio.shot('model');
   await studio.goto('data');
-  await expect(page.getByTestId('data-summary')).toContainText('4950 rows kept of 4950');
-  await expect(page.getByTestId('data-tasks').locator('tbody tr')).toHaveCount(9);
+  await expect(page.getByTestId('data-summary')).toContainText('4400 rows kept of 4400');
+  await expect(page.getByTestId('data-tasks').locator('tbody tr')).toHaveCount(8);
   await expect(page.getByTestId('data-histogram')).toContainText('max 55');
   // The rows themselves, 50 at a time: the training file's first rows, the next page, the validation split.
   const range = page.getByTestId('preview-range'), rows = page.getByTestId('preview-row');
-  await expect(range).toHaveText('Rows 1–50 of 4,950');
+  await expect(range).toHaveText('Rows 1–50 of 4,400');
   await expect(rows).toHaveCount(50);
   await expect(rows.first().locator('td').nth(1)).toHaveText('1'); // line 1 of suite/train.jsonl
   expect((await rows.first().locator('td').nth(4).textContent())!.length).toBeGreaterThan(3); // the instruction's text
   await page.getByTestId('preview-next').click();
-  await expect(range).toHaveText('Rows 51–100 of 4,950');
+  await expect(range).toHaveText('Rows 51–100 of 4,400');
   await expect(rows.first().locator('td').first()).toHaveText('51');
   await page.getByTestId('preview-split').selectOption('validation');
-  await expect(range).toHaveText('Rows 1–50 of 450');
+  await expect(range).toHaveText('Rows 1–50 of 400');
   expect(new Set(await rows.evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-split'))))).toEqual(new Set(['validation']));
   await expect(rows.first().locator('td').nth(1)).toHaveText(/^suite\/validation\.jsonl:\d+$/);
   await page.getByTestId('preview-last').click();
-  await expect(range).toHaveText('Rows 401–450 of 450');
+  await expect(range).toHaveText('Rows 351–400 of 400');
   await expect(page.getByTestId('preview-next')).toBeDisabled();
   await page.getByTestId('preview-first').click();
-  await expect(range).toHaveText('Rows 1–50 of 450');
+  await expect(range).toHaveText('Rows 1–50 of 400');
   await studio.shot('data', page.getByTestId('preview-table'));
 
   // Method: T-REX 4 x 8 preselected; its trainable count on mor1e-tiny (4 blocks x q, k, v, o of 192 → 192, gate and up 192 → 512,

@@ -33,29 +33,6 @@ TARGETS = ('q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down
 TOKEN_COEF, TASK_COEF, GATE_SLOPE = 32.0, 4.0, 100.0  # METHOD.md §1
 
 
-def load_model(torch, folder):
-    cfg = json.load(open(os.path.join(folder, 'config.json')))
-    tok = json.load(open(os.path.join(folder, 'tokenizer.json')))
-    V = cfg['vocab_size']
-    bpe = recipe.Bpe(dict(tok['model']['vocab']), [tuple(m) for m in tok['model']['merges']], {recipe.EOT: V - 1})
-    recipe.CFG.update(hidden=cfg['hidden_size'], layers=cfg['num_hidden_layers'], heads=cfg['num_attention_heads'],
-                      kv_heads=cfg['num_key_value_heads'], intermediate=cfg['intermediate_size'])
-    model = recipe.make_model(torch, V)
-    w = recipe.read_safetensors(torch, os.path.join(folder, 'model.safetensors'))
-    with torch.no_grad():
-        model.embed_tokens.weight.copy_(w['model.embed_tokens.weight'])
-        model.norm.weight.copy_(w['model.norm.weight'])
-        for l, b in enumerate(model.layers):
-            p = f'model.layers.{l}.'
-            b.input_layernorm.weight.copy_(w[p + 'input_layernorm.weight'])
-            b.post_attention_layernorm.weight.copy_(w[p + 'post_attention_layernorm.weight'])
-            for n in ('q_proj', 'k_proj', 'v_proj', 'o_proj'):
-                getattr(b, n).weight.copy_(w[p + f'self_attn.{n}.weight'])
-            for n in ('gate_proj', 'up_proj', 'down_proj'):
-                getattr(b, n).weight.copy_(w[p + f'mlp.{n}.weight'])
-    return model, bpe, V - 1
-
-
 def adapters(torch):
     nn = torch.nn
     scores = [None]  # the current batch's intuition scores (B x 1 x E), read by every T-REX layer
@@ -110,6 +87,8 @@ def main():
     ap.add_argument('--max-len', type=int, default=128)
     ap.add_argument('--eval-limit', type=int, default=30, help='validation rows per task')
     ap.add_argument('--seed', type=int, default=0)
+    ap.add_argument('--bucket', action='store_true', help="batch rows of similar length together, as the app's reader does")
+    ap.add_argument('--show', type=int, default=0, help='print the greedy answers to the first N validation rows of each task')
     ap.add_argument('--threads', type=int, default=1)
     a = ap.parse_args()
 
@@ -117,7 +96,7 @@ def main():
     F = torch.nn.functional
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
-    model, bpe, eot = load_model(torch, a.model)
+    model, bpe, eot = recipe.load_model(torch, a.model)
     Lora, Trex, scores = adapters(torch)
     V = eot + 1
     read = lambda f: [json.loads(line) for line in open(os.path.join(a.data, f)) if line.strip()]
@@ -184,15 +163,26 @@ def main():
 
     warm = max(1, round(0.05 * a.steps))
     lr_at = lambda s: a.lr * (s + 1) / warm if s < warm else 0.5 * a.lr * (1 + math.cos(math.pi * (s - warm) / max(1, a.steps - warm)))
-    rng, order, pos, ema, t0 = random.Random(a.seed), list(range(len(train))), len(train), None, time.time()
+    def epoch_batches(rng):
+        """One epoch's batches. Plain: shuffled rows cut into batches. --bucket: as the app's reader
+        (src/data/batches.ts epochBatches): shuffle, sort each window of 32 batches' rows by length, cut, shuffle the batches."""
+        order = list(range(len(train)))
+        rng.shuffle(order)
+        if not a.bucket:
+            return [order[i:i + a.batch] for i in range(0, len(order) - a.batch + 1, a.batch)]
+        lengths = [len(encode(r)[0]) for r in train]
+        out = []
+        for w in range(0, len(order), 32 * a.batch):
+            chunk = sorted(order[w:w + 32 * a.batch], key=lambda i: (lengths[i], i))
+            out += [chunk[i:i + a.batch] for i in range(0, len(chunk) - a.batch + 1, a.batch)]
+        rng.shuffle(out)
+        return out
+
+    rng, batches, ema, t0 = random.Random(a.seed), [], None, time.time()
     for step in range(a.steps):
-        idx = []
-        for _ in range(a.batch):
-            if pos >= len(order):
-                rng.shuffle(order)
-                pos = 0
-            idx.append(order[pos])
-            pos += 1
+        if not batches:
+            batches = epoch_batches(rng)
+        idx = batches.pop(0)
         seqs = [encode(train[i]) for i in idx]
         T = max(len(ids) for ids, _ in seqs) - 1
         x, y = torch.full((a.batch, T), eot), torch.full((a.batch, T), -100)
@@ -225,6 +215,9 @@ def main():
         for r in rows:
             scores[0] = s_of['val'][r['instruction']].view(1, 1, -1) if s_of else None
             ok += recipe.evaluate_suite(torch, model, bpe, eot, [r])[task]
+            if a.show and rows.index(r) < a.show:
+                got = recipe.greedy(torch, model, bpe, recipe.template(r['instruction']), 12, eot)
+                print(f'  {task}: {r["instruction"][-60:]!r} -> {got!r} (gold {r["output"]!r})')
         acc[task] = ok / len(rows)
     print('validation accuracy:', json.dumps({t: round(v, 3) for t, v in acc.items()}), f'mean {sum(acc.values()) / len(acc):.3f}',
           f'({time.time() - t0:.0f}s)', flush=True)

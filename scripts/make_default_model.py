@@ -28,6 +28,7 @@ Needs Debian's python3-torch only (CPU). With Debian's generic reference BLAS a 
 
   python3 scripts/make_default_model.py                  # the whole recipe (~26 min on 2 cores)
   python3 scripts/make_default_model.py --tokenizer-only --out DIR
+  python3 scripts/make_default_model.py --suite-only   # after the suite changed: check it, rescore the card
       # corpus + tokenizer only, into DIR: `cmp DIR/tokenizer.json public/models/mor1e-tiny/tokenizer.json`
       # checks that the tokenizer reproduces byte for byte
 """
@@ -36,6 +37,7 @@ import json
 import math
 import os
 import random
+import re
 import struct
 import sys
 import time
@@ -44,6 +46,8 @@ from collections import Counter
 
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
 NAME = 'mor1e-tiny'
+SUITE_DIR = os.path.join(ROOT, 'public', 'data', 'suite')
+SUITE_HEADING = '## The default suite before finetuning'
 CORPUS_SEED = 271828      # the corpus generator (the suite uses 1404 in scripts/suite.ts)
 MODEL_SEED = 314159       # weights init and window order
 EOT = '<|endoftext|>'
@@ -734,6 +738,31 @@ def pack(docs_ids, eot, T, rng):
     return windows
 
 
+def load_model(torch, folder):
+    """The model and tokenizer a recipe run wrote to `folder` (its config.json, tokenizer.json and
+    model.safetensors): (model, bpe, eot id). CFG takes the folder's sizes."""
+    cfg = json.load(open(os.path.join(folder, 'config.json')))
+    tok = json.load(open(os.path.join(folder, 'tokenizer.json')))
+    V = cfg['vocab_size']
+    bpe = Bpe(dict(tok['model']['vocab']), [tuple(m) for m in tok['model']['merges']], {EOT: V - 1})
+    CFG.update(hidden=cfg['hidden_size'], layers=cfg['num_hidden_layers'], heads=cfg['num_attention_heads'],
+               kv_heads=cfg['num_key_value_heads'], intermediate=cfg['intermediate_size'])
+    model = make_model(torch, V)
+    w = read_safetensors(torch, os.path.join(folder, 'model.safetensors'))
+    with torch.no_grad():
+        model.embed_tokens.weight.copy_(w['model.embed_tokens.weight'])
+        model.norm.weight.copy_(w['model.norm.weight'])
+        for l, b in enumerate(model.layers):
+            p = f'model.layers.{l}.'
+            b.input_layernorm.weight.copy_(w[p + 'input_layernorm.weight'])
+            b.post_attention_layernorm.weight.copy_(w[p + 'post_attention_layernorm.weight'])
+            for n in ('q_proj', 'k_proj', 'v_proj', 'o_proj'):
+                getattr(b, n).weight.copy_(w[p + f'self_attn.{n}.weight'])
+            for n in ('gate_proj', 'up_proj', 'down_proj'):
+                getattr(b, n).weight.copy_(w[p + f'mlp.{n}.weight'])
+    return model, bpe, V - 1
+
+
 def greedy(torch, model, bpe, prompt, max_new, eot):
     ids = bpe.encode(prompt, bos=True)
     out = []
@@ -762,30 +791,54 @@ def evaluate_suite(torch, model, bpe, eot, rows):
     return {t: sum(v) / len(v) for t, v in by_task.items()}
 
 
+def suite_validation(docs):
+    """The suite's validation rows, checked not to occur in the corpus."""
+    with open(os.path.join(SUITE_DIR, 'validation.jsonl')) as f:
+        suite_val = [json.loads(line) for line in f if line.strip()]
+    text = '\n'.join(docs)
+    leaks = [r['instruction'] for r in suite_val if r['instruction'] in text]
+    assert not leaks, f'{len(leaks)} suite validation instructions occur in the corpus, e.g. {leaks[0]!r}'
+    print(f'no suite validation instruction occurs in the corpus ({len(suite_val)} checked)', flush=True)
+    return suite_val
+
+
+def refresh_suite_section(out, suite_val):
+    """--suite-only: the committed model's accuracy on the current suite, written over the card's suite section."""
+    import torch
+    torch.set_num_threads(2)
+    model, bpe, eot = load_model(torch, out)
+    model.eval()
+    suite_acc = evaluate_suite(torch, model, bpe, eot, suite_val)
+    print('suite validation accuracy before finetuning:', {k: round(v, 3) for k, v in suite_acc.items()}, flush=True)
+    path = os.path.join(out, 'README.md')
+    text = open(path).read()
+    a, b = text.index(SUITE_HEADING), text.index('## Reproducing')
+    with open(path, 'w') as f:
+        f.write(text[:a] + suite_section(suite_acc) + '\n' + text[b:])
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('--out', default=os.path.join(ROOT, 'public', 'models', NAME))
     ap.add_argument('--fixtures', default=os.path.join(ROOT, 'e2e', 'fixtures', 'default'))
     ap.add_argument('--tokenizer-only', action='store_true')
+    ap.add_argument('--suite-only', action='store_true',
+                    help="after the suite changed: check it against the corpus, score the model in --out on it and rewrite that section of its card")
     ap.add_argument('--steps', type=int, default=TRAIN['steps'])
     args = ap.parse_args()
     t0 = time.time()
 
     docs = corpus_docs(N_DOCS)
     print(f'corpus: {len(docs)} documents, {sum(map(len, docs)) / 1e6:.2f}M characters ({time.time() - t0:.0f}s)', flush=True)
+    if args.suite_only:
+        return refresh_suite_section(args.out, suite_validation(docs))
     tok, tok_cfg, bpe = build_tokenizer(docs[:TOKENIZER_DOCS])
     write_tokenizer(args.out, tok, tok_cfg)
     print(f'tokenizer: {VOCAB_SIZE} tokens ({time.time() - t0:.0f}s)', flush=True)
     if args.tokenizer_only:
         return
 
-    val_path = os.path.join(ROOT, 'public', 'data', 'suite', 'validation.jsonl')
-    with open(val_path) as f:
-        suite_val = [json.loads(line) for line in f if line.strip()]
-    text = '\n'.join(docs)
-    leaks = [r['instruction'] for r in suite_val if r['instruction'] in text]
-    assert not leaks, f'{len(leaks)} suite validation instructions occur in the corpus, e.g. {leaks[0]!r}'
-    print(f'no suite validation instruction occurs in the corpus ({len(suite_val)} checked)', flush=True)
+    suite_val = suite_validation(docs)
 
     import torch
     torch.set_num_threads(2)
@@ -909,14 +962,34 @@ def main():
     print(json.dumps({k: v for k, v in stats.items()}, indent=1))
 
 
+def suite_section(suite_acc):
+    """The card's section on the suite: the base model's accuracy per task, in the suite card's task
+    order, beside each task's chance accuracy (both read from public/data/suite/README.md)."""
+    card_text = open(os.path.join(SUITE_DIR, 'README.md')).read()
+    rows = re.findall(r'^\| `([^`]+)` \| [^|]+\| [^|]+\| [^|]+\| ([0-9.]+)%', card_text, re.M)
+    chance = {t: c for t, c in rows}
+    mean_chance = re.search(r'Mean chance accuracy[^:]*: ([0-9.]+%)', card_text).group(1)
+    acc_md = '\n'.join(f'| `{t}` | {100 * suite_acc[t]:.0f}% | {chance[t]}% |' for t, _ in rows if t in suite_acc)
+    mean = sum(suite_acc.values()) / len(suite_acc)
+    return f"""{SUITE_HEADING}
+
+Accuracy of this base model on `public/data/suite/validation.jsonl` (50 rows per task; scoring as in the suite's card:
+multiple choice = the first greedy token is the gold letter, generative = exact match of the greedy answer, trimmed and
+case-folded), with the plain instruction template:
+
+| task | accuracy | chance |
+| --- | ---: | ---: |
+{acc_md}
+
+Mean: {100 * mean:.0f}% (the suite's mean chance accuracy is {mean_chance}).
+"""
+
+
 def card(st, gens, suite_acc, losses):
     fence = lambda s: '```\n' + s + '\n```'
     sample_md = '\n\n'.join(f'Prompt:\n\n{fence(p.rstrip(chr(10)) if p.endswith(chr(10)) else p)}\n\nGreedy continuation: `{g!r}`' for p, g in gens)
     curve = ', '.join(f'{i}: {sum(losses[max(0, i - 4):i + 1]) / len(losses[max(0, i - 4):i + 1]):.2f}'
                       for i in [0, 10, 25, 50, 100, 150, 200, len(losses) - 1] if i < len(losses))
-    order = ['sentiment', 'addition', 'reverse', 'letter_count', 'capital', 'compare', 'logic', 'sequence', 'category']
-    acc_md = '\n'.join(f'| `{t}` | {100 * suite_acc[t]:.0f}% |' for t in order if t in suite_acc)
-    mean = sum(suite_acc.values()) / len(suite_acc)
     return f"""---
 license: other
 language: en
@@ -965,24 +1038,14 @@ Greedy decoding with the PyTorch model at the end of the recipe.
 
 {sample_md}
 
-## The default suite before finetuning
-
-Accuracy of this base model on `public/data/suite/validation.jsonl` (50 rows per task; scoring as in the suite's card:
-multiple choice = the first greedy token is the gold letter, generative = exact match of the greedy answer, trimmed and
-case-folded), with the plain instruction template:
-
-| task | accuracy |
-| --- | ---: |
-{acc_md}
-
-Mean: {100 * mean:.0f}% (the suite's mean chance accuracy is about 27%).
-
+{suite_section(suite_acc)}
 ## Reproducing
 
 ```
 apt-get install python3-torch libopenblas0-pthread   # Debian's PyTorch (CPU) and a fast BLAS
 node scripts/make_suite.mjs                          # the suite (the recipe checks the corpus against it)
 python3 scripts/make_default_model.py                # corpus, tokenizer, training, this folder, test fixtures
+python3 scripts/make_default_model.py --suite-only   # after a suite change: the corpus check and this card's suite table
 ```
 
 The corpus, the tokenizer and the window order are exactly reproducible (`--tokenizer-only --out DIR` rebuilds the

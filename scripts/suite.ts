@@ -1,8 +1,9 @@
-// The default multi-task suite (public/data/suite/): nine small tasks that a tiny model can learn
-// and that pull an adapter in different directions, in the paper's JSONL shape
+// The default multi-task suite (public/data/suite/): eight small tasks that the bundled tiny model
+// learns and that pull an adapter in different directions, in the paper's JSONL shape
 // ({instruction, output, task}). Four are multiple choice in the paper's prompt form
-// ("…\nChoices:\nA. …\nB. …\nAnswer:\n", the answer one letter, the correct letter uniformly placed),
-// five generative (a short answer scored by exact match, trimmed and case-folded).
+// ("…\nChoices:\nA. …\nB. …\nAnswer:\n", the answer one letter; label tasks whose options come in
+// a fixed order, each label drawn with equal odds), four generative (a short answer scored by exact
+// match, trimmed and case-folded).
 // Everything comes from one seed through the project's seeded generator (src/util/random.ts), so
 // `generateSuite()` reproduces the committed files byte for byte (tests/default.test.ts checks).
 // Written out by scripts/make_suite.mjs; the word lists and facts are scripts/default_tables.json,
@@ -40,12 +41,9 @@ const pick = <T>(rng: Random, a: readonly T[]): T => a[rng.int(a.length)];
 const spaced = (w: string) => w.split('').join(' ');
 const LOWER = 'abcdefghijklmnopqrstuvwxyz';
 
-/** A multiple-choice row: the correct choice at a uniformly drawn letter, the distractors around it in random order. */
-function mc(rng: Random, question: string, correct: string, distractors: string[]): { instruction: string; output: string } {
-  const others = rng.shuffle([...distractors]);
-  const at = rng.int(others.length + 1);
-  const choices = [...others.slice(0, at), correct, ...others.slice(at)];
-  return { instruction: multipleChoicePrompt(question, choices), output: 'ABCDEFGH'[at] };
+/** A multiple-choice row whose options always come in the same order (a label task: the letter names the label). */
+function mcFixed(question: string, options: readonly string[], correct: string): { instruction: string; output: string } {
+  return { instruction: multipleChoicePrompt(question, [...options]), output: 'ABCDEFGH'[options.indexOf(correct)] };
 }
 
 /** `n` distinct items of `a` (none equal to `not`). */
@@ -54,9 +52,7 @@ function distinct(rng: Random, a: readonly string[], n: number, not: string[] = 
   return rng.shuffle([...pool]).slice(0, n);
 }
 
-const CAPITALS = tables.capitals as Array<[string, string]>;
 const CATEGORIES = tables.categories as Record<string, string[]>;
-const CATEGORY_NAMES = Object.keys(CATEGORIES);
 const article = (w: string) => (/^[aeiou]/.test(w) ? 'an' : 'a');
 /** Lower-case words of letters only, for the letter tasks. */
 const LETTER_WORDS = [...new Set([...tables.words, ...Object.values(CATEGORIES).flat()])].filter((w) => /^[a-z]+$/.test(w));
@@ -80,148 +76,92 @@ function review(rng: Random, positive: boolean): string {
   }
 }
 
-type Expr = { text: string; value: boolean; group: boolean };
-const lit = (rng: Random): Expr => {
-  const v = rng.int(2) === 0;
-  return rng.int(3) === 0 ? { text: `not ${v}`, value: !v, group: false } : { text: String(v), value: v, group: false };
-};
-const paren = (e: Expr) => (e.group ? `(${e.text})` : e.text);
-const binary = (rng: Random, a: Expr, b: Expr): Expr => {
-  const and = rng.int(2) === 0;
-  return { text: `${paren(a)} ${and ? 'and' : 'or'} ${paren(b)}`, value: and ? a.value && b.value : a.value || b.value, group: true };
-};
+/** `yes` or `no`, equally often: a yes/no row in the paper's form with the options in a fixed order. */
+const yesNo = (question: string, yes: boolean) => mcFixed(question, ['yes', 'no'], yes ? 'yes' : 'no');
 
-function logicExpr(rng: Random): Expr {
-  switch (rng.int(4)) {
-    case 0: return binary(rng, lit(rng), lit(rng));
-    case 1: return binary(rng, binary(rng, lit(rng), lit(rng)), lit(rng));
-    case 2: return binary(rng, lit(rng), binary(rng, lit(rng), lit(rng)));
-    default: {
-      const inner = binary(rng, lit(rng), lit(rng));
-      return { text: `not (${inner.text})`, value: !inner.value, group: false };
-    }
-  }
+/** A word of 3 to 7 letters: half from the word lists, half random letters (so spelling cannot be recalled). */
+function letterString(rng: Random): string {
+  return rng.int(2) === 0 ? pick(rng, LETTER_WORDS.filter((w) => w.length >= 3 && w.length <= 7)) : randomLetters(rng, 3 + rng.int(5));
 }
 
-function sequence(rng: Random): { items: string[]; next: string } {
-  const kind = rng.int(10);
-  if (kind < 4) {
-    const start = 1 + rng.int(40), step = 1 + rng.int(9);
-    const xs = [0, 1, 2, 3, 4].map((i) => String(start + i * step));
-    return { items: xs.slice(0, 4), next: xs[4] };
-  }
-  if (kind < 6) {
-    const start = 60 + rng.int(40), step = 2 + rng.int(8);
-    const xs = [0, 1, 2, 3, 4].map((i) => String(start - i * step));
-    return { items: xs.slice(0, 4), next: xs[4] };
-  }
-  if (kind < 8) {
-    const step = 1 + rng.int(2), start = rng.int(26 - 4 * step);
-    const xs = [0, 1, 2, 3, 4].map((i) => LOWER[start + i * step]);
-    return { items: xs.slice(0, 4), next: xs[4] };
-  }
-  const cycle = kind === 8 ? tables.days : tables.months;
-  const start = rng.int(cycle.length), n = 3;
-  const xs = Array.from({ length: n + 1 }, (_, i) => cycle[(start + i) % cycle.length]);
-  return { items: xs.slice(0, n), next: xs[n] };
-}
-
+// Every multiple-choice task is a label task: its options come in the same order in every row
+// ("A. positive / B. negative", "A. yes / B. no"), as in BoolQ-style sets, so the answer letter
+// names the label. A finetune of the bundled 2M-parameter model learns such a label from a
+// few hundred rows; matching a shuffled option back to its letter takes it thousands (measured
+// with scripts/learnability.py: README "Does it learn?").
 export const SUITE_TASKS: SuiteTask[] = [
   {
     name: 'sentiment', kind: 'mc', choices: 2,
-    description: 'Is a one-sentence review (built from word lists of positive and negative adjectives) positive or negative?',
+    description: 'Is a one-sentence review (built from word lists of positive and negative adjectives) positive or negative? Options always "A. positive", "B. negative".',
     make: (rng) => {
       const positive = rng.int(2) === 0;
-      const text = review(rng, positive);
-      return mc(rng, `Review: ${text}\nIs the review positive or negative?`, positive ? 'positive' : 'negative', [positive ? 'negative' : 'positive']);
-    },
-  },
-  {
-    name: 'addition', kind: 'gen',
-    description: 'The sum of two two-digit numbers.',
-    make: (rng) => {
-      const a = 10 + rng.int(90), b = 10 + rng.int(90);
-      return { instruction: `What is ${a} + ${b}?`, output: String(a + b) };
-    },
-  },
-  {
-    name: 'reverse', kind: 'gen',
-    description: 'The letters of a word (or of a random string) in reverse order; letters are written with spaces between them.',
-    make: (rng) => {
-      const pool = LETTER_WORDS.filter((w) => w.length >= 3 && w.length <= 6);
-      const w = rng.int(2) === 0 ? pick(rng, pool) : randomLetters(rng, 3 + rng.int(3));
-      return { instruction: `Reverse the letters: ${spaced(w)}`, output: spaced([...w].reverse().join('')) };
-    },
-  },
-  {
-    name: 'letter_count', kind: 'gen',
-    description: 'How many times a letter appears in a spelled-out word or random string (answers 0 to 3, equally often).',
-    make: (rng) => {
-      const k = rng.int(4);
-      for (;;) {
-        if (rng.int(2) === 0) {
-          const w = pick(rng, LETTER_WORDS.filter((x) => x.length >= 4 && x.length <= 8));
-          const letters = [...LOWER].filter((c) => w.split(c).length - 1 === k);
-          if (!letters.length) continue;
-          const c = pick(rng, letters);
-          return { instruction: `How many times does the letter ${c} appear in ${spaced(w)}?`, output: String(k) };
-        }
-        const n = 5 + rng.int(3), c = LOWER[rng.int(26)];
-        const chars = Array.from({ length: n }, (_, i) => (i < k ? c : LOWER.replace(c, '')[rng.int(25)]));
-        return { instruction: `How many times does the letter ${c} appear in ${spaced(rng.shuffle(chars).join(''))}?`, output: String(k) };
-      }
-    },
-  },
-  {
-    name: 'capital', kind: 'mc', choices: 4,
-    description: `The capital city of a country, from a bundled table of ${CAPITALS.length} countries (scripts/default_tables.json).`,
-    make: (rng) => {
-      const [country, capital] = pick(rng, CAPITALS);
-      return mc(rng, `What is the capital of ${country}?`, capital, distinct(rng, CAPITALS.map((c) => c[1]), 3, [capital]));
+      return mcFixed(`Review: ${review(rng, positive)}\nIs the review positive or negative?`, ['positive', 'negative'], positive ? 'positive' : 'negative');
     },
   },
   {
     name: 'compare', kind: 'mc', choices: 2,
-    description: 'Which of two numbers (1 to 99) is larger, or smaller.',
+    description: 'Is the first of two numbers (1 to 99) larger or smaller than the second? Options always "A. larger", "B. smaller".',
     make: (rng) => {
       const a = 1 + rng.int(99);
       let b = 1 + rng.int(98);
       if (b >= a) b++;
-      const larger = rng.int(2) === 0;
-      const correct = larger === a > b ? a : b;
-      return mc(rng, `Which number is ${larger ? 'larger' : 'smaller'}?`, String(correct), [String(correct === a ? b : a)]);
+      return mcFixed(`Is ${a} larger or smaller than ${b}?`, ['larger', 'smaller'], a > b ? 'larger' : 'smaller');
     },
   },
   {
-    name: 'logic', kind: 'gen',
-    description: 'The value (true or false) of a boolean expression with and, or, not and parentheses (not binds tightest). Answers are balanced.',
+    name: 'long_word', kind: 'mc', choices: 2,
+    description: 'Does a spelled-out word or random string have more than five letters (3 to 8 letters, yes as often as no)? Options always "A. yes", "B. no".',
     make: (rng) => {
-      const want = rng.int(2) === 0;
-      for (;;) {
-        const e = logicExpr(rng);
-        if (e.value === want) return { instruction: `Is this true or false? ${e.text}`, output: String(e.value) };
-      }
+      const yes = rng.int(2) === 0;
+      const n = yes ? 6 + rng.int(3) : 3 + rng.int(3);
+      const words = LETTER_WORDS.filter((w) => w.length === n);
+      const w = rng.int(2) === 0 && words.length ? pick(rng, words) : randomLetters(rng, n);
+      return yesNo(`Does ${spaced(w)} have more than five letters?`, yes);
     },
   },
   {
-    name: 'sequence', kind: 'gen',
-    description: 'The next item of a sequence: numbers counting up or down by a fixed step, letters by a step of 1 or 2, days of the week, months.',
+    name: 'vowel', kind: 'mc', choices: 2,
+    description: 'Does a spelled-out word or random string start with a vowel (a, e, i, o, u)? Yes as often as no. Options always "A. yes", "B. no".',
     make: (rng) => {
-      const s = sequence(rng);
-      return { instruction: `What comes next in the sequence: ${s.items.join(', ')}`, output: s.next };
+      const yes = rng.int(2) === 0;
+      const firsts = [...LOWER].filter((c) => 'aeiou'.includes(c) === yes);
+      const w = pick(rng, firsts) + randomLetters(rng, 2 + rng.int(4));
+      return yesNo(`Does ${spaced(w)} start with a vowel?`, yes);
     },
   },
   {
-    name: 'category', kind: 'mc', choices: 4,
-    description: `Which of four words belongs to a category (${CATEGORY_NAMES.join(', ')}); the other three come from three other categories.`,
+    name: 'length', kind: 'gen',
+    description: 'How many letters a spelled-out word or random string has (3 to 7).',
     make: (rng) => {
-      const cat = pick(rng, CATEGORY_NAMES);
-      const others = distinct(rng, CATEGORY_NAMES, 3, [cat]).map((c) => pick(rng, CATEGORIES[c]));
-      return mc(rng, `Which of these is ${article(cat)} ${cat}?`, pick(rng, CATEGORIES[cat]), others);
+      const w = letterString(rng);
+      return { instruction: `How many letters are in ${spaced(w)}?`, output: String(w.length) };
+    },
+  },
+  {
+    name: 'first_letter', kind: 'gen',
+    description: 'The first letter of a spelled-out word or random string.',
+    make: (rng) => {
+      const w = letterString(rng);
+      return { instruction: `Which letter does ${spaced(w)} start with?`, output: w[0] };
+    },
+  },
+  {
+    name: 'last_letter', kind: 'gen',
+    description: 'The last letter of a spelled-out word or random string.',
+    make: (rng) => {
+      const w = letterString(rng);
+      return { instruction: `What is the last letter of ${spaced(w)}?`, output: w[w.length - 1] };
+    },
+  },
+  {
+    name: 'reverse', kind: 'gen',
+    description: 'Three letters (a three-letter word or random letters) in reverse order, written with spaces between them.',
+    make: (rng) => {
+      const w = rng.int(4) === 0 ? pick(rng, LETTER_WORDS.filter((x) => x.length === 3)) : randomLetters(rng, 3);
+      return { instruction: `Reverse the letters: ${spaced(w)}`, output: spaced([...w].reverse().join('')) };
     },
   },
 ];
-
 /**
  * The suite: for each task (its own generator, seeded by the suite seed and the task's index),
  * validation rows first, then training rows, every instruction distinct across the whole suite;
@@ -253,14 +193,18 @@ export function toJsonl(rows: SuiteRow[]): string {
   return rows.map((r) => JSON.stringify({ instruction: r.instruction, output: r.output, task: r.task })).join('\n') + '\n';
 }
 
-/** Chance accuracy of a task on `rows`: 1/#choices for multiple choice; for generative tasks, always answering the most common answer. */
+/**
+ * Chance accuracy of a task on `rows`: the accuracy of always giving its most common answer (the
+ * best constant guess), and for multiple choice at least 1/#choices (a random letter).
+ */
 export function chanceAccuracy(task: SuiteTask, rows: SuiteRow[]): { value: number; how: string } {
-  if (task.kind === 'mc') return { value: 1 / task.choices!, how: `1/${task.choices} (random letter)` };
   const counts = new Map<string, number>();
   const mine = rows.filter((r) => r.task === task.name);
   for (const r of mine) counts.set(r.output.trim().toLowerCase(), (counts.get(r.output.trim().toLowerCase()) ?? 0) + 1);
   const [answer, n] = [...counts].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))[0];
-  return { value: n / mine.length, how: `always answering "${answer}" (the most common answer)` };
+  const constant = { value: n / mine.length, how: `always answering "${task.kind === 'mc' ? answer.toUpperCase() : answer}" (the most common answer)` };
+  if (task.kind === 'mc' && 1 / task.choices! >= constant.value) return { value: 1 / task.choices!, how: `1/${task.choices} (a random letter)` };
+  return constant;
 }
 
 const pct = (x: number) => `${(100 * x).toFixed(x < 0.1 ? 1 : 0)}%`;
@@ -273,7 +217,7 @@ export function suiteCard({ seed, train, validation }: { seed: number; train: Su
     '',
     `${SUITE_TASKS.length} small tasks for finetuning the bundled base model (\`public/models/mor1e-tiny/\`) with the`,
     "paper's adapters: they are learnable by a tiny model and pull an adapter in different directions",
-    '(word sentiment, arithmetic, letter manipulation, facts, comparison, logic, patterns, categories).',
+    '(word sentiment, comparing numbers, counting letters, first and last letters, vowels, reversal).',
     '',
     `- Files: \`train.jsonl\` (${train.length} rows) and \`validation.jsonl\` (${validation.length} rows), one JSON object a line`,
     "  in the paper's shape `{\"instruction\", \"output\", \"task\"}`, tasks mixed (seeded shuffle).",
@@ -281,12 +225,13 @@ export function suiteCard({ seed, train, validation }: { seed: number; train: Su
     `  \`scripts/default_tables.json\`) with seed ${seed}: the same seed gives the same bytes. Every instruction is distinct`,
     '  across both files, so no validation row appears in training.',
     "- Multiple-choice rows use the paper's prompt form `…\\nChoices:\\nA. …\\nB. …\\nAnswer:\\n` and a one-letter answer;",
-    '  the correct letter is drawn uniformly, so every letter is equally often right. Scoring as in the paper: greedy',
+    '  every task is a label task whose options come in the same order in every row (`A. positive` / `B. negative`,',
+    '  `A. larger` / `B. smaller`, `A. yes` / `B. no`), each label drawn with equal odds. Scoring as in the paper: greedy',
     '  decoding of one token, compared with the gold letter.',
-    '- Generative rows have short answers (a number, a word, spaced letters, `true` / `false`). Scoring: greedy decoding',
+    '- Generative rows have short answers (a number, a letter, spaced letters). Scoring: greedy decoding',
     '  to the end-of-sequence token, then exact match after trimming whitespace and case-folding both sides.',
-    '- Chance accuracy: 1/#choices for multiple choice; for a generative task, the accuracy of always giving its most',
-    '  common validation answer (the best constant guess).',
+    '- Chance accuracy: the accuracy of always giving a task\'s most common validation answer (the best constant guess;',
+    '  for multiple choice at least 1/#choices), so a model that learned one constant answer is never above chance.',
     '- Licence: generated text, written for this project (no third-party data); the capital cities are public facts.',
     '- The base model\'s pretraining corpus (`scripts/make_default_model.py`) states the same kinds of facts in prose,',
     "  generated with its own seeds, never in the suite's prompt wording; its recipe checks that no validation",
