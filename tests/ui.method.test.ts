@@ -18,7 +18,7 @@ const check = (p: Partial<MethodForm>) => checkMethod({ ...defaultForm(), ...p }
 describe('Method step', () => {
   it('defaults to T-REX 4 x 8 with the intuition from the base model, and maps the form to a RunConfig', () => {
     const cfg = toRunConfig(defaultForm());
-    expect(cfg).toMatchObject({ method: 'trex', r1: 4, r2: 8, topk: null, lambdaH: 0, lambdaLB: 0, intuition: { source: 'model', seed: 0 }, init: 'fresh', steps: 150, batchSize: 16, lr: 5e-3, warmupSteps: 8 });
+    expect(cfg).toMatchObject({ method: 'trex', r1: 4, r2: 8, topk: null, lambdaH: 0, lambdaLB: 0, intuition: { source: 'model', seed: 0 }, init: 'fresh', steps: 600, batchSize: 16, lr: 5e-3, warmupSteps: 30 });
     expect(cfg.intuition).not.toHaveProperty('k'); // 0 in the form: one cluster per expert
     expect(toRunConfig({ ...defaultForm(), ...presetOf('lora') })).toMatchObject({ method: 'lora', r: 32, alpha: 32 });
     expect(toRunConfig({ ...defaultForm(), ...presetOf('lora') })).not.toHaveProperty('intuition');
@@ -47,7 +47,7 @@ describe('Method step', () => {
     expect(check({ targets: ['qkv'] }).errors.targets).toMatch(/no qkv layers/);
     expect(check({ lr: NaN }).errors.lr).toBeDefined();
     expect(check({ lambdaLB: -1 }).errors.lambdaLB).toBeDefined();
-    expect(check({ warmupSteps: 400 }).warnings.warmupSteps).toMatch(/covers all 150 steps/);
+    expect(check({ warmupSteps: 700 }).warnings.warmupSteps).toMatch(/covers all 600 steps/);
     expect(check({ k: 5000 }).errors.k).toMatch(/4500/);
     const tight = checkMethod(defaultForm(), { info, data, limits: { maxStorageBufferBindingSize: 2 ** 16, maxBufferSize: 2 ** 16 } });
     expect(tight.errors.memory).toMatch(/binds at most/);
