@@ -15,7 +15,14 @@ export function chromiumPath() {
 const BASE_ARGS = ['--enable-unsafe-webgpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'];
 /** A hardware adapter through Vulkan (Linux; other platforms use their native backend anyway). */
 const HARDWARE_ARGS = process.platform === 'linux' ? ['--enable-features=Vulkan', '--ignore-gpu-blocklist'] : ['--ignore-gpu-blocklist'];
-const SWIFTSHADER_ARGS = ['--use-webgpu-adapter=swiftshader'];
+/**
+ * SwiftShader, with Dawn's `disable_workgroup_init`: Dawn zero-fills a kernel's workgroup memory
+ * at every workgroup's start, which SwiftShader pays per invocation x array size (BENCHMARKS.md,
+ * "The K split and SwiftShader's workgroup memory") — about half of a training step of the bundled
+ * model. Every kernel here writes its workgroup memory before reading it; the GPU tests run with
+ * the toggle, so one that relied on the zero fill would read garbage there and fail.
+ */
+const SWIFTSHADER_ARGS = ['--use-webgpu-adapter=swiftshader', '--enable-dawn-features=disable_workgroup_init'];
 
 /**
  * WebGPU flags for the adapter chosen by resolveWebgpuAdapter() (or forced with
