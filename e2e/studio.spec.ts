@@ -180,7 +180,7 @@ test('first run: bundled model and suite ready, one button trains T-REX; pause, 
   await page.getByTestId('eval-run').click();
   await expect(page.getByTestId('eval-mean-after')).toHaveText(/%$/, { timeout: 180_000 });
   await expect(page.getByTestId('eval-mean-before')).toHaveText(/%$/);
-  await expect(page.getByTestId('eval-row')).toHaveCount(9);
+  await expect(page.getByTestId('eval-row')).toHaveCount(8);
   await expect(studio2.stepEntry('evaluate')).toHaveAttribute('data-state', 'done');
   await studio2.shot('evaluate');
 
