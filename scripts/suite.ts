@@ -6,7 +6,7 @@
 // match, trimmed and case-folded).
 // Everything comes from one seed through the project's seeded generator (src/util/random.ts), so
 // `generateSuite()` reproduces the committed files byte for byte (tests/default.test.ts checks).
-// Written out by scripts/make_suite.mjs; the word lists and facts are scripts/default_tables.json,
+// Written out by scripts/make_suite.mjs; the word lists are scripts/default_tables.json,
 // which the base model's pretraining corpus (scripts/make_default_model.py) also draws on.
 import tables from './default_tables.json';
 import { mixSeed, Random } from '../src/util/random.ts';
@@ -76,19 +76,22 @@ function review(rng: Random, positive: boolean): string {
   }
 }
 
-/** `yes` or `no`, equally often: a yes/no row in the paper's form with the options in a fixed order. */
+/** A yes/no row in the paper's form, the options always `A. yes`, `B. no` (callers draw the label with even odds). */
 const yesNo = (question: string, yes: boolean) => mcFixed(question, ['yes', 'no'], yes ? 'yes' : 'no');
 
-/** A word of 3 to 7 letters: half from the word lists, half random letters (so spelling cannot be recalled). */
+/**
+ * 3 to 7 letters: a word from the lists or random letters, even odds per draw (so spelling cannot
+ * just be recalled); a repeated instruction is redrawn, so about a third of the rows end up words.
+ */
 function letterString(rng: Random): string {
   return rng.int(2) === 0 ? pick(rng, LETTER_WORDS.filter((w) => w.length >= 3 && w.length <= 7)) : randomLetters(rng, 3 + rng.int(5));
 }
 
 // Every multiple-choice task is a label task: its options come in the same order in every row
 // ("A. positive / B. negative", "A. yes / B. no"), as in BoolQ-style sets, so the answer letter
-// names the label. A finetune of the bundled 2M-parameter model learns such a label from a
-// few hundred rows; matching a shuffled option back to its letter takes it thousands (measured
-// with scripts/learnability.py: README "Does it learn?").
+// names the label. A finetune of the bundled 2M-parameter model learns such labels within the
+// first run; with the options shuffled, finding which letter holds the answer is a second skill
+// it did not pick up in the mix (measured with scripts/learnability.py: README "Does it learn?").
 export const SUITE_TASKS: SuiteTask[] = [
   {
     name: 'sentiment', kind: 'mc', choices: 2,
@@ -110,18 +113,18 @@ export const SUITE_TASKS: SuiteTask[] = [
   },
   {
     name: 'long_word', kind: 'mc', choices: 2,
-    description: 'Does a spelled-out word or random string have more than five letters (3 to 8 letters, yes as often as no)? Options always "A. yes", "B. no".',
+    description: 'Does a random string of 3 to 8 letters have more than five letters? Yes and no with even odds. Options always "A. yes", "B. no".',
     make: (rng) => {
       const yes = rng.int(2) === 0;
-      const n = yes ? 6 + rng.int(3) : 3 + rng.int(3);
-      const words = LETTER_WORDS.filter((w) => w.length === n);
-      const w = rng.int(2) === 0 && words.length ? pick(rng, words) : randomLetters(rng, n);
+      // Random letters only: the word lists have few words of six or more letters, so words would
+      // mostly mean `no`, a shortcut around counting.
+      const w = randomLetters(rng, yes ? 6 + rng.int(3) : 3 + rng.int(3));
       return yesNo(`Does ${spaced(w)} have more than five letters?`, yes);
     },
   },
   {
     name: 'vowel', kind: 'mc', choices: 2,
-    description: 'Does a spelled-out word or random string start with a vowel (a, e, i, o, u)? Yes as often as no. Options always "A. yes", "B. no".',
+    description: 'Does a random string of 3 to 6 letters start with a vowel (a, e, i, o, u)? Yes and no with even odds. Options always "A. yes", "B. no".',
     make: (rng) => {
       const yes = rng.int(2) === 0;
       const firsts = [...LOWER].filter((c) => 'aeiou'.includes(c) === yes);
@@ -155,7 +158,7 @@ export const SUITE_TASKS: SuiteTask[] = [
   },
   {
     name: 'reverse', kind: 'gen',
-    description: 'Three letters (a three-letter word or random letters) in reverse order, written with spaces between them.',
+    description: 'Three letters in reverse order, written with spaces between them: random letters, or for a quarter of the draws a three-letter word from the lists (repeats are redrawn, so few rows are words).',
     make: (rng) => {
       const w = rng.int(4) === 0 ? pick(rng, LETTER_WORDS.filter((x) => x.length === 3)) : randomLetters(rng, 3);
       return { instruction: `Reverse the letters: ${spaced(w)}`, output: spaced([...w].reverse().join('')) };
@@ -232,7 +235,7 @@ export function suiteCard({ seed, train, validation }: { seed: number; train: Su
     '  to the end-of-sequence token, then exact match after trimming whitespace and case-folding both sides.',
     '- Chance accuracy: the accuracy of always giving a task\'s most common validation answer (the best constant guess;',
     '  for multiple choice at least 1/#choices), so a model that learned one constant answer is never above chance.',
-    '- Licence: generated text, written for this project (no third-party data); the capital cities are public facts.',
+    '- Licence: generated text, written for this project (no third-party data).',
     '- The base model\'s pretraining corpus (`scripts/make_default_model.py`) states the same kinds of facts in prose,',
     "  generated with its own seeds, never in the suite's prompt wording; its recipe checks that no validation",
     '  instruction occurs in the corpus.',
