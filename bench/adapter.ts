@@ -9,8 +9,8 @@
 // Both run the routing kernels with this adapter's lanes (`new`) and, where that differs, at the
 // GPU lane cap of 32 (`new32`). The one-thread-per-token kernels they replaced were measured
 // against them once (BENCHMARKS.md, routing kernels; their text is in git at ad75f17).
-// Statistics run over 10 groups (all tokens + the bundled suite's nine tasks) with a padding
-// mask, as in a training step.
+// Statistics run over 10 groups (all tokens + nine tasks, the first bundled suite's count, kept so
+// results stay comparable) with a padding mask, as in a training step.
 import type { Engine } from '../src/gpu/engine.ts';
 import { adapterBackward, adapterDeltaBackward, adapterDeltaForward, adapterForward, adapterSavedSizes, defaultLaneCap, ROUTING, routingKernels, type AdapterSaved, type RoutingKernels } from '../src/ops/adapter.ts';
 import { adapterDims, type AdapterSpec } from '../src/reference/adapter.ts';

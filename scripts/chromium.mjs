@@ -19,8 +19,10 @@ const HARDWARE_ARGS = process.platform === 'linux' ? ['--enable-features=Vulkan'
  * SwiftShader, with Dawn's `disable_workgroup_init`: Dawn zero-fills a kernel's workgroup memory
  * at every workgroup's start, which SwiftShader pays per invocation x array size (BENCHMARKS.md,
  * "The K split and SwiftShader's workgroup memory") — about half of a training step of the bundled
- * model. Every kernel here writes its workgroup memory before reading it; the GPU tests run with
- * the toggle, so one that relied on the zero fill would read garbage there and fail.
+ * model. Every kernel here writes each workgroup-memory element before reading it (all 22 shaders
+ * with workgroup memory were audited for it: out-of-range slots store 0 or a neutral value), and
+ * the GPU tests run with the toggle. They alone would not catch a kernel that relied on the fill
+ * at small sizes: SwiftShader zero-fills its own block for every batch of up to 16 workgroups.
  */
 const SWIFTSHADER_ARGS = ['--use-webgpu-adapter=swiftshader', '--enable-dawn-features=disable_workgroup_init'];
 

@@ -10,8 +10,10 @@ steps?" takes a minute. It is a study aid, not the app: the numbers in README "D
 that come from it say so, and the app's own measurement is `npm run finetune -- --eval`.
 
   apt-get install python3-torch libopenblas0-pthread
-  python3 scripts/learnability.py --method trex --intuition centered --steps 150
-  python3 scripts/learnability.py --method trex --intuition raw --tasks sentiment
+  python3 scripts/learnability.py                                 # the first run: T-REX, 600 x 16, centred
+  python3 scripts/learnability.py --bucket --seed 1               # batches by length, as the app's reader
+  python3 scripts/learnability.py --steps 0 --intuition none      # the base model's accuracy
+  python3 scripts/learnability.py --method trex --intuition raw --tasks sentiment --steps 150
   python3 scripts/learnability.py --method lora --data DIR      # DIR: train.jsonl, validation.jsonl
 
 It prints the training loss, then per-task validation accuracy and, for T-REX, each layer's
@@ -79,15 +81,16 @@ def main():
     ap.add_argument('--r2', type=int, default=8)
     ap.add_argument('--rank', type=int, default=32, help='LoRA rank (alpha = 2 x rank)')
     ap.add_argument('--intuition', choices=('none', 'raw', 'centered'), default='centered')
-    ap.add_argument('--layer', type=int, default=0, help='block whose mean-pooled hidden states embed a prompt')
-    ap.add_argument('--steps', type=int, default=150)
+    ap.add_argument('--layer', type=int, default=None, help="block whose mean-pooled hidden states embed a prompt (default: the middle one, as the app)")
+    ap.add_argument('--steps', type=int, default=600, help='optimiser steps (default: the first run\'s, src/train/defaults.ts)')
     ap.add_argument('--batch', type=int, default=16)
     ap.add_argument('--lr', type=float, default=5e-3)
     ap.add_argument('--gate-lr', type=float, default=1.0, help="the gate scalars' learning rate as a fraction of --lr")
     ap.add_argument('--max-len', type=int, default=128)
-    ap.add_argument('--eval-limit', type=int, default=30, help='validation rows per task')
+    ap.add_argument('--eval-limit', type=int, default=50, help='validation rows per task')
     ap.add_argument('--seed', type=int, default=0)
     ap.add_argument('--bucket', action='store_true', help="batch rows of similar length together, as the app's reader does")
+    ap.add_argument('--bucket-window', type=int, default=32, help='--bucket: batches per sorted window (the app: BUCKET_BATCHES)')
     ap.add_argument('--show', type=int, default=0, help='print the greedy answers to the first N validation rows of each task')
     ap.add_argument('--threads', type=int, default=1)
     a = ap.parse_args()
@@ -97,6 +100,8 @@ def main():
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
     model, bpe, eot = recipe.load_model(torch, a.model)
+    if a.layer is None:
+        a.layer = len(model.layers) // 2
     Lora, Trex, scores = adapters(torch)
     V = eot + 1
     read = lambda f: [json.loads(line) for line in open(os.path.join(a.data, f)) if line.strip()]
@@ -169,23 +174,25 @@ def main():
         order = list(range(len(train)))
         rng.shuffle(order)
         if not a.bucket:
-            return [order[i:i + a.batch] for i in range(0, len(order) - a.batch + 1, a.batch)]
+            return [order[i:i + a.batch] for i in range(0, len(order), a.batch)]
         lengths = [len(encode(r)[0]) for r in train]
         out = []
-        for w in range(0, len(order), 32 * a.batch):
-            chunk = sorted(order[w:w + 32 * a.batch], key=lambda i: (lengths[i], i))
-            out += [chunk[i:i + a.batch] for i in range(0, len(chunk) - a.batch + 1, a.batch)]
+        for w in range(0, len(order), a.bucket_window * a.batch):
+            chunk = sorted(order[w:w + a.bucket_window * a.batch], key=lambda i: (lengths[i], i))
+            out += [chunk[i:i + a.batch] for i in range(0, len(chunk), a.batch)]
+        last = out.pop() if len(out[-1]) < a.batch else None  # the one short batch stays last
         rng.shuffle(out)
-        return out
+        return out + ([last] if last else [])
 
-    rng, batches, ema, t0 = random.Random(a.seed), [], None, time.time()
+    rng, batches, ema, t0, padded = random.Random(a.seed), [], None, time.time(), 0
     for step in range(a.steps):
         if not batches:
             batches = epoch_batches(rng)
         idx = batches.pop(0)
         seqs = [encode(train[i]) for i in idx]
         T = max(len(ids) for ids, _ in seqs) - 1
-        x, y = torch.full((a.batch, T), eot), torch.full((a.batch, T), -100)
+        padded += len(idx) * T
+        x, y = torch.full((len(idx), T), eot), torch.full((len(idx), T), -100)
         for i, (ids, loss) in enumerate(seqs):
             x[i, :len(ids) - 1] = torch.tensor(ids[:-1])
             y[i, :len(ids) - 1] = torch.tensor([ids[j + 1] if loss[j + 1] else -100 for j in range(len(ids) - 1)])
@@ -201,6 +208,8 @@ def main():
         if step % 50 == 0 or step == a.steps - 1:
             print(f'step {step + 1}  loss {loss.item():.3f}  (smoothed {ema:.3f})  {time.time() - t0:.0f}s', flush=True)
 
+    if a.steps:
+        print(f'tokens per step, padded: {padded / a.steps:.0f}', flush=True)
     trex = [m for m in model.modules() if isinstance(m, Trex)]
     if trex:
         with torch.no_grad():

@@ -28,9 +28,9 @@ Needs Debian's python3-torch only (CPU). With Debian's generic reference BLAS a 
 
   python3 scripts/make_default_model.py                  # the whole recipe (~26 min on 2 cores)
   python3 scripts/make_default_model.py --tokenizer-only --out DIR
-  python3 scripts/make_default_model.py --suite-only   # after the suite changed: check it, rescore the card
       # corpus + tokenizer only, into DIR: `cmp DIR/tokenizer.json public/models/mor1e-tiny/tokenizer.json`
       # checks that the tokenizer reproduces byte for byte
+  python3 scripts/make_default_model.py --suite-only   # after the suite changed: check it, rescore the card
 """
 import argparse
 import json

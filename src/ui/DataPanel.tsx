@@ -25,8 +25,8 @@ export function DataPanel() {
     <section className="panel" data-testid="data-panel">
       <h2>Data</h2>
       <Note>
-        The rows the adapter learns from: instruction and answer, with a task label. The loss falls on the answer only. The bundled suite (nine small tasks,
-        4,500 training and 450 validation rows) is imported on first open; bring JSONL, JSON or CSV in any of the recognised shapes.
+        The rows the adapter learns from: instruction and answer, with a task label. The loss falls on the answer only. The bundled suite (eight small tasks,
+        4,000 training and 400 validation rows) is imported on first open; bring JSONL, JSON or CSV in any of the recognised shapes.
       </Note>
       <div className="row">
         <label>

@@ -10,7 +10,7 @@ export const PREVIEW_PAGE = 50;
 
 type SplitFilter = 'all' | 'train' | 'validation';
 
-/** "Rows 51–100 of 4,950": the page's range among the rows the filter keeps. */
+/** "Rows 51–100 of 4,400": the page's range among the rows the filter keeps. */
 export function pageLabel(offset: number, shown: number, total: number): string {
   if (!total) return 'No rows';
   return `Rows ${(offset + 1).toLocaleString('en-US')}–${(offset + shown).toLocaleString('en-US')} of ${total.toLocaleString('en-US')}`;
