@@ -90,7 +90,7 @@ def main():
     ap.add_argument('--eval-limit', type=int, default=50, help='validation rows per task')
     ap.add_argument('--seed', type=int, default=0)
     ap.add_argument('--bucket', action='store_true', help="batch rows of similar length together, as the app's reader does")
-    ap.add_argument('--bucket-window', type=int, default=32, help='--bucket: batches per sorted window (the app: BUCKET_BATCHES)')
+    ap.add_argument('--bucket-window', type=int, default=4, help='--bucket: batches per sorted window (the app: BUCKET_BATCHES = 4)')
     ap.add_argument('--show', type=int, default=0, help='print the greedy answers to the first N validation rows of each task')
     ap.add_argument('--threads', type=int, default=1)
     a = ap.parse_args()
@@ -168,14 +168,15 @@ def main():
 
     warm = max(1, round(0.05 * a.steps))
     lr_at = lambda s: a.lr * (s + 1) / warm if s < warm else 0.5 * a.lr * (1 + math.cos(math.pi * (s - warm) / max(1, a.steps - warm)))
+    lengths = [len(encode(r)[0]) for r in train] if a.bucket else None  # fixed: tokenised once
+
     def epoch_batches(rng):
         """One epoch's batches. Plain: shuffled rows cut into batches. --bucket: as the app's reader
-        (src/data/batches.ts epochBatches): shuffle, sort each window of 32 batches' rows by length, cut, shuffle the batches."""
+        (src/data/batches.ts epochBatches): shuffle, sort each window of --bucket-window batches' rows by length (the app: BUCKET_BATCHES = 4), cut, shuffle the batches."""
         order = list(range(len(train)))
         rng.shuffle(order)
         if not a.bucket:
             return [order[i:i + a.batch] for i in range(0, len(order), a.batch)]
-        lengths = [len(encode(r)[0]) for r in train]
         out = []
         for w in range(0, len(order), a.bucket_window * a.batch):
             chunk = sorted(order[w:w + a.bucket_window * a.batch], key=lambda i: (lengths[i], i))
