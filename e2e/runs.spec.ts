@@ -1,8 +1,8 @@
 // Training runs through the app's worker (window.mor1e.startRun …): metric rows with the
 // schedule's learning rates, validation loss, pause / resume / stop, the non-finite guard
 // stopping a run with advice, accumulation equal to one larger batch, evaluation equal to a
-// float64 reference scorer, and a checkpoint in OPFS that a reloaded page resumes to the same
-// losses as an uninterrupted run.
+// float64 reference scorer, a checkpoint in OPFS that a reloaded page resumes to the same
+// losses as an uninterrupted run, and one restored past the loss history's first 128 rows.
 import { test, expect, type Page } from '@playwright/test';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -183,6 +183,35 @@ test('a checkpoint in OPFS: a reloaded page lists the run, restores it, and resu
   const resumed = (await page.evaluate(() => window.mor1e!.metrics())).map((r) => r.loss);
   expect(resumed).toEqual(straight);
   await expect(page.evaluate(() => window.mor1e!.restoreRun('no-such-run'))).rejects.toThrow(/no saved run "no-such-run"/);
+});
+
+test('a run paused past its 128th step restores on a fresh page and finishes', async ({ page }) => {
+  // The GPU-side loss history starts at 64 rows and doubles when a step needs it: a restore must
+  // allocate the whole history at once (restored at 130 rows into 64, the next step grew it to 128
+  // and wrote past its end).
+  test.setTimeout(900_000);
+  const cfg: RunConfig = { ...BASE, method: 'lora', r: 2, steps: 134, batchSize: 2, seed: 5, schedule: 'constant', warmupSteps: 0 };
+  await openApp(page, 'tiny-gpt2');
+  await page.evaluate((c) => window.mor1e!.startRun(c), cfg);
+  await expect.poll(() => page.evaluate(() => window.mor1e!.runState().then((s) => s.step)), { timeout: 600_000, intervals: [250] }).toBeGreaterThanOrEqual(130);
+  await page.evaluate(() => window.mor1e!.pauseRun());
+  const paused = await waitFor(page, ['paused']);
+  expect(paused.step).toBeGreaterThan(128);
+  expect(paused.step).toBeLessThan(134);
+  const before = await page.evaluate(() => window.mor1e!.metrics());
+
+  await openApp(page, 'tiny-gpt2');
+  const restored = await page.evaluate((id) => window.mor1e!.restoreRun(id), paused.id!);
+  expect(restored).toMatchObject({ status: 'paused', step: paused.step });
+  await page.evaluate(() => window.mor1e!.resumeRun());
+  const done = await waitFor(page, ['finished', 'failed']);
+  expect(done.error ?? null).toBeNull();
+  expect(done).toMatchObject({ status: 'finished', step: 134 });
+  const rows = await page.evaluate(() => window.mor1e!.metrics());
+  expect(rows.map((r) => r.step)).toEqual(Array.from({ length: 134 }, (_, i) => i + 1));
+  // The restored history is the one written before the pause, row for row.
+  expect(rows.slice(0, before.length).map((r) => [r.loss, r.gradNorm])).toEqual(before.map((r) => [r.loss, r.gradNorm]));
+  expect(rows.every((r) => Number.isFinite(r.loss))).toBe(true);
 });
 
 test('a GPU error during a run fails it with the error, never as a success', async ({ page }) => {

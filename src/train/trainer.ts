@@ -84,6 +84,17 @@ interface AdaptedLayer {
 }
 
 /**
+ * Rows the loss history grows to so that `step` fits: at least 64, doubling from the current
+ * capacity. A restored run asks for its whole history at once (step 246 with nothing allocated),
+ * so one doubling is not enough.
+ */
+export function historyCapacityFor(step: number, current: number): number {
+  let capacity = Math.max(64, current * 2);
+  while (capacity < step) capacity *= 2;
+  return capacity;
+}
+
+/**
  * Initial adapter parameters as METHOD.md fixes them, from a seed (the same on every side). One
  * generator walks the adapted layers in adaptedLayers order; each layer draws A, then its
  * mapper M (k ≠ E only; see adapterInit).
@@ -160,7 +171,7 @@ export class GpuTrainer {
   private historyRow(step: number): number {
     const rowBytes = this.historyWidth * 4;
     if (!this.historyBuf || step > this.historyCapacity) {
-      const capacity = Math.max(64, this.historyCapacity * 2);
+      const capacity = historyCapacityFor(step, this.historyCapacity);
       const next = this.e.createBuffer('train.lossHistory', capacity * rowBytes);
       if (this.historyBuf) {
         this.e.copy(this.historyBuf, next, this.historyCapacity * rowBytes);
