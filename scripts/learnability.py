@@ -79,7 +79,8 @@ def main():
     ap.add_argument('--method', choices=('trex', 'lora', 'full'), default='trex')
     ap.add_argument('--r1', type=int, default=4)
     ap.add_argument('--r2', type=int, default=8)
-    ap.add_argument('--rank', type=int, default=32, help='LoRA rank (alpha = 2 x rank)')
+    ap.add_argument('--rank', type=int, default=32, help='LoRA rank')
+    ap.add_argument('--alpha', type=float, default=None, help="LoRA alpha (scale alpha / rank; default the rank, as the app's LoRA)")
     ap.add_argument('--intuition', choices=('none', 'raw', 'centered'), default='centered')
     ap.add_argument('--layer', type=int, default=None, help="block whose mean-pooled hidden states embed a prompt (default: the middle one, as the app)")
     ap.add_argument('--steps', type=int, default=600, help='optimiser steps (default: the first run\'s, src/train/defaults.ts)')
@@ -154,7 +155,7 @@ def main():
     if a.method != 'full':
         for b in model.layers:
             for n in TARGETS:
-                setattr(b, n, Lora(getattr(b, n), a.rank, 2 * a.rank) if a.method == 'lora' else Trex(getattr(b, n), a.r1, a.r2))
+                setattr(b, n, Lora(getattr(b, n), a.rank, a.alpha if a.alpha is not None else a.rank) if a.method == 'lora' else Trex(getattr(b, n), a.r1, a.r2))
     params = [p for p in model.parameters() if p.requires_grad]
     gates = {id(m.w_omega) for m in model.modules() if isinstance(m, Trex)} | {id(m.w_beta) for m in model.modules() if isinstance(m, Trex)}
     opt = torch.optim.AdamW([{'params': [p for p in params if id(p) not in gates], 'scale': 1.0},

@@ -7,8 +7,10 @@ import {
   type CompareOptions, type FinetuneOptions, type FsProbe,
 } from '../scripts/cli/options.ts';
 import { formatDuration, progressLine, recentLoss } from '../scripts/cli/progress.ts';
-import { evalFile, namedRouterStats } from '../scripts/cli/finetune.ts';
+import { namedRouterStats } from '../scripts/cli/finetune.ts';
+import { evalFile } from '../scripts/cli/evalFile.ts';
 import { resultsMarkdown, type CompareDoc } from '../scripts/cli/compare.ts';
+import { continuedRuns, mergedLists } from '../scripts/cli/compareRun.ts';
 import type { EvalResult } from '../src/train/evaluate.ts';
 
 // A fake file system: folders end in '/'.
@@ -204,6 +206,8 @@ describe('compare options and RESULTS.md', () => {
     expect(cmp('--seeds', '2').seeds).toEqual([0, 1]);
     expect(cmp('--seeds', '4,7').seeds).toEqual([4, 7]);
     expect(cmp('--variants', 'trex,lora').variants.map((v) => v.id)).toEqual(['lora', 'trex']);
+    expect(o.continue).toBe(false);
+    expect(cmp('--continue', '--seeds', '1,2').continue).toBe(true);
   });
 
   it('each variant\'s run: its method and options, the shared settings, the seed; intuition only where the variant has one', () => {
@@ -227,6 +231,7 @@ describe('compare options and RESULTS.md', () => {
     expect(cfail(['--seeds', 'x'])).toBe('--seeds must be an integer, got "x"');
     expect(cfail(['--results', 'out.txt'])).toBe('--results out.txt: give a Markdown file name (…md)');
     expect(cfail(['--steps', '0'])).toBe('--steps must be an integer ≥ 1, got 0');
+    expect(cfail(['--continue=yes'])).toBe('--continue takes no value');
     expect(parseCompareArgs(['--help'], fs)).toBe('help');
   });
 
@@ -255,5 +260,30 @@ describe('compare options and RESULTS.md', () => {
     // Paired differences +20, +20: every seed agrees, the standard error is 0: clear.
     expect(md).toContain('| T-REX 4 x 8, dense | +20.0, +20.0 | +20.0 | clearly better |');
     expect(md).toContain('<!-- notes: kept when the file is written again -->\nT-REX wins here because…\n<!-- /notes -->');
+  });
+
+  it('--continue keeps the runs of a file made the same way, and refuses one made otherwise', () => {
+    const ev = (mean: number) => ({ model: 'm', method: 'lora', trainable_parameters: 1, steps: 5, seconds: 1, adapter: 'gpu', tasks: { x: { n: 4, before: 0, after: mean } }, mean: { before: 0, after: mean } });
+    const settings = { steps: 5, epochs: null, batch: 2, accumulate: 1, lr: 0.001, schedule: 'cosine', warmup: 1, maxLen: 64, evalLimit: null, intuitionLayer: null };
+    const prev: CompareDoc = {
+      date: '2026-11-29', model: 'm', data: 'd', adapter: 'gpu', runner: 'node-dawn', settings, seeds: [0, 1, 2], variants: [], tasks: ['x'], base: { tasks: { x: { n: 4, accuracy: 0 } }, mean: 0 },
+      runs: [
+        { variant: 'trex', seed: 0, eval: ev(0.5), loss: { first: 2, last: 1 }, skipped: 0 },
+        { variant: 'lora', seed: 0, eval: ev(0.3), loss: { first: 2, last: 1 }, skipped: 0 },
+      ],
+    };
+    const now: CompareDoc = { ...prev, date: '2026-12-01', seeds: [1, 2], runs: [] };
+    expect(continuedRuns(prev, now)).toEqual({ runs: prev.runs });
+    expect(continuedRuns(prev, { ...now, adapter: 'other' })).toEqual({ differs: 'GPU adapter: gpu in the file, other now' });
+    expect(continuedRuns(prev, { ...now, runner: 'chromium' })).toEqual({ differs: 'runner: node-dawn in the file, chromium now' });
+    expect(continuedRuns(prev, { ...now, settings: { ...settings, lr: 0.002 } })).toMatchObject({ differs: expect.stringMatching(/^settings: .*"lr":0.001.* in the file, .*"lr":0.002.* now$/) });
+    expect(continuedRuns(prev, { ...now, tasks: ['x', 'y'] })).toEqual({ differs: 'tasks: x in the file, x,y now' });
+    // Seeds and methods: the file's and the new ones, in order (methods in the table's order).
+    expect(mergedLists(prev.runs, [2, 1], ['molora'])).toEqual({
+      seeds: [0, 1, 2],
+      variants: [{ id: 'lora', label: 'LoRA r = 32' }, { id: 'molora', label: 'MoLoRA r = 32 (8 experts)' }, { id: 'trex', label: 'T-REX 4 x 8, dense' }],
+    });
+    expect(resultsMarkdown({ ...prev, variants: [{ id: 'trex', label: 'T-REX' }] }, null)).toMatch(/^Written by `npm run compare:node` \(Node, Dawn\) on 2026-11-29\./m);
+    expect(resultsMarkdown({ ...prev, runner: undefined }, null)).toMatch(/^Written by `npm run compare` on /m);
   });
 });

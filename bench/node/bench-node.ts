@@ -6,9 +6,9 @@
 // (train: our training step per method on the bundled model and T-REX on a SmolLM2-135M-shaped model,
 // as in the page but without the jax-js peer, which needs a browser; BENCH_SHAPES=tiny,smollm2 picks)
 // (BENCH_SHAPES also picks skinny rows, 1x576x576t,16x1536x576, and k-means shapes: 1000x384,50000x768).
-import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { acquireDevice, adapterName, GpuUnavailableError } from '../../src/gpu/device.ts';
+import { dawnGpu, DAWN_HINT } from '../../src/gpu/dawn.node.ts';
 import { Engine } from '../../src/gpu/engine.ts';
 import { loadShaders } from '../../src/gpu/shaders.node.ts';
 import { benchOurMatmul, benchSkinny, MATMUL_SHAPES } from '../matmul.ts';
@@ -25,29 +25,15 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { mergeRows, type ResultRow } from '../results.mjs';
 
-interface Dawn {
-  create(flags: string[]): GPU;
-  globals: Record<string, unknown>;
-}
-
-async function loadDawn(): Promise<Dawn> {
-  if (process.env.DAWN_NODE) return createRequire(import.meta.url)(process.env.DAWN_NODE) as Dawn;
-  return (await import('webgpu')) as unknown as Dawn;
-}
-
 async function main(): Promise<number> {
-  const dawn = await loadDawn();
-  Object.assign(globalThis, dawn.globals);
-  const gpu = dawn.create((process.env.DAWN_FLAGS ?? '').split(',').filter(Boolean));
+  const gpu = await dawnGpu();
   let ctx;
   try {
     ctx = await acquireDevice(gpu);
   } catch (e) {
     if (e instanceof GpuUnavailableError) {
       console.error(
-        `bench:node: no WebGPU adapter in Node (Dawn): ${e.reason}.\n` +
-          'Dawn needs a Vulkan driver (Linux), Metal (macOS) or D3D12 (Windows). On Linux check `vulkaninfo`, or point ' +
-          'VK_DRIVER_FILES / VK_ICD_FILENAMES at the driver\'s ICD json. Nothing was measured.',
+        `bench:node: no WebGPU adapter in Node (Dawn): ${e.reason}.\n${DAWN_HINT} Nothing was measured.`,
       );
       return 2;
     }

@@ -1,236 +1,32 @@
-// npm run compare -- [options]: every method trained on the same data, for the same steps, with the
-// same seeds, in one headless Chromium session (the app's own worker, as finetune), each adapter
-// evaluated per task; RESULTS.md gets the table in the shape of the paper's main table (methods x
-// tasks, the mean, trainable parameters, wall time), the spread over seeds, and the paired
-// difference of every method to LoRA. The base model is evaluated once (greedy decoding does not
-// depend on a seed); the intuition's embeddings are computed once and reused (EmbeddingCache).
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join, relative, resolve } from 'node:path';
-import type { EvalResult } from '../../src/train/evaluate.ts';
-import type { MetricRow, RunConfig, RunState } from '../../src/train/run.ts';
-import type { ImportResult } from '../../src/data/types.ts';
-import { CliError, COMPARE_HELP, EXIT, MODEL_MOUNT, compareRunConfig, dataMount, importOf, modelName, modelSourceOf, parseCompareArgs, optionsOrExit, type CompareVariant } from './options.ts';
-import { describeGpu, openSession, type Mounts, type Session } from './session.ts';
+// npm run compare -- [options]: the comparison (compareRun.ts) in one headless Chromium session,
+// through the app's own worker (window.mor1e), as finetune. On a GPU machine without a browser,
+// `npm run compare:node` runs the same comparison in Node through Dawn (compare-node.ts).
+import { COMPARE_HELP, parseCompareArgs, optionsOrExit } from './options.ts';
+import { openSession } from './session.ts';
 import { metricsFrom } from './pageOps.ts';
-import { ProgressBar, formatDuration, recentLoss } from './progress.ts';
-import { evalFile, type EvalFile } from './finetune.ts';
+import { runCompare, type CompareDriver } from './compareRun.ts';
 
-const log = (s: string) => process.stdout.write(s + '\n');
-const TERMINAL: RunState['status'][] = ['finished', 'stopped', 'failed'];
-
-/** One trained adapter: a method at a seed. */
-export interface CompareRun {
-  variant: string;
-  seed: number;
-  eval: EvalFile;
-  /** Mean training loss of the first and of the last 10 steps. */
-  loss: { first: number | null; last: number | null };
-  skipped: number;
-}
-
-/** What RESULTS.json holds, and RESULTS.md is written from. */
-export interface CompareDoc {
-  date: string;
-  model: string;
-  data: string;
-  adapter: string;
-  settings: { steps: number | null; epochs: number | null; batch: number; accumulate: number; lr: number; schedule: string; warmup: number; maxLen: number; evalLimit: number | null; intuitionLayer: number | null };
-  seeds: number[];
-  variants: Array<{ id: string; label: string }>;
-  tasks: string[];
-  /** The base model's accuracy per task (n rows each), and its mean. */
-  base: { tasks: Record<string, { n: number; accuracy: number }>; mean: number };
-  runs: CompareRun[];
-}
-
-const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-/** Sample standard deviation (n − 1); 0 for one value. */
-const sd = (xs: number[]) => (xs.length < 2 ? 0 : Math.sqrt(xs.reduce((a, x) => a + (x - mean(xs)) ** 2, 0) / (xs.length - 1)));
-const pct = (x: number) => (100 * x).toFixed(1);
-const cell = (xs: number[]) => (xs.length > 1 ? `${pct(mean(xs))} ± ${pct(sd(xs))}` : pct(xs[0]));
-
-/** The Markdown report. A hand-written section between the notes markers of an earlier file is kept. */
-export function resultsMarkdown(doc: CompareDoc, keptNotes: string | null, jsonName = 'RESULTS.json'): string {
-  const L: string[] = [];
-  const s = doc.settings;
-  const length = s.steps !== null ? `${s.steps} steps` : `${s.epochs} epochs`;
-  L.push('# Results: every method on the bundled suite, the same data, steps and seeds', '');
-  L.push(`Written by \`npm run compare\` on ${doc.date}. Model \`${doc.model}\`, data \`${doc.data}\`, GPU adapter **${doc.adapter}**.`);
-  L.push(
-    `Each method: ${length} of ${s.batch}${s.accumulate > 1 ? ` x ${s.accumulate}` : ''} rows, AdamW lr ${s.lr} (${s.schedule}, ${s.warmup} warmup steps), max length ${s.maxLen}; ` +
-      `seeds ${doc.seeds.join(', ')} (adapter initialisation, data order, the intuition's k-means). Accuracy per task on ` +
-      `${s.evalLimit !== null ? `at most ${s.evalLimit}` : 'all'} validation rows (multiple choice: the greedy first token's letter; generative: exact match), ` +
-      `in %, mean ± standard deviation over the seeds. The intuition embeds prompts with the base model's block ${s.intuitionLayer ?? '(middle)'}.`,
-  );
-  L.push('');
-  const head = ['method', 'params', ...doc.tasks.map((t) => `\`${t}\``), '**mean**', 'train time'];
-  L.push(`| ${head.join(' | ')} |`, `| ${head.map((_, i) => (i === 0 ? '---' : '---:')).join(' | ')} |`);
-  L.push(`| base model (no adapter) | 0 | ${doc.tasks.map((t) => pct(doc.base.tasks[t]?.accuracy ?? NaN)).join(' | ')} | **${pct(doc.base.mean)}** | — |`);
-  for (const v of doc.variants) {
-    const runs = doc.runs.filter((r) => r.variant === v.id);
-    if (!runs.length) continue;
-    const tasks = doc.tasks.map((t) => cell(runs.map((r) => r.eval.tasks[t]?.after ?? NaN)));
-    const params = runs[0].eval.trainable_parameters;
-    L.push(`| ${v.label} | ${params !== null ? params.toLocaleString('en-US') : '?'} | ${tasks.join(' | ')} | **${cell(runs.map((r) => r.eval.mean.after))}** | ${formatDuration(mean(runs.map((r) => r.eval.seconds)))} |`);
-  }
-  L.push('');
-
-  // Paired differences to LoRA: the same seed shares the data order, so the difference per seed is the fair comparison.
-  const lora = doc.runs.filter((r) => r.variant === 'lora');
-  if (lora.length) {
-    L.push('## Against LoRA, seed by seed', '');
-    L.push('Mean accuracy minus LoRA\'s at the same seed (percentage points). "Clear" means every seed agrees in sign and the mean difference is more than twice its standard error; otherwise the difference is within the seed-to-seed noise.', '');
-    L.push('| method | per seed | mean difference | reading |', '|---|---|---:|---|');
-    for (const v of doc.variants) {
-      if (v.id === 'lora') continue;
-      const d: number[] = [];
-      for (const r of doc.runs.filter((x) => x.variant === v.id)) {
-        const base = lora.find((x) => x.seed === r.seed);
-        if (base) d.push(r.eval.mean.after - base.eval.mean.after);
-      }
-      if (!d.length) continue;
-      const m = mean(d), se = d.length > 1 ? sd(d) / Math.sqrt(d.length) : Infinity;
-      const clear = d.length > 1 && (d.every((x) => x > 0) || d.every((x) => x < 0)) && Math.abs(m) > 2 * se;
-      const reading = clear ? (m > 0 ? 'clearly better' : 'clearly worse') : d.length > 1 ? 'within the noise' : 'one seed: no reading';
-      L.push(`| ${v.label} | ${d.map((x) => (x >= 0 ? '+' : '') + pct(x)).join(', ')} | ${(m >= 0 ? '+' : '') + pct(m)} | ${reading} |`);
-    }
-    L.push('');
-  }
-
-  L.push('## Per seed', '');
-  L.push(`| method | ${doc.seeds.map((x) => `seed ${x}`).join(' | ')} | training loss (first 10 → last 10 steps, seed ${doc.seeds[0]}) |`, `|---|${doc.seeds.map(() => '---:').join('|')}|---|`);
-  for (const v of doc.variants) {
-    const runs = doc.runs.filter((r) => r.variant === v.id);
-    if (!runs.length) continue;
-    const first = runs.find((r) => r.seed === doc.seeds[0]);
-    const loss = first && first.loss.first !== null && first.loss.last !== null ? `${first.loss.first.toFixed(3)} → ${first.loss.last.toFixed(3)}` : '—';
-    L.push(`| ${v.label} | ${doc.seeds.map((sd0) => { const r = runs.find((x) => x.seed === sd0); return r ? pct(r.eval.mean.after) : '—'; }).join(' | ')} | ${loss} |`);
-  }
-  L.push('');
-  L.push('## Notes', '', '<!-- notes: kept when the file is written again -->');
-  L.push(keptNotes?.trim() || '(No notes yet: what the table shows and why goes here.)');
-  L.push('<!-- /notes -->', '');
-  L.push(`Every number: \`${jsonName}\` beside this file. Reproduce: \`npm run compare\` (options: \`npm run compare -- --help\`).`, '');
-  return L.join('\n');
-}
-
-/** The hand-written notes of an existing RESULTS.md (between the markers), or null. */
-export function keptNotesOf(path: string): string | null {
-  if (!existsSync(path)) return null;
-  const text = readFileSync(path, 'utf8');
-  const m = /<!-- notes[^>]*-->\n([\s\S]*?)\n<!-- \/notes -->/.exec(text);
-  if (!m || m[1].startsWith('(No notes yet')) return null;
-  return m[1];
-}
-
-async function trainOne(session: Session, cfg: RunConfig, label: string): Promise<{ state: RunState; rows: MetricRow[] }> {
-  const { page } = session;
-  await page.evaluate((c) => window.mor1e!.startRun(c), cfg).catch((e: Error) => {
-    throw new CliError(`${label}: the run was refused: ${e.message.replace(/^Error: /, '')}`, EXIT.failed);
-  });
-  let state: RunState;
-  const bar = new ProgressBar(process.stdout);
-  const losses: number[] = [];
-  let seen = 0;
-  for (;;) {
-    state = await page.evaluate(() => window.mor1e!.runState());
-    const m = await metricsFrom(page, seen);
-    for (const r of m.rows) losses.push(r.loss);
-    seen = m.total;
-    const ended = TERMINAL.includes(state.status);
-    bar.update({ step: state.step, total: state.totalSteps, loss: recentLoss(losses), tokensPerSecond: state.tokensPerSecond, etaSeconds: state.step > 0 && state.tokensPerSecond > 0 ? state.etaSeconds : null, skipped: state.skipped, status: state.status }, ended);
-    if (ended) break;
-    await new Promise((r) => setTimeout(r, 1000));
-  }
-  bar.done();
-  const rows: MetricRow[] = await page.evaluate(() => window.mor1e!.metrics());
-  return { state, rows };
-}
+export { resultsMarkdown, keptNotesOf, type CompareDoc, type CompareRun } from './compareRun.ts';
 
 export async function main(argv: string[], root: string): Promise<number> {
   const parsed = optionsOrExit('compare', () => parseCompareArgs(argv), COMPARE_HELP);
   if ('exit' in parsed) return parsed.exit;
   const o = parsed.options;
-  const b = o.base;
-  let session: Session | null = null;
-  let interrupted = false;
-  const onSigint = () => {
-    if (interrupted) return;
-    interrupted = true;
-    process.stderr.write('\ncompare: Ctrl-C — stopping (the runs finished so far are in the results file)\n');
-    void session?.close().finally(() => process.exit(EXIT.interrupted));
-  };
-  process.on('SIGINT', onSigint);
-  const mounts: Mounts = {};
-  if (b.model.kind === 'folder') mounts[MODEL_MOUNT] = { dir: b.model.path };
-  if (b.data) mounts[dataMount(b.data, 'train')] = { file: b.data };
-  if (b.evalData) mounts[dataMount(b.evalData, 'validation')] = { file: b.evalData };
-  const t0 = Date.now();
-  try {
-    log(`compare: ${o.variants.length} methods x ${o.seeds.length} seeds on ${modelName(b.model)} → ${relative(process.cwd(), o.results) || o.results}`);
-    session = await openSession({ root, port: b.port, mounts, verbose: !!process.env.MOR1E_CLI_VERBOSE });
-    const { page, gpu } = session;
-    log(describeGpu(gpu));
-    await page.evaluate((src) => window.mor1e!.loadModel(src), modelSourceOf(b.model, MODEL_MOUNT, b.hubUrl)).catch((e: Error) => {
-      throw new CliError(`--model ${modelName(b.model)}: ${e.message.replace(/^Error: /, '')}`);
-    });
-    const imp = importOf(b);
-    const data: ImportResult = await page.evaluate(([input, options]) => window.mor1e!.importDataset(input, options), [imp.input, imp.options] as const).catch((e: Error) => {
-      throw new CliError(`${b.data ? `--data ${b.data}` : 'the bundled suite'}: ${e.message.replace(/^Error: /, '')}`);
-    });
-    if (data.shape === 'unknown') throw new CliError(`--data ${b.data}: no known shape (columns ${(data.columns ?? []).join(', ')})`);
-    if (data.validation === 0) throw new CliError('the data has no validation rows (give --eval-data, or more rows per task)');
-    log(`data: ${data.name}: ${data.train} train, ${data.validation} validation rows, ${Object.keys(data.tasks).length} tasks`);
-    const evalReq = { split: 'validation' as const, ...(b.evalLimit !== null ? { limit: b.evalLimit } : {}) };
-    let t = Date.now();
-    const before: EvalResult = await page.evaluate((req) => window.mor1e!.evaluate({ ...req, adapter: false }), evalReq);
-    log(`base model: mean accuracy ${pct(before.mean)}% (${formatDuration((Date.now() - t) / 1000)})`);
-
-    const doc: CompareDoc = {
-      date: new Date().toISOString().slice(0, 10), model: modelName(b.model), data: b.data ? relative(root, b.data) : 'public/data/suite (train.jsonl, validation.jsonl)', adapter: gpu.adapterName,
-      settings: { steps: b.steps ?? null, epochs: b.epochs ?? null, batch: b.batch, accumulate: b.accumulate, lr: b.lr, schedule: b.schedule, warmup: b.warmup, maxLen: b.maxLen, evalLimit: b.evalLimit, intuitionLayer: b.intuitionLayer ?? null },
-      seeds: o.seeds, variants: o.variants.map((v) => ({ id: v.id, label: v.label })), tasks: Object.keys(before.tasks),
-      base: { tasks: Object.fromEntries(Object.entries(before.tasks).map(([k, v]) => [k, { n: v.n, accuracy: v.accuracy }])), mean: before.mean }, runs: [],
+  return runCompare(o, root, async (mounts): Promise<CompareDriver> => {
+    const session = await openSession({ root, port: o.base.port, mounts, verbose: !!process.env.MOR1E_CLI_VERBOSE });
+    const { page } = session;
+    return {
+      gpu: session.gpu,
+      runner: 'chromium',
+      pollMs: 1000,
+      loadModel: (src) => page.evaluate((s) => window.mor1e!.loadModel(s), src),
+      importDataset: (input, options) => page.evaluate(([i, op]) => window.mor1e!.importDataset(i, op), [input, options] as const),
+      evaluate: (req) => page.evaluate((r) => window.mor1e!.evaluate(r), req),
+      startRun: (cfg) => page.evaluate((c) => window.mor1e!.startRun(c), cfg),
+      runState: () => page.evaluate(() => window.mor1e!.runState()),
+      metricsFrom: (from) => metricsFrom(page, from),
+      metrics: () => page.evaluate(() => window.mor1e!.metrics()),
+      close: () => session.close(),
     };
-    const notes = keptNotesOf(o.results);
-    mkdirSync(dirname(o.results), { recursive: true });
-    const save = () => {
-      writeFileSync(o.json, JSON.stringify(doc, null, 1) + '\n');
-      writeFileSync(o.results, resultsMarkdown(doc, notes, basename(o.json)));
-    };
-    for (const seed of o.seeds)
-      for (const v of o.variants as CompareVariant[]) {
-        if (interrupted) return EXIT.interrupted;
-        const cfg = compareRunConfig(b, v, seed);
-        log(`\n[seed ${seed}] ${v.label}${cfg.intuition ? ' (intuition: the base model\'s embeddings, k-means at this seed)' : ''}`);
-        t = Date.now();
-        const { state, rows } = await trainOne(session, cfg, `${v.id} (seed ${seed})`);
-        if (state.status !== 'finished') throw new CliError(`${v.id} (seed ${seed}): the run ${state.status} at step ${state.step}${state.error ? `: ${state.error}` : ''}`, EXIT.failed);
-        const after: EvalResult = await page.evaluate((req) => window.mor1e!.evaluate({ ...req, adapter: true }), evalReq);
-        const trainSeconds = rows.length ? rows[rows.length - 1].seconds : 0;
-        const ev = evalFile({ model: doc.model, method: v.id, trainable: state.trainableParameters, steps: state.step, seconds: Math.round(trainSeconds * 10) / 10, adapter: gpu.adapterName }, before, after);
-        const run: CompareRun = { variant: v.id, seed, eval: ev, loss: { first: recentLoss(rows.slice(0, 10).map((r) => r.loss)), last: recentLoss(rows.map((r) => r.loss)) }, skipped: state.skipped };
-        doc.runs.push(run);
-        const dir = join(resolve(b.out), String(seed), v.id);
-        mkdirSync(dir, { recursive: true });
-        writeFileSync(join(dir, 'eval.json'), JSON.stringify(ev, null, 1) + '\n');
-        writeFileSync(join(dir, 'metrics.json'), JSON.stringify({ config: cfg, state, rows }, null, 1));
-        save();
-        log(`  mean accuracy ${pct(after.mean)}% (base ${pct(before.mean)}%), ${state.trainableParameters.toLocaleString('en-US')} parameters, trained in ${formatDuration(trainSeconds)}, total ${formatDuration((Date.now() - t) / 1000)}`);
-      }
-    save();
-    log(`\ndone in ${formatDuration((Date.now() - t0) / 1000)}: ${relative(process.cwd(), o.results) || o.results} and ${relative(process.cwd(), o.json) || o.json}`);
-    return EXIT.ok;
-  } catch (e) {
-    if (interrupted) return EXIT.interrupted;
-    if (e instanceof CliError) {
-      process.stderr.write(`compare: ${e.message}\n`);
-      return e.exitCode;
-    }
-    process.stderr.write(`compare: failed: ${e instanceof Error ? e.message : e}\n`);
-    return EXIT.failed;
-  } finally {
-    await session?.close();
-    process.off('SIGINT', onSigint);
-  }
+  });
 }

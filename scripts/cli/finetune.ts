@@ -13,21 +13,10 @@ import {
 import { describeGpu, fromBase64, openSession, type Mounts, type Session } from './session.ts';
 import { exportAdapterFiles, metricsFrom, readRunFolder, writeRunFolder, type B64File } from './pageOps.ts';
 import { ProgressBar, formatDuration, recentLoss } from './progress.ts';
+import { evalFile } from './evalFile.ts';
 
 const log = (s: string) => process.stdout.write(s + '\n');
 const TERMINAL: RunState['status'][] = ['finished', 'stopped', 'failed'];
-
-/** The shape of eval.json (issue 15): accuracies in [0, 1]. */
-export interface EvalFile {
-  model: string;
-  method: string;
-  trainable_parameters: number | null;
-  steps: number;
-  seconds: number;
-  adapter: string;
-  tasks: Record<string, { n: number; before: number; after: number }>;
-  mean: { before: number; after: number };
-}
 
 type RouterStats = Array<{ key: string; E: number; groups: Array<{ f: number[]; P: number[]; G: number[]; entropy: number; tokens: number }>; balance: number }>;
 type GroupStats = RouterStats[number]['groups'][number];
@@ -81,12 +70,6 @@ export class RouterAverage {
       }),
     }));
   }
-}
-
-export function evalFile(o: { model: string; method: string; trainable: number | null; steps: number; seconds: number; adapter: string }, before: EvalResult, after: EvalResult): EvalFile {
-  const tasks: EvalFile['tasks'] = {};
-  for (const [t, s] of Object.entries(after.tasks)) tasks[t] = { n: s.n, before: before.tasks[t]?.accuracy ?? NaN, after: s.accuracy };
-  return { model: o.model, method: o.method, trainable_parameters: o.trainable, steps: o.steps, seconds: o.seconds, adapter: o.adapter, tasks, mean: { before: before.mean, after: after.mean } };
 }
 
 function writeFiles(dir: string, files: B64File[]): void {

@@ -521,12 +521,16 @@ export interface CompareOptions {
   /** The Markdown table (default RESULTS.md) and its data (default: the same name, .json). */
   results: string;
   json: string;
+  /** Keep the runs of an existing results file made with the same settings; train only the missing ones. */
+  continue: boolean;
 }
 
 export const COMPARE_HELP = `npm run compare -- [options]
 
 Trains every method on the same data, for the same steps, with the same seeds, evaluates each
 adapter per task, and writes the table (the shape of the paper's main table) to RESULTS.md.
+On a GPU machine without a browser, npm run compare:node -- [options] does the same in plain Node
+through Dawn (the \`webgpu\` package, or DAWN_NODE=path/to/dawn.node).
 
 Methods (--variants, default all, in this order):
 ${COMPARE_VARIANTS.map((v) => `  ${v.id.padEnd(22)} ${v.label}`).join('\n')}
@@ -535,6 +539,9 @@ ${COMPARE_VARIANTS.map((v) => `  ${v.id.padEnd(22)} ${v.label}`).join('\n')}
   --variants <id,id,…>             a subset of the methods above
   --results <file.md>              where the table goes (default RESULTS.md); its data goes beside it (.json)
   --out <dir>                      each run's files: <dir>/<seed>/<method>/ (default runs/compare)
+  --continue                       keep the runs already in the results file (same model, data, settings
+                                   and adapter) and train only the (seed, method) pairs it lacks: a
+                                   comparison spread over several sessions or machines
 
 Shared with finetune (see npm run finetune -- --help): --model, --data, --eval-data,
 --validation-fraction, --hub-url, --intuition-layer, --steps | --epochs, --lr, --schedule, --warmup,
@@ -548,12 +555,18 @@ Exit status: 0 done, 1 a run failed, 2 a bad option or file, 130 interrupted.
 export function parseCompareArgs(argv: string[], fs: FsProbe = realFs): CompareOptions | 'help' {
   const own = new Map<string, string>();
   const rest: string[] = [];
+  let cont = false;
   const perVariant = ['--method', '--experts', '--rank', '--topk', '--intuition', '--encoder', '--resume', '--eval', '--seed'];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const eq = a.indexOf('=');
     const name = eq > 0 ? a.slice(0, eq) : a;
     if (name === '--help' || name === '-h') return 'help';
+    if (name === '--continue') {
+      if (eq > 0) throw new CliError('--continue takes no value');
+      cont = true;
+      continue;
+    }
     if (perVariant.includes(name))
       throw new CliError(name === '--seed' ? '--seed: compare takes --seeds <a,b,c | N>' : name === '--eval' ? '--eval: compare always evaluates' : `${name}: compare sets the method and its options per variant (choose them with --variants)`);
     if (['--seeds', '--variants', '--results', '--out'].includes(name)) {
@@ -585,7 +598,7 @@ export function parseCompareArgs(argv: string[], fs: FsProbe = realFs): CompareO
   const results = own.get('--results') ?? 'RESULTS.md';
   if (!/\.md$/i.test(results)) throw new CliError(`--results ${results}: give a Markdown file name (…md)`);
   if (fs(results) === 'dir') throw new CliError(`--results ${results}: is a folder; give a file name`);
-  return { base, seeds, variants, results: resolve(results), json: resolve(results.replace(/\.md$/i, '.json')) };
+  return { base, seeds, variants, results: resolve(results), json: resolve(results.replace(/\.md$/i, '.json')), continue: cont };
 }
 
 /** One variant's run configuration at one seed: the shared settings, the variant's method and options. */

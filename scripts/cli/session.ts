@@ -2,22 +2,15 @@
 // an edit elsewhere never reloads the page mid-run) that also serves the user's local folders and
 // files under /__cli/…, and headless Chromium with WebGPU (scripts/chromium.mjs) on the app page,
 // whose window.mor1e (src/testApi.ts) drives the app's own engine worker.
-import { createReadStream, statSync } from 'node:fs';
-import { join, normalize, sep } from 'node:path';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright';
 import { createServer, type Plugin, type ViteDevServer } from 'vite';
 import { chromiumArgs, chromiumPath, resolveWebgpuAdapter } from '../chromium.mjs';
 import { CliError, EXIT } from './options.ts';
+import { describeGpu, mountHandler, type GpuInfo, type Mounts } from './host.ts';
 import type {} from '../../src/testApi.ts';
 
-/** URL prefix → a folder (files under it) or one file (exactly that URL). */
-export type Mounts = Record<string, { dir: string } | { file: string }>;
-
-export interface GpuInfo {
-  adapterName: string;
-  swiftshader: boolean;
-}
+export { describeGpu, type GpuInfo, type Mounts };
 
 export interface Session {
   page: Page;
@@ -27,35 +20,7 @@ export interface Session {
 }
 
 function serveMounts(mounts: Mounts): Plugin {
-  const handle = (req: IncomingMessage, res: ServerResponse, next: () => void) => {
-    const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
-    for (const [prefix, target] of Object.entries(mounts)) {
-      let file: string | null = null;
-      if ('file' in target && path === decodeURIComponent(prefix)) file = target.file;
-      else if ('dir' in target && path.startsWith(prefix)) {
-        const f = normalize(join(target.dir, path.slice(prefix.length)));
-        if (f.startsWith(normalize(target.dir) + sep)) file = f;
-      }
-      if (file === null) continue;
-      let size: number;
-      try {
-        const s = statSync(file);
-        if (!s.isFile()) throw new Error('not a file');
-        size = s.size;
-      } catch {
-        res.statusCode = 404;
-        res.end('Not found');
-        return;
-      }
-      res.setHeader('content-length', String(size));
-      res.setHeader('content-type', 'application/octet-stream');
-      res.setHeader('cache-control', 'no-store');
-      createReadStream(file).pipe(res);
-      return;
-    }
-    next();
-  };
-  return { name: 'mor1e-cli-mounts', configureServer: (server) => void server.middlewares.use(handle) };
+  return { name: 'mor1e-cli-mounts', configureServer: (server) => void server.middlewares.use(mountHandler(mounts)) };
 }
 
 export async function openSession(opts: { root: string; port: number; mounts: Mounts; verbose?: boolean }): Promise<Session> {
@@ -114,13 +79,6 @@ export async function openSession(opts: { root: string; port: number; mounts: Mo
     await close();
     throw e;
   }
-}
-
-/** The line every command prints about the adapter; plain words when there is no GPU. */
-export function describeGpu(gpu: GpuInfo): string {
-  return gpu.swiftshader
-    ? `WebGPU adapter: ${gpu.adapterName}\nNo GPU: this runs on SwiftShader, Chromium's CPU implementation of WebGPU — correct but about 1000x slower than a GPU.`
-    : `WebGPU adapter: ${gpu.adapterName}`;
 }
 
 /** base64 → bytes (the page returns binary files as base64). */
