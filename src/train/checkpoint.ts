@@ -30,6 +30,16 @@ export interface RunRecord {
   latest: string | null;
 }
 
+/**
+ * The intuition request that recomputes a saved run's scores exactly: its own seed (else the run's),
+ * and its centring. Records written before centring existed have no `center` and were computed
+ * without it, so a missing `center` means false (the request's own default is true for embeddings).
+ */
+export function restoredIntuition(rec: Pick<RunRecord, 'intuition' | 'config'>): (NonNullable<RunConfig['intuition']> & { seed: number; center: boolean }) | null {
+  if (!rec.intuition) return null;
+  return { ...rec.intuition, seed: rec.intuition.seed ?? rec.config.seed, center: rec.intuition.center ?? false };
+}
+
 export interface Checkpoint {
   record: RunRecord;
   state: TrainerState;

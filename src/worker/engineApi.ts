@@ -20,7 +20,7 @@ import { kmeansGpu } from '../intuition/kmeans.ts';
 import { computeIntuition, scorePrompts, type IntuitionModel } from '../intuition/intuition.ts';
 import { EmbeddingCache, ModelEmbedder, type Embedder } from '../intuition/embed.ts';
 import { adapterConfigOf, Run, RunError, type RunConfig, type RunHooks } from '../train/run.ts';
-import { listRuns, readCheckpoint, writeCheckpoint } from '../train/checkpoint.ts';
+import { listRuns, readCheckpoint, restoredIntuition, writeCheckpoint } from '../train/checkpoint.ts';
 import { estimateStep } from '../train/memory.ts';
 import { evaluateItems, type EvalItem, type LogitsSource } from '../train/evaluate.ts';
 import { adapterDims } from '../adapters/spec.ts';
@@ -707,9 +707,10 @@ export const api: EngineApi = {
     if (rec.dataset.name !== ds.name || rec.dataset.rows !== ds.examples.length || rec.dataset.train !== ds.rows('train').length)
       throw new RunError(`run ${id} trained on ${rec.dataset.name} (${rec.dataset.rows} rows, ${rec.dataset.train} for training); import the same file with the same settings first`);
     // The same intuition (deterministic for its seed) so the batches carry the same scores.
-    if (rec.intuition) await api.intuition({ ...rec.intuition, seed: rec.intuition.seed ?? rec.config.seed });
+    const intuition = restoredIntuition(rec);
+    if (intuition) await api.intuition(intuition);
     runCreated.set(id, rec.created);
-    runIntuition.set(id, rec.intuition);
+    runIntuition.set(id, intuition);
     const next = new Run(e, m.gpu, ds, rec.config, runHooks(), { id, k: rec.k });
     next.restored(ck.state, ck.metrics, ck.elapsed, ck.cursor);
     run?.trainer.destroy();
