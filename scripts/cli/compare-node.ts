@@ -6,9 +6,8 @@
 // sees. No checkpoints (the origin-private file system is a browser's). Bundled, with everything
 // but Dawn, by scripts/build-node-bench.mjs into bench/dist/compare-node.mjs, so a machine needs
 // only node, that file, the repository's shaders/ and public/, and dawn.node (DAWN_NODE).
-import { createReadStream, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import { dirname, extname, join, normalize, resolve, sep } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { dawnGpu, DAWN_HINT } from '../../src/gpu/dawn.node.ts';
 import { loadShaders } from '../../src/gpu/shaders.node.ts';
@@ -17,33 +16,13 @@ import { CliError, COMPARE_HELP, EXIT, parseCompareArgs, optionsOrExit } from '.
 import { mountHandler, type GpuInfo, type Mounts } from './host.ts';
 import { runCompare, type CompareDriver } from './compareRun.ts';
 
-const TYPES: Record<string, string> = { '.json': 'application/json', '.jsonl': 'application/jsonl', '.txt': 'text/plain', '.md': 'text/markdown' };
-
 /** Mounted files first, then public/ (as Vite serves it at the root); 404 otherwise. */
 export function listen(root: string, mounts: Mounts): Promise<{ server: Server; base: string }> {
-  const mounted = mountHandler(mounts);
-  const pub = normalize(join(root, 'public'));
+  const handle = mountHandler({ ...mounts, '/': { dir: join(root, 'public') } });
   const server = createServer((req, res) =>
-    mounted(req, res, () => {
-      const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
-      const file = normalize(join(pub, path));
-      let size = -1;
-      try {
-        if (file.startsWith(pub + sep)) {
-          const s = statSync(file);
-          if (s.isFile()) size = s.size;
-        }
-      } catch {
-        // Not there: 404 below.
-      }
-      if (size < 0) {
-        res.statusCode = 404;
-        res.end('Not found');
-        return;
-      }
-      res.setHeader('content-length', String(size));
-      res.setHeader('content-type', TYPES[extname(file)] ?? 'application/octet-stream');
-      createReadStream(file).pipe(res);
+    handle(req, res, () => {
+      res.statusCode = 404;
+      res.end('Not found');
     }),
   );
   return new Promise((ok, fail) => {
@@ -83,7 +62,6 @@ async function openNodeDriver(root: string, mounts: Mounts): Promise<CompareDriv
         const all = await api.metrics();
         return { total: all.length, rows: all.slice(from) };
       },
-      metrics: () => api.metrics(),
       close,
     };
   } catch (e) {

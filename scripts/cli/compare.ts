@@ -25,7 +25,6 @@ export async function main(argv: string[], root: string): Promise<number> {
       startRun: (cfg) => page.evaluate((c) => window.mor1e!.startRun(c), cfg),
       runState: () => page.evaluate(() => window.mor1e!.runState()),
       metricsFrom: (from) => metricsFrom(page, from),
-      metrics: () => page.evaluate(() => window.mor1e!.metrics()),
       close: () => session.close(),
     };
   });

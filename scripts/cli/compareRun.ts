@@ -162,7 +162,6 @@ export interface CompareDriver {
   runState(): Promise<RunState>;
   /** Metric rows from index `from` on, and how many there are in all. */
   metricsFrom(from: number): Promise<{ total: number; rows: MetricRow[] }>;
-  metrics(): Promise<MetricRow[]>;
   close(): Promise<void>;
 }
 
@@ -195,7 +194,7 @@ async function trainOne(driver: CompareDriver, cfg: RunConfig, label: string): P
     await new Promise((r) => setTimeout(r, driver.pollMs));
   }
   bar.done();
-  return { state, rows: await driver.metrics() };
+  return { state, rows: (await driver.metricsFrom(0)).rows };
 }
 
 /**

@@ -2,8 +2,10 @@
 // with Dawn (compare-node.ts, for GPU machines without a browser): serving the user's local
 // folders and files under URL prefixes (/__cli/…), and the line that names the GPU adapter.
 import { createReadStream, statSync } from 'node:fs';
-import { join, normalize, sep } from 'node:path';
+import { extname, join, normalize, sep } from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+
+const TYPES: Record<string, string> = { '.json': 'application/json', '.jsonl': 'application/jsonl', '.txt': 'text/plain', '.md': 'text/markdown' };
 
 /** URL prefix → a folder (files under it) or one file (exactly that URL). */
 export type Mounts = Record<string, { dir: string } | { file: string }>;
@@ -31,7 +33,7 @@ export function mountHandler(mounts: Mounts): (req: IncomingMessage, res: Server
         return;
       }
       res.setHeader('content-length', String(size));
-      res.setHeader('content-type', 'application/octet-stream');
+      res.setHeader('content-type', TYPES[extname(file)] ?? 'application/octet-stream');
       res.setHeader('cache-control', 'no-store');
       createReadStream(file).pipe(res);
       return;
