@@ -191,10 +191,11 @@ async function main() {
       return rows;
     },
     kmeans_assign: ({ runs = 3 }: BenchOptions) => benchKmeansAssign(engine, adapter, runs, log),
-    // --shapes tiny,smollm2,peer picks parts (default all): every method on the bundled model;
-    // T-REX on a SmolLM2-135M-shaped model; ours against jax-js on tiny-gpt2.
+    // --shapes tiny,host,smollm2,peer picks parts (default all): every method on the bundled model;
+    // T-REX on it at B = 1, T = 16 (the GPU has almost nothing to do: the step's host cost, recording
+    // its dispatches); T-REX on a SmolLM2-135M-shaped model; ours against jax-js on tiny-gpt2.
     async train({ runs = 3, shapes }: BenchOptions) {
-      const parts = shapes?.filter((x) => ['tiny', 'smollm2', 'peer'].includes(x));
+      const parts = shapes?.filter((x) => ['tiny', 'host', 'smollm2', 'peer'].includes(x));
       const want = (part: string) => !parts?.length || parts.includes(part);
       // The denominator: our matmul's best FLOP/s (512³ or 1024³), measured now on this device.
       const matmul = await bestMatmulGflops(engine, runs);
@@ -213,6 +214,7 @@ async function main() {
       };
       // The bundled mor1e-tiny (4 Llama blocks, 192 wide, 2,048-token vocabulary), every method.
       if (want('tiny')) await one(filesFromUrl('/models/mor1e-tiny/'), 'mor1e-tiny', 8, 64);
+      if (want('host')) await one(filesFromUrl('/models/mor1e-tiny/'), 'mor1e-tiny', 1, 16, [TRAIN_METHODS[0]]);
       // SmolLM2-135M's shape with random weights (generated here, never stored), T-REX 4 x 8 dense;
       // B = 1, T = 64 keeps a SwiftShader step near half a minute.
       if (want('smollm2')) await one(await smolLM2ShapeFiles(), 'SmolLM2-135M shape', 1, 64, [TRAIN_METHODS[0]]);

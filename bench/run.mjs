@@ -5,9 +5,10 @@
 // generation on the bundled model with the old tiled path and the skinny one)
 // ,decode_smollm2 (the same on a SmolLM2-135M-shaped model with random weights; on request only)
 // ,kmeans (kmeans_assign: the assignment kernel's variants and tunables, on request only)
-// (train: a training step per method on the bundled model, T-REX on a SmolLM2-135M-shaped model
-// with random weights, and ours vs jax-js's grad + jit step on tiny-gpt2; --shapes tiny,smollm2,peer
-// picks parts; each part's tokens/s and FLOP/s as a fraction of our best matmul FLOP/s in the run)
+// (train: a training step per method on the bundled model, T-REX on it at B = 1, T = 16 (host: the
+// step's recording cost, with almost no GPU work), T-REX on a SmolLM2-135M-shaped model with random
+// weights, and ours vs jax-js's grad + jit step on tiny-gpt2; --shapes tiny,host,smollm2,peer picks
+// parts; each part's tokens/s and FLOP/s as a fraction of our best matmul FLOP/s in the run)
 // --shapes 512,1024 (matmul), 1x576x576t,16x1536x576 (skinny) or 1000x384,50000x768 (kmeans: N x d)
 // --runs 5  --no-naive  --help
 // The adapter: Chromium's hardware WebGPU adapter when it has one, else SwiftShader (CPU);

@@ -96,12 +96,28 @@ export async function benchTrainStep(engine: Engine, adapter: string, m: TrainBe
     const batch = trainBatch(model, cfg, B, T);
     const trainer = new GpuTrainer(engine, model, cfg, initAdapterParams(model, cfg, 1));
     try {
-      const t = await timeRuns(() => trainer.step(batch, TRAIN_HYPER), { runs, warmup: 1 });
+      // The host's share: a step records its forward and backward before its first await, so the
+      // time until step() returns its promise is the recording (encoding) time of most of the step.
+      const record: number[] = [];
+      let dispatches = 0, recorded = 0, created = 0, reused = 0;
+      const t = await timeRuns(async () => {
+        const d0 = engine.dispatches, c0 = engine.bindGroupsCreated, r0 = engine.bindGroupsReused, t0 = performance.now();
+        const done = trainer.step(batch, TRAIN_HYPER);
+        record.push(performance.now() - t0);
+        recorded = engine.dispatches - d0;
+        await done;
+        dispatches = engine.dispatches - d0;
+        // Bind groups of the timed steps (the last call's: the first, a warm-up, creates them all).
+        created = engine.bindGroupsCreated - c0;
+        reused = engine.bindGroupsReused - r0;
+      }, { runs, warmup: 1 });
+      const recordMs = record.slice(1).sort((a, b) => a - b)[Math.floor((record.length - 1) / 2)];
       const gf = trainStepFlops(model, cfg, B, T) / (t.medianMs * 1e6);
       rows.push({
         bench: 'train_step', shape: `${m.name} B=${B} T=${T}`, method: methodLabel(cfg), adapter, trainable_params: trainableParams(model, cfg),
         step_ms: round(t.medianMs, 4), tokens_per_s: round((B * T) / (t.medianMs / 1000)), gflops: round(gf), matmul_gflops: round(matmulGflops),
-        fraction_of_matmul: round(gf / matmulGflops), runs,
+        fraction_of_matmul: round(gf / matmulGflops), record_ms: round(recordMs, 3), dispatches, record_us_per_dispatch: round((recordMs * 1000) / recorded),
+        bind_groups_reused: round(reused / Math.max(1, created + reused)), runs,
       });
     } finally {
       trainer.destroy();

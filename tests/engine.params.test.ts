@@ -1,6 +1,6 @@
 // Uniform packing: u32 fields, f32 fields, 16-byte rounding, and loud rejection of bad values.
 import { describe, expect, it } from 'vitest';
-import { params } from '../src/gpu/engine.ts';
+import { kernelOfMessage, params } from '../src/gpu/engine.ts';
 import { BufferPool } from '../src/gpu/pool.ts';
 
 describe('params', () => {
@@ -30,5 +30,15 @@ describe('BufferPool.bucket', () => {
       expect(b).toBeGreaterThanOrEqual(s);
       if (s > 128) expect(b / s).toBeLessThanOrEqual(1.125);
     }
+  });
+});
+
+describe('kernelOfMessage', () => {
+  it('names the first labelled object that is not the shared pass or encoder', () => {
+    const msg = 'Writable storage buffer binding aliasing found between [BindGroup "matmul_forward{TILE=8}"] set at bind group index 0, binding index 0, and ...\n - While encoding [ComputePassEncoder "engine"].DispatchWorkgroups(4, 1, 1).\n - While finishing [CommandEncoder "engine"].';
+    expect(kernelOfMessage(msg)).toBe('matmul_forward{TILE=8}');
+    expect(kernelOfMessage(' - While encoding [ComputePassEncoder "engine"].DispatchWorkgroups(1, 1, 1).\n - While validating [BindGroupDescriptor "softmax_forward"]')).toBe('softmax_forward');
+    expect(kernelOfMessage('[Buffer "train.lossHistory"] used in submit while destroyed.')).toBe('train.lossHistory');
+    expect(kernelOfMessage('While calling [Queue].Submit([CommandBuffer "engine"])')).toBeUndefined();
   });
 });

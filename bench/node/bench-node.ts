@@ -3,8 +3,9 @@
 // bench/dist/bench-node.mjs. Env: DAWN_NODE=path/to/dawn.node to load Dawn without
 // node_modules; MOR1E_SHADERS=path/to/shaders; BENCH_RUNS (default 5); BENCH_SHAPES=512,1024;
 // BENCH_ONLY=matmul,skinny,decode,attention,cross_entropy,safetensors,forward,adapter,kmeans,train
-// (train: our training step per method on the bundled model and T-REX on a SmolLM2-135M-shaped model,
-// as in the page but without the jax-js peer, which needs a browser; BENCH_SHAPES=tiny,smollm2 picks)
+// (train: our training step per method on the bundled model, T-REX on it at B = 1, T = 16 (the host's
+// cost of a step) and T-REX on a SmolLM2-135M-shaped model, as in the page but without the jax-js
+// peer, which needs a browser; BENCH_SHAPES=tiny,host,smollm2 picks)
 // (BENCH_SHAPES also picks skinny rows, 1x576x576t,16x1536x576, and k-means shapes: 1000x384,50000x768).
 import { fileURLToPath } from 'node:url';
 import { acquireDevice, adapterName, GpuUnavailableError } from '../../src/gpu/device.ts';
@@ -24,6 +25,10 @@ import { filesFromBlobs } from '../../src/model/sources.ts';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { mergeRows, type ResultRow } from '../results.mjs';
+
+// bench/results.json, from this file (bench/node/) and from its bundle (bench/dist/) alike: the
+// bundle's copy of results.mjs would otherwise resolve its own path to bench/dist/results.json.
+const RESULTS = new URL('../results.json', import.meta.url);
 
 async function main(): Promise<number> {
   const gpu = await dawnGpu();
@@ -64,25 +69,26 @@ async function main(): Promise<number> {
     };
     console.log(JSON.stringify(row));
     rows.push(row);
-    mergeRows([row]);
+    mergeRows([row], RESULTS);
   }
   const push = (r: ResultRow) => {
     const row = { ...r, runner: 'node-dawn' };
     console.log(JSON.stringify(row));
     rows.push(row);
     // Each row lands in bench/results.json as it is measured: a run stopped by a time limit keeps them.
-    mergeRows([row]);
+    mergeRows([row], RESULTS);
   };
   const folder = (dir: string) => filesFromBlobs(readdirSync(dir).map((f) => ({ name: f, blob: new Blob([readFileSync(join(dir, f))]) })));
   // The training step first after the matmul (its fraction needs the matmul's best): on a timed
   // lease the rows that matter most come before the long tail.
   if (benches.includes('train')) {
     const matmul = await bestMatmulGflops(engine, runs);
-    const parts = only?.filter((x) => ['tiny', 'smollm2'].includes(x));
+    const parts = only?.filter((x) => ['tiny', 'host', 'smollm2'].includes(x));
     const want = (p: string) => !parts?.length || parts.includes(p);
     const fixture = fileURLToPath(new URL('../../e2e/fixtures/models/tiny-llama', import.meta.url));
     const models = [
       ...(want('tiny') ? [{ name: 'mor1e-tiny', files: async () => folder(fileURLToPath(new URL('../../public/models/mor1e-tiny', import.meta.url))), B: 8, T: 64, methods: TRAIN_METHODS }] : []),
+      ...(want('host') ? [{ name: 'mor1e-tiny', files: async () => folder(fileURLToPath(new URL('../../public/models/mor1e-tiny', import.meta.url))), B: 1, T: 16, methods: [TRAIN_METHODS[0]] }] : []),
       ...(want('smollm2') ? [{ name: 'SmolLM2-135M shape', files: () => smolLM2ShapeFiles(async (f) => new Blob([readFileSync(join(fixture, f))])), B: 1, T: 64, methods: [TRAIN_METHODS[0]] }] : []),
     ];
     for (const m of models) {

@@ -22,7 +22,22 @@ export interface Kernel {
   /** Label given to every GPU object of this pipeline: name + overrides. */
   label: string;
   pipeline: GPUComputePipeline;
+  /** The pipeline's bind group 0 layout (asked once: each call crosses into the GPU process). */
+  layout: GPUBindGroupLayout;
+  /** Numbers the kernel in bind group cache keys. */
+  id: number;
 }
+
+/** One command buffer's uniform params, packed at aligned offsets and written in one call at submit. */
+interface UniformArena {
+  buffer: GPUBuffer;
+  data: Uint8Array<ArrayBuffer>;
+}
+
+/** Bytes per uniform arena: 256 dispatches at the usual 256-byte offset alignment. */
+const ARENA_BYTES = 65536;
+/** Bind groups kept for reuse (a step's dispatches repeat every step); past it the cache starts over. */
+const BIND_GROUP_CACHE_MAX = 16384;
 
 export interface DispatchArgs {
   /** Buffers in binding order (outputs, inputs); the params uniform is appended last. */
@@ -50,7 +65,16 @@ export function params(fields: Record<string, number>, floats: readonly string[]
   return buf;
 }
 
-const LABEL_RE = /\[(?:\w+ )?"([^"]+)"\]/;
+const LABEL_RE = /\[(?:\w+ )?"([^"]+)"\]/g;
+
+/**
+ * The kernel an error message names: the first labelled GPU object in it but the engine's own
+ * command encoder and compute pass (shared by every dispatch; bind groups carry the kernel label).
+ */
+export function kernelOfMessage(message: string): string | undefined {
+  for (const m of message.matchAll(LABEL_RE)) if (m[1] !== 'engine') return m[1];
+  return undefined;
+}
 
 const INCLUDE_RE = /^\/\/#include "([^"]+)"[ \t]*$/gm;
 
@@ -84,7 +108,7 @@ export class Engine {
   private readonly modules = new Map<string, GPUShaderModule>();
   private readonly kernels = new Map<string, Kernel>();
   private readonly listeners = new Set<(e: GpuErrorReport) => void>();
-  /** Pooled buffers (uniforms, scratch) that return to the pool once the next submit completes. */
+  /** Pooled buffers (scratch, readback) that return to the pool once the next submit completes. */
   private pendingRelease: GPUBuffer[] = [];
   /** This submission's scratch buffers still in use, and those recycled for reuse in stream (by bucket size). */
   private readonly scratchLive = new Set<GPUBuffer>();
@@ -101,6 +125,22 @@ export class Engine {
   maxDispatchesPerSubmit = 256;
   /** Command buffers submitted so far (`submit` and `flush`): tests and benchmarks read it. */
   submissions = 0;
+  /** Dispatches recorded so far (empty grids are not dispatched): benchmarks read it. */
+  dispatches = 0;
+  /** Bind groups created and reused so far (see `dispatch`): tests and benchmarks read them. */
+  bindGroupsCreated = 0;
+  bindGroupsReused = 0;
+  /** The compute pass dispatches go into until a clear, copy or submit ends it. */
+  private pass: GPUComputePassEncoder | null = null;
+  private passPipeline: GPUComputePipeline | null = null;
+  /** Uniform arenas of the open command buffer: `arena` is the one being filled, at `arenaOffset`. */
+  private readonly arenas: UniformArena[] = [];
+  private arena = 0;
+  private arenaOffset = 0;
+  private readonly uniformAlign: number;
+  private readonly bindGroups = new Map<string, GPUBindGroup>();
+  private readonly bufferIds = new WeakMap<GPUBuffer, number>();
+  private nextBufferId = 1;
   private dummyBuffer: GPUBuffer | null = null;
   /** Errors seen so far (bounded), newest last: tests and the UI read them. */
   readonly errors: GpuErrorReport[] = [];
@@ -111,10 +151,11 @@ export class Engine {
     this.device = ctx.device;
     this.shaders = shaders;
     this.pool = new BufferPool(this.device);
+    this.uniformAlign = Math.max(16, this.device.limits.minUniformBufferOffsetAlignment);
     this.device.addEventListener('uncapturederror', (ev) => {
       const err = (ev as GPUUncapturedErrorEvent).error;
       const kind = err instanceof GPUOutOfMemoryError ? 'out-of-memory' : err instanceof GPUValidationError ? 'validation' : 'internal';
-      this.report({ kind, kernel: LABEL_RE.exec(err.message)?.[1], message: err.message });
+      this.report({ kind, kernel: kernelOfMessage(err.message), message: err.message });
     });
     void this.device.lost.then((info) => {
       this.lost = true;
@@ -163,7 +204,7 @@ export class Engine {
         layout: 'auto',
         compute: { module: this.module(name), entryPoint, constants },
       });
-      k = { name, label, pipeline };
+      k = { name, label, pipeline, layout: pipeline.getBindGroupLayout(0), id: this.kernels.size + 1 };
       this.kernels.set(key, k);
     }
     return k;
@@ -201,28 +242,81 @@ export class Engine {
     return this.dummyBuffer;
   }
 
-  /** Records a dispatch into the open command encoder (see `submit`). */
+  /**
+   * Records a dispatch into the open command encoder (see `submit`). Host cost is what bounds a
+   * step on a fast GPU (hundreds of small dispatches), so a dispatch does as little as it can:
+   * consecutive dispatches share one compute pass (each dispatch is its own usage scope, so each
+   * sees the writes of the ones before it); its params go into the command buffer's uniform arena,
+   * written with one `queue.writeBuffer` when the command buffer is submitted; and its bind group
+   * is reused when the same kernel binds the same buffers and arena slot again, as every training
+   * step after the first does.
+   */
   dispatch(kernel: Kernel, args: DispatchArgs): void {
-    const entries: GPUBindGroupEntry[] = args.bindings.map((buffer, binding) => ({ binding, resource: { buffer } }));
-    if (args.params) {
-      const u = this.pool.acquire(args.params.byteLength, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST, `${kernel.label}.params`);
-      this.device.queue.writeBuffer(u, 0, args.params);
-      this.pendingRelease.push(u);
-      entries.push({ binding: entries.length, resource: { buffer: u, size: args.params.byteLength } });
-    }
     const [x, y = 1, z = 1] = args.workgroups;
     const max = this.ctx.limits.maxComputeWorkgroupsPerDimension;
     if (x > max || y > max || z > max) throw new RangeError(`${kernel.label}: grid ${x}x${y}x${z} exceeds maxComputeWorkgroupsPerDimension ${max}`);
     if (x === 0 || y === 0 || z === 0) return;
-    const bindGroup = this.device.createBindGroup({ label: kernel.label, layout: kernel.pipeline.getBindGroupLayout(0), entries });
     if (this.maxDispatchesPerSubmit > 0 && this.recorded >= this.maxDispatchesPerSubmit) this.flush();
+    let key = `${kernel.id}`;
+    for (const b of args.bindings) key += `,${this.bufferId(b)}`;
+    let uniform: GPUBufferBinding | null = null;
+    if (args.params) {
+      uniform = this.uniformSlot(args.params);
+      key += `|${this.arena}@${uniform.offset}+${uniform.size}`;
+    }
+    let bindGroup = this.bindGroups.get(key);
+    if (bindGroup) this.bindGroupsReused++;
+    else {
+      const entries: GPUBindGroupEntry[] = args.bindings.map((buffer, binding) => ({ binding, resource: { buffer } }));
+      if (uniform) entries.push({ binding: entries.length, resource: uniform });
+      bindGroup = this.device.createBindGroup({ label: kernel.label, layout: kernel.layout, entries });
+      if (this.bindGroups.size >= BIND_GROUP_CACHE_MAX) this.bindGroups.clear();
+      this.bindGroups.set(key, bindGroup);
+      this.bindGroupsCreated++;
+    }
     this.encoder ??= this.device.createCommandEncoder({ label: 'engine' });
-    const pass = this.encoder.beginComputePass({ label: kernel.label });
-    pass.setPipeline(kernel.pipeline);
-    pass.setBindGroup(0, bindGroup);
-    pass.dispatchWorkgroups(x, y, z);
-    pass.end();
+    if (!this.pass) {
+      this.pass = this.encoder.beginComputePass({ label: 'engine' });
+      this.passPipeline = null;
+    }
+    if (this.passPipeline !== kernel.pipeline) {
+      this.pass.setPipeline(kernel.pipeline);
+      this.passPipeline = kernel.pipeline;
+    }
+    this.pass.setBindGroup(0, bindGroup);
+    this.pass.dispatchWorkgroups(x, y, z);
     this.recorded++;
+    this.dispatches++;
+  }
+
+  private bufferId(b: GPUBuffer): number {
+    let id = this.bufferIds.get(b);
+    if (id === undefined) this.bufferIds.set(b, (id = this.nextBufferId++));
+    return id;
+  }
+
+  /** Copies `params` into the open command buffer's uniform arena; the binding it gets. */
+  private uniformSlot(params: ArrayBuffer): GPUBufferBinding {
+    const size = params.byteLength;
+    if (size > ARENA_BYTES) throw new RangeError(`uniform params of ${size} bytes exceed the ${ARENA_BYTES}-byte arena`);
+    if (this.arenaOffset + size > ARENA_BYTES) {
+      this.arena++;
+      this.arenaOffset = 0;
+    }
+    let a = this.arenas[this.arena];
+    if (!a) {
+      const buffer = this.device.createBuffer({ label: `engine.uniforms[${this.arena}]`, size: ARENA_BYTES, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+      this.arenas.push((a = { buffer, data: new Uint8Array(ARENA_BYTES) }));
+    }
+    const offset = this.arenaOffset;
+    a.data.set(new Uint8Array(params), offset);
+    this.arenaOffset = offset + Math.ceil(size / this.uniformAlign) * this.uniformAlign;
+    return { buffer: a.buffer, offset, size };
+  }
+
+  private endPass(): void {
+    this.pass?.end();
+    this.pass = null;
   }
 
   /**
@@ -231,10 +325,18 @@ export class Engine {
    * buffers saved early in a step (a block's activations) can be read by commands recorded after
    * any number of flushes. Queue order keeps every command after the ones flushed before it.
    * `queue.writeBuffer` (`write`, scratch with data) runs before commands recorded after it is
-   * called and after those already flushed.
+   * called and after those already flushed. The uniform arenas are written here, just before
+   * their command buffer: queue order keeps an earlier command buffer's params intact.
    */
   flush(): void {
     if (!this.encoder) return;
+    this.endPass();
+    for (let i = 0; i <= this.arena && i < this.arenas.length; i++) {
+      const used = i < this.arena ? ARENA_BYTES : this.arenaOffset;
+      if (used > 0) this.device.queue.writeBuffer(this.arenas[i].buffer, 0, this.arenas[i].data, 0, used);
+    }
+    this.arena = 0;
+    this.arenaOffset = 0;
     this.device.queue.submit([this.encoder.finish()]);
     this.encoder = null;
     this.recorded = 0;
@@ -244,12 +346,14 @@ export class Engine {
   /** Zeroes a buffer in stream order with the dispatches (unlike `write`, which runs before them). */
   clear(buffer: GPUBuffer): void {
     this.encoder ??= this.device.createCommandEncoder({ label: 'engine' });
+    this.endPass();
     this.encoder.clearBuffer(buffer);
   }
 
   /** Copies between buffers in stream order with the dispatches. */
   copy(src: GPUBuffer, dst: GPUBuffer, size = src.size, srcOffset = 0, dstOffset = 0): void {
     this.encoder ??= this.device.createCommandEncoder({ label: 'engine' });
+    this.endPass();
     this.encoder.copyBufferToBuffer(src, srcOffset, dst, dstOffset, size);
   }
 
@@ -263,7 +367,7 @@ export class Engine {
       // A buffer whose last use is already recorded can take new work later in the same stream.
       const again = this.recycled.get(BufferPool.bucket(size))?.pop();
       if (again) {
-        again.label = label;
+        if (again.label !== label) again.label = label;
         return again;
       }
     }
@@ -289,9 +393,13 @@ export class Engine {
     }
   }
 
-  /** Submits what was recorded; uniforms and scratch buffers return to the pool once the GPU is done. */
+  /**
+   * Submits what was recorded; scratch buffers return to the pool once the GPU is done, in reverse
+   * order, so that the pool (last in, first out) hands them out in the same order next step and
+   * the step's bind groups are found again.
+   */
   submit(): Promise<void> {
-    const uniforms = this.pendingRelease;
+    const uniforms = this.pendingRelease.reverse();
     this.pendingRelease = [];
     this.recycled.clear();
     this.scratchLive.clear();
@@ -316,6 +424,8 @@ export class Engine {
 
   destroy(): void {
     this.pool.destroy();
+    for (const a of this.arenas) a.buffer.destroy();
+    this.bindGroups.clear();
     this.dummyBuffer?.destroy();
     this.device.destroy();
   }

@@ -30,7 +30,7 @@ export class BufferPool {
     const list = this.free.get(key);
     const buffer = list?.pop() ?? this.device.createBuffer({ label, size: bucket, usage });
     if (!list?.length) this.free.delete(key);
-    buffer.label = label;
+    if (buffer.label !== label) buffer.label = label;
     this.live++;
     this.liveBytes += bucket;
     this.peak = Math.max(this.peak, this.liveBytes);

@@ -208,8 +208,9 @@ export class GpuTrainer {
   /**
    * One optimiser step over micro-batches whose gradients add up (an effective batch larger
    * than what fits): the loss is the mean cross-entropy over every answer token of all of them,
-   * plus the regularisers (their values from the last micro-batch). Each micro-batch is its own
-   * submission, so its temporaries return to the pool before the next. Nothing is read back: the
+   * plus the regularisers (their values from the last micro-batch). Each micro-batch but the last
+   * is its own submission, so its temporaries return to the pool before the next; the last goes
+   * with the update (which needs 4 bytes of scratch). Nothing is read back: the
    * loss, the skip flag and the gradient norm land in the GPU-side history (`history()`), and a
    * non-finite loss or norm skips the update on the GPU (optim_guard).
    */
@@ -228,7 +229,9 @@ export class GpuTrainer {
       reduceSum(e, this.microLoss!, [{ buffer: acts.losses!, n: acts.N }], { scale: 1 / count, index: i });
       this.backward(acts);
       if (i === batches.length - 1) this.regulariserValues(acts, row);
-      await e.submit();
+      // The last micro-batch shares its command buffer with the update: one wait per step, and the
+      // update is recorded while nothing waits on the GPU.
+      else await e.submit();
     }
     reduceSum(e, this.historyBuf!, [{ buffer: this.microLoss!, n: batches.length }], { index: row });
     this.update(hyper, row);

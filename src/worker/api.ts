@@ -126,11 +126,13 @@ export interface FinetuneResult {
   grads?: Record<string, { WrA: number[]; B: number[]; gates: number[] | null; M: number[] | null }>;
   /**
    * Pooled GPU memory of the steps: the measured peak of pooled buffers (activations, temporaries,
-   * uniforms, readbacks) above what was live before, and src/train/memory.ts's estimate of it.
+   * readbacks) above what was live before, and src/train/memory.ts's estimate of it.
    */
   memory: { peakPoolBytes: number; estimatedBytes: number };
   /** Command buffers the steps were submitted as. */
   submissions: number;
+  /** Per step: bind groups created, and reused from an earlier step (Engine.dispatch's cache). */
+  bindGroups: Array<{ created: number; reused: number }>;
   /** Router statistics of the last step per adapted layer (gated and routed methods). */
   routerStats: Awaited<ReturnType<import('../train/trainer.ts').GpuTrainer['routerStats']>>;
 }

@@ -28,7 +28,7 @@ import { adaptedLayers, adapterConfigDiff, layerSpec, type TrainBatch } from '..
 import { PARAM_FIELDS, type AdapterParams } from '../adapters/params.ts';
 import { ADAPTER_FILES, exportAdapter, exportMerged, exportPerCluster, importAdapter, staticLoRA, type AdapterExport, type ExportFile, type IntuitionRecord } from '../export/index.ts';
 import { embeddingText } from '../intuition/embed.ts';
-import type { AdapterInfo, EncoderInfo, EngineApi, EngineEvent, GenerateRequest, GenerateResult, GpuInitResult, ModelInfo, ModelSource, RoutingLayer, RoutingRequest, RoutingResult } from './api.ts';
+import type { AdapterInfo, EncoderInfo, EngineApi, EngineEvent, FinetuneResult, GenerateRequest, GenerateResult, GpuInitResult, ModelInfo, ModelSource, RoutingLayer, RoutingRequest, RoutingResult } from './api.ts';
 
 /** What the engine needs from where it runs. */
 export interface EngineHost {
@@ -580,9 +580,14 @@ export const api: EngineApi = {
       const base = e.pool.stats().liveBytes;
       e.pool.resetPeak();
       const split = e.maxDispatchesPerSubmit, before = e.submissions;
+      const bindGroups: FinetuneResult['bindGroups'] = [];
       if (req.maxDispatchesPerSubmit !== undefined) e.maxDispatchesPerSubmit = req.maxDispatchesPerSubmit;
       try {
-        for (let i = 0; i < req.steps; i++) await trainer.accumulateStep(batches, req.hyper);
+        for (let i = 0; i < req.steps; i++) {
+          const created = e.bindGroupsCreated, reused = e.bindGroupsReused;
+          await trainer.accumulateStep(batches, req.hyper);
+          bindGroups.push({ created: e.bindGroupsCreated - created, reused: e.bindGroupsReused - reused });
+        }
       } finally {
         e.maxDispatchesPerSubmit = split;
       }
@@ -592,7 +597,7 @@ export const api: EngineApi = {
       const params = Object.fromEntries([...(await trainer.readParams())].map(([k, p]) => [k, { WrA: Array.from(p.WrA), B: Array.from(p.B) }]));
       const arr = (a: Float32Array | null) => (a ? Array.from(a) : null);
       const grads = req.returnGrads ? Object.fromEntries([...(await trainer.readGrads())].map(([k, g]) => [k, { WrA: Array.from(g.WrA), B: Array.from(g.B), gates: arr(g.gates), M: arr(g.M) }])) : undefined;
-      return { losses: await trainer.losses(), routerStats: await trainer.routerStats(), params, memory, submissions, ...(grads ? { grads } : {}) };
+      return { losses: await trainer.losses(), routerStats: await trainer.routerStats(), params, memory, submissions, bindGroups, ...(grads ? { grads } : {}) };
     } finally {
       trainer.destroy();
     }
