@@ -96,8 +96,10 @@ export async function benchTrainStep(engine: Engine, adapter: string, m: TrainBe
     const batch = trainBatch(model, cfg, B, T);
     const trainer = new GpuTrainer(engine, model, cfg, initAdapterParams(model, cfg, 1));
     try {
-      // The host's share: a step records its forward and backward before its first await, so the
-      // time until step() returns its promise is the recording (encoding) time of most of the step.
+      // The host's share: a step (one micro-batch) records everything, forward, backward and update,
+      // before its first await, so the time until step() returns its promise is the step's recording
+      // (encoding, flushes and the final submit). In a browser that is the page's side only: Dawn's
+      // own work happens in the GPU process, and step_ms is what counts there.
       const record: number[] = [];
       let dispatches = 0, recorded = 0, created = 0, reused = 0;
       const t = await timeRuns(async () => {

@@ -40,5 +40,6 @@ describe('kernelOfMessage', () => {
     expect(kernelOfMessage(' - While encoding [ComputePassEncoder "engine"].DispatchWorkgroups(1, 1, 1).\n - While validating [BindGroupDescriptor "softmax_forward"]')).toBe('softmax_forward');
     expect(kernelOfMessage('[Buffer "train.lossHistory"] used in submit while destroyed.')).toBe('train.lossHistory');
     expect(kernelOfMessage('While calling [Queue].Submit([CommandBuffer "engine"])')).toBeUndefined();
+    expect(kernelOfMessage('Binding size is larger than [Buffer "engine.uniforms[1]"] ... [BindGroupDescriptor "adamw_update"]')).toBe('adamw_update');
   });
 });

@@ -122,6 +122,10 @@ async function main(): Promise<number> {
   return 0;
 }
 
+// Ctrl-C or `timeout -s INT`: exit normally, so that rows already merged stay and node --cpu-prof
+// still writes its profile (a process killed by the signal writes none).
+process.on('SIGINT', () => process.exit(130));
+
 main().then(
   (code) => process.exit(code),
   (e: unknown) => {

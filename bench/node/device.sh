@@ -11,6 +11,7 @@
 # CMP_ARGS, PROFILE=1 (the benchmark under node --cpu-prof, profile in $OUT/prof).
 # LOCAL=1: a dry run on a machine with node_modules (no packages unpacked; SwiftShader if no GPU).
 set -u
+cd "$(dirname "$0")/../.."
 OUT=${OUT:-/tmp/devout}
 mkdir -p "$OUT"
 T0=$(date +%s)
@@ -27,13 +28,15 @@ if [ -z "${LOCAL:-}" ]; then
   export PATH=/tmp/n:$PATH DAWN_NODE=/tmp/n/dawn.node
 fi
 echo "node $(node --version); setup $(($(date +%s) - T0)) s; $(nproc) CPUs"
+# The defaults leave room for setup within a 600 s call.
 BENCH_S=${BENCH_S:-120}
-CMP_S=${CMP_S:-400}
+CMP_S=${CMP_S:-330}
 if [ "$BENCH_S" -gt 0 ]; then
   prof=()
   [ -n "${PROFILE:-}" ] && prof=(--cpu-prof --cpu-prof-dir="$OUT/prof")
+  # SIGINT, not SIGTERM, at the limit: node still writes its --cpu-prof profile.
   BENCH_RUNS=${BENCH_RUNS:-5} BENCH_ONLY=${BENCH_ONLY:-matmul,train,attention,cross_entropy,adapter,skinny} \
-    timeout "$BENCH_S" node "${prof[@]}" bench/dist/bench-node.mjs > "$OUT/bench.log" 2>&1
+    timeout -s INT -k 10 "$BENCH_S" node ${prof[@]+"${prof[@]}"} bench/dist/bench-node.mjs > "$OUT/bench.log" 2>&1
   echo "bench rc $? at $(($(date +%s) - T0)) s: $(grep -c '^{' "$OUT/bench.log") rows"
   grep '"train_step"' "$OUT/bench.log" | cut -c1-400
   cp bench/results.json "$OUT/results.json"

@@ -12,12 +12,15 @@ node scripts/build-node-bench.mjs
 mkdir -p .device .gl
 xz -T0 -c "$(command -v node)" > .device/node.xz
 xz -T0 -c node_modules/webgpu/dist/linux-x64/dawn.node > .device/dawn.node.xz
-if ! ls .gl/libvulkan1_*.deb > /dev/null 2>&1; then
+GL_PACKAGES=(libvulkan1 libegl1 libglvnd0 libopengl0 libgl1 libglx0 libgles2)
+missing=()
+for p in "${GL_PACKAGES[@]}"; do ls .gl/"${p}"_*.deb > /dev/null 2>&1 || missing+=("$p"); done
+if [ ${#missing[@]} -gt 0 ]; then
   mkdir -p /tmp/amd64/partial
   o='-oAPT::Architecture=amd64 -oAPT::Architectures=amd64 -oDir::State::Lists=/tmp/amd64'
   # shellcheck disable=SC2086
   apt-get $o update -qq
   # shellcheck disable=SC2086
-  (cd .gl && apt-get $o download libvulkan1 libegl1 libglvnd0 libopengl0 libgl1 libglx0 libgles2)
+  (cd .gl && apt-get $o download "${missing[@]}")
 fi
 du -ch .device .gl bench/dist | tail -1

@@ -69,10 +69,11 @@ const LABEL_RE = /\[(?:\w+ )?"([^"]+)"\]/g;
 
 /**
  * The kernel an error message names: the first labelled GPU object in it but the engine's own
- * command encoder and compute pass (shared by every dispatch; bind groups carry the kernel label).
+ * command encoder, compute pass and uniform arenas ("engine", "engine.uniforms[0]": shared by
+ * every dispatch; bind groups carry the kernel label).
  */
 export function kernelOfMessage(message: string): string | undefined {
-  for (const m of message.matchAll(LABEL_RE)) if (m[1] !== 'engine') return m[1];
+  for (const m of message.matchAll(LABEL_RE)) if (!/^engine(\.|$)/.test(m[1])) return m[1];
   return undefined;
 }
 

@@ -1,5 +1,5 @@
-// Buffer pool: reuses GPU buffers by (usage, size bucket) so that per-dispatch uniforms,
-// readback staging buffers and step temporaries are not created and destroyed every step.
+// Buffer pool: reuses GPU buffers by (usage, size bucket) so that readback staging buffers and
+// step temporaries are not created and destroyed every step (uniforms live in Engine's arenas).
 
 export class BufferPool {
   private readonly device: GPUDevice;

@@ -114,7 +114,7 @@ export interface FinetuneRequest {
   seed: number;
   /** Most bytes of logits at once (the head and loss run in chunks of tokens; default 64 MiB). */
   logitChunkBytes?: number;
-  /** Most dispatches per command buffer during these steps (Engine.maxDispatchesPerSubmit; 0: one per micro-batch). */
+  /** Most dispatches per command buffer during these steps (Engine.maxDispatchesPerSubmit; 0: one per micro-batch, the last shared with the update). */
   maxDispatchesPerSubmit?: number;
 }
 
