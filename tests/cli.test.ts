@@ -223,6 +223,22 @@ describe('compare options and RESULTS.md', () => {
     expect(by('mor1e')).toMatchObject({ method: 'mor1e', E: 32 });
   });
 
+  it('--lr-for gives named methods their own learning rate; the others keep the shared one', () => {
+    const o = cmp('--lr', '0.005', '--lr-for', 'lora=0.001, sira=2e-3', '--variants', 'lora,sira,trex');
+    expect(o.lrFor).toEqual({ lora: 0.001, sira: 0.002 });
+    expect(cmp().lrFor).toEqual({});
+    const by = (id: string) => compareRunConfig(o.base, COMPARE_VARIANTS.find((v) => v.id === id)!, 0, o.lrFor[id] ?? o.base.lr);
+    expect(by('lora').lr).toBe(0.001);
+    expect(by('sira').lr).toBe(0.002);
+    expect(by('trex').lr).toBe(0.005);
+    expect(cfail(['--lr-for', 'lora'])).toBe('--lr-for lora: give method=lr, e.g. lora=0.001');
+    expect(cfail(['--lr-for', 'gpt=0.1'])).toMatch(/^--lr-for: unknown method "gpt"; choose from lora, molora/);
+    expect(cfail(['--lr-for', 'lora=0.001', '--variants', 'trex'])).toBe('--lr-for: lora is not among the methods compared (trex)');
+    expect(cfail(['--lr-for', 'lora=0.001,lora=0.002'])).toBe('--lr-for: lora is given twice');
+    expect(cfail(['--lr-for', 'lora=-1'])).toBe('--lr-for lora must be a positive number, got "-1"');
+    expect(cfail(['--lr-for', ','])).toBe('--lr-for needs method=lr pairs, e.g. lora=0.001');
+  });
+
   it('bad options name what was wrong', () => {
     expect(cfail(['--method', 'lora'])).toBe('--method: compare sets the method and its options per variant (choose them with --variants)');
     expect(cfail(['--seed', '1'])).toBe('--seed: compare takes --seeds <a,b,c | N>');
@@ -260,6 +276,12 @@ describe('compare options and RESULTS.md', () => {
     // Paired differences +20, +20: every seed agrees, the standard error is 0: clear.
     expect(md).toContain('| T-REX 4 x 8, dense | +20.0, +20.0 | +20.0 | clearly better |');
     expect(md).toContain('<!-- notes: kept when the file is written again -->\nT-REX wins here because…\n<!-- /notes -->');
+    // A method at its own learning rate: named in the settings line and in every table.
+    const own = resultsMarkdown({ ...doc, settings: { ...doc.settings, lrFor: { lora: 0.0005 } } }, null);
+    expect(own).toContain('AdamW lr 0.001; at their own lr: LoRA r = 32 0.0005 (cosine, 1 warmup steps)');
+    expect(own).toContain('| LoRA r = 32, lr 0.0005 | 1,000 | 30.0 ± 14.1 |');
+    expect(own).toContain('| LoRA r = 32, lr 0.0005 | 40.0 | 50.0 |');
+    expect(md).not.toContain('own lr');
   });
 
   it('--continue keeps the runs of a file made the same way, and refuses one made otherwise', () => {
@@ -278,6 +300,8 @@ describe('compare options and RESULTS.md', () => {
     expect(continuedRuns(prev, { ...now, runner: 'chromium' })).toEqual({ differs: 'runner: node-dawn in the file, chromium now' });
     expect(continuedRuns(prev, { ...now, settings: { ...settings, lr: 0.002 } })).toMatchObject({ differs: expect.stringMatching(/^settings: .*"lr":0.001.* in the file, .*"lr":0.002.* now$/) });
     expect(continuedRuns(prev, { ...now, tasks: ['x', 'y'] })).toEqual({ differs: 'tasks: x in the file, x,y now' });
+    // Runs at other learning rates do not mix with these.
+    expect(continuedRuns(prev, { ...now, settings: { ...settings, lrFor: { lora: 0.0005 } } })).toMatchObject({ differs: expect.stringMatching(/^settings: .* now$/) });
     // Seeds and methods: the file's and the new ones, in order (methods in the table's order).
     expect(mergedLists(prev.runs, [2, 1], ['molora'])).toEqual({
       seeds: [0, 1, 2],

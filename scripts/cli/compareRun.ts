@@ -38,7 +38,11 @@ export interface CompareDoc {
   adapter: string;
   /** Where it ran: 'chromium' (npm run compare) or 'node-dawn' (npm run compare:node); absent in older files. */
   runner?: string;
-  settings: { steps: number | null; epochs: number | null; batch: number; accumulate: number; lr: number; schedule: string; warmup: number; maxLen: number; evalLimit: number | null; intuitionLayer: number | null };
+  settings: {
+    steps: number | null; epochs: number | null; batch: number; accumulate: number; lr: number; schedule: string; warmup: number; maxLen: number; evalLimit: number | null; intuitionLayer: number | null;
+    /** Methods trained at their own learning rate instead of `lr` (--lr-for); absent when none. */
+    lrFor?: Record<string, number>;
+  };
   seeds: number[];
   variants: Array<{ id: string; label: string }>;
   tasks: string[];
@@ -57,12 +61,16 @@ const cell = (xs: number[]) => (xs.length > 1 ? `${pct(mean(xs))} ± ${pct(sd(xs
 export function resultsMarkdown(doc: CompareDoc, keptNotes: string | null, jsonName = 'RESULTS.json'): string {
   const L: string[] = [];
   const s = doc.settings;
+  const own = s.lrFor ?? {};
+  // A method at its own learning rate says so wherever it is named.
+  const labelOf = (v: { id: string; label: string }) => (own[v.id] !== undefined ? `${v.label}, lr ${own[v.id]}` : v.label);
+  const ownText = Object.keys(own).length ? `; at their own lr: ${doc.variants.filter((v) => own[v.id] !== undefined).map((v) => `${v.label} ${own[v.id]}`).join(', ')}` : '';
   const length = s.steps !== null ? `${s.steps} steps` : `${s.epochs} epochs`;
   L.push('# Results: every method on the bundled suite, the same data, steps and seeds', '');
   const command = doc.runner === 'node-dawn' ? 'npm run compare:node' : 'npm run compare';
   L.push(`Written by \`${command}\`${doc.runner === 'node-dawn' ? ' (Node, Dawn)' : ''} on ${doc.date}. Model \`${doc.model}\`, data \`${doc.data}\`, GPU adapter **${doc.adapter}**.`);
   L.push(
-    `Each method: ${length} of ${s.batch}${s.accumulate > 1 ? ` x ${s.accumulate}` : ''} rows, AdamW lr ${s.lr} (${s.schedule}, ${s.warmup} warmup steps), max length ${s.maxLen}; ` +
+    `Each method: ${length} of ${s.batch}${s.accumulate > 1 ? ` x ${s.accumulate}` : ''} rows, AdamW lr ${s.lr}${ownText} (${s.schedule}, ${s.warmup} warmup steps), max length ${s.maxLen}; ` +
       `seeds ${doc.seeds.join(', ')} (adapter initialisation, data order, the intuition's k-means). Accuracy per task on ` +
       `${s.evalLimit !== null ? `at most ${s.evalLimit}` : 'all'} validation rows (multiple choice: the greedy first token's letter; generative: exact match), ` +
       `in %, mean ± standard deviation over the seeds. The intuition embeds prompts with the base model's block ${s.intuitionLayer ?? '(middle)'}.`,
@@ -76,7 +84,7 @@ export function resultsMarkdown(doc: CompareDoc, keptNotes: string | null, jsonN
     if (!runs.length) continue;
     const tasks = doc.tasks.map((t) => cell(runs.map((r) => r.eval.tasks[t]?.after ?? NaN)));
     const params = runs[0].eval.trainable_parameters;
-    L.push(`| ${v.label} | ${params !== null ? params.toLocaleString('en-US') : '?'} | ${tasks.join(' | ')} | **${cell(runs.map((r) => r.eval.mean.after))}** | ${formatDuration(mean(runs.map((r) => r.eval.seconds)))} |`);
+    L.push(`| ${labelOf(v)} | ${params !== null ? params.toLocaleString('en-US') : '?'} | ${tasks.join(' | ')} | **${cell(runs.map((r) => r.eval.mean.after))}** | ${formatDuration(mean(runs.map((r) => r.eval.seconds)))} |`);
   }
   L.push('');
 
@@ -97,7 +105,7 @@ export function resultsMarkdown(doc: CompareDoc, keptNotes: string | null, jsonN
       const m = mean(d), se = d.length > 1 ? sd(d) / Math.sqrt(d.length) : Infinity;
       const clear = d.length > 1 && (d.every((x) => x > 0) || d.every((x) => x < 0)) && Math.abs(m) > 2 * se;
       const reading = clear ? (m > 0 ? 'clearly better' : 'clearly worse') : d.length > 1 ? 'within the noise' : 'one seed: no reading';
-      L.push(`| ${v.label} | ${d.map((x) => (x >= 0 ? '+' : '') + pct(x)).join(', ')} | ${(m >= 0 ? '+' : '') + pct(m)} | ${reading} |`);
+      L.push(`| ${labelOf(v)} | ${d.map((x) => (x >= 0 ? '+' : '') + pct(x)).join(', ')} | ${(m >= 0 ? '+' : '') + pct(m)} | ${reading} |`);
     }
     L.push('');
   }
@@ -109,7 +117,7 @@ export function resultsMarkdown(doc: CompareDoc, keptNotes: string | null, jsonN
     if (!runs.length) continue;
     const first = runs.find((r) => r.seed === doc.seeds[0]);
     const loss = first && first.loss.first !== null && first.loss.last !== null ? `${first.loss.first.toFixed(3)} → ${first.loss.last.toFixed(3)}` : '—';
-    L.push(`| ${v.label} | ${doc.seeds.map((sd0) => { const r = runs.find((x) => x.seed === sd0); return r ? pct(r.eval.mean.after) : '—'; }).join(' | ')} | ${loss} |`);
+    L.push(`| ${labelOf(v)} | ${doc.seeds.map((sd0) => { const r = runs.find((x) => x.seed === sd0); return r ? pct(r.eval.mean.after) : '—'; }).join(' | ')} | ${loss} |`);
   }
   L.push('');
   L.push('## Notes', '', '<!-- notes: kept when the file is written again -->');
@@ -235,7 +243,10 @@ export async function runCompare(o: CompareOptions, root: string, open: (mounts:
 
     const doc: CompareDoc = {
       date: new Date().toISOString().slice(0, 10), model: modelName(b.model), data: b.data ? relative(root, b.data) : 'public/data/suite (train.jsonl, validation.jsonl)', adapter: gpu.adapterName, runner: driver.runner,
-      settings: { steps: b.steps ?? null, epochs: b.epochs ?? null, batch: b.batch, accumulate: b.accumulate, lr: b.lr, schedule: b.schedule, warmup: b.warmup, maxLen: b.maxLen, evalLimit: b.evalLimit, intuitionLayer: b.intuitionLayer ?? null },
+      settings: {
+        steps: b.steps ?? null, epochs: b.epochs ?? null, batch: b.batch, accumulate: b.accumulate, lr: b.lr, schedule: b.schedule, warmup: b.warmup, maxLen: b.maxLen, evalLimit: b.evalLimit, intuitionLayer: b.intuitionLayer ?? null,
+        ...(Object.keys(o.lrFor).length ? { lrFor: o.lrFor } : {}),
+      },
       seeds: o.seeds, variants: o.variants.map((v) => ({ id: v.id, label: v.label })), tasks: Object.keys(before.tasks),
       base: { tasks: Object.fromEntries(Object.entries(before.tasks).map(([k, v]) => [k, { n: v.n, accuracy: v.accuracy }])), mean: before.mean }, runs: [],
     };
@@ -265,7 +276,7 @@ export async function runCompare(o: CompareOptions, root: string, open: (mounts:
       for (const v of o.variants as CompareVariant[]) {
         if (interrupted) return EXIT.interrupted;
         if (doc.runs.some((r) => r.seed === seed && r.variant === v.id)) continue;
-        const cfg = compareRunConfig(b, v, seed);
+        const cfg = compareRunConfig(b, v, seed, o.lrFor[v.id] ?? b.lr);
         log(`\n[seed ${seed}] ${v.label}${cfg.intuition ? ' (intuition: the base model\'s embeddings, k-means at this seed)' : ''}`);
         t = Date.now();
         const { state, rows } = await trainOne(driver, cfg, `${v.id} (seed ${seed})`);

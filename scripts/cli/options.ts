@@ -523,6 +523,8 @@ export interface CompareOptions {
   json: string;
   /** Keep the runs of an existing results file made with the same settings; train only the missing ones. */
   continue: boolean;
+  /** Learning rates of methods that do not take the shared --lr (variant id → lr). */
+  lrFor: Record<string, number>;
 }
 
 export const COMPARE_HELP = `npm run compare -- [options]
@@ -542,6 +544,9 @@ ${COMPARE_VARIANTS.map((v) => `  ${v.id.padEnd(22)} ${v.label}`).join('\n')}
   --continue                       keep the runs already in the results file (same model, data, settings
                                    and adapter) and train only the (seed, method) pairs it lacks: a
                                    comparison spread over several sessions or machines
+  --lr-for <id=lr,…>               a method's own peak learning rate instead of the shared --lr, e.g.
+                                   lora=0.001,sira=0.002: one shared rate favours the methods it suits;
+                                   the table names each rate given here
 
 Shared with finetune (see npm run finetune -- --help): --model, --data, --eval-data,
 --validation-fraction, --hub-url, --intuition-layer, --steps | --epochs, --lr, --schedule, --warmup,
@@ -569,7 +574,7 @@ export function parseCompareArgs(argv: string[], fs: FsProbe = realFs): CompareO
     }
     if (perVariant.includes(name))
       throw new CliError(name === '--seed' ? '--seed: compare takes --seeds <a,b,c | N>' : name === '--eval' ? '--eval: compare always evaluates' : `${name}: compare sets the method and its options per variant (choose them with --variants)`);
-    if (['--seeds', '--variants', '--results', '--out'].includes(name)) {
+    if (['--seeds', '--variants', '--results', '--out', '--lr-for'].includes(name)) {
       if (own.has(name)) throw new CliError(`${name} is given twice`);
       const v = eq > 0 ? a.slice(eq + 1) : argv[++i];
       if (v === undefined || (eq < 0 && v.startsWith('--'))) throw new CliError(`${name} needs a value (see --help)`);
@@ -595,15 +600,30 @@ export function parseCompareArgs(argv: string[], fs: FsProbe = realFs): CompareO
     if (!ids.length) throw new CliError('--variants needs at least one method');
     variants = COMPARE_VARIANTS.filter((x) => ids.includes(x.id));
   }
+  const lrFor: Record<string, number> = {};
+  const lf = own.get('--lr-for');
+  if (lf !== undefined) {
+    const items = lf.split(',').map((x) => x.trim()).filter(Boolean);
+    if (!items.length) throw new CliError('--lr-for needs method=lr pairs, e.g. lora=0.001');
+    for (const item of items) {
+      const eq = item.indexOf('=');
+      if (eq <= 0) throw new CliError(`--lr-for ${item}: give method=lr, e.g. lora=0.001`);
+      const id = item.slice(0, eq).trim();
+      if (!COMPARE_VARIANTS.some((x) => x.id === id)) throw new CliError(`--lr-for: unknown method ${JSON.stringify(id)}; choose from ${COMPARE_VARIANTS.map((x) => x.id).join(', ')}`);
+      if (!variants.some((x) => x.id === id)) throw new CliError(`--lr-for: ${id} is not among the methods compared (${variants.map((x) => x.id).join(', ')})`);
+      if (id in lrFor) throw new CliError(`--lr-for: ${id} is given twice`);
+      lrFor[id] = num(`--lr-for ${id}`, item.slice(eq + 1), (x) => x > 0, 'a positive number');
+    }
+  }
   const results = own.get('--results') ?? 'RESULTS.md';
   if (!/\.md$/i.test(results)) throw new CliError(`--results ${results}: give a Markdown file name (…md)`);
   if (fs(results) === 'dir') throw new CliError(`--results ${results}: is a folder; give a file name`);
-  return { base, seeds, variants, results: resolve(results), json: resolve(results.replace(/\.md$/i, '.json')), continue: cont };
+  return { base, seeds, variants, results: resolve(results), json: resolve(results.replace(/\.md$/i, '.json')), continue: cont, lrFor };
 }
 
-/** One variant's run configuration at one seed: the shared settings, the variant's method and options. */
-export function compareRunConfig(base: FinetuneOptions, v: CompareVariant, seed: number): RunConfig {
-  const cfg: RunConfig = { ...runConfigOf({ ...base, method: v.config.method, seed, intuition: v.intuition ? 'model' : 'none' }), ...v.config, seed };
+/** One variant's run configuration at one seed: the shared settings (or the variant's own `lr`), the variant's method and options. */
+export function compareRunConfig(base: FinetuneOptions, v: CompareVariant, seed: number, lr = base.lr): RunConfig {
+  const cfg: RunConfig = { ...runConfigOf({ ...base, lr, method: v.config.method, seed, intuition: v.intuition ? 'model' : 'none' }), ...v.config, seed };
   if (!v.intuition) delete cfg.intuition;
   return cfg;
 }

@@ -151,9 +151,9 @@ try {
   assert.equal(m2.state.status, 'finished');
   assert.deepEqual(m2.rows.map((row) => row.step), Array.from({ length: 12 }, (_, k) => k + 1));
   say(`Ctrl-C at step ${paused.step}, --resume to 12: ok`);
-  // 5. compare on a tiny configuration: every method once, the table with every method.
+  // 5. compare on a tiny configuration: every method once, the table with every method; LoRA at its own lr.
   const results = join(tmp, 'cmp', 'RESULTS.md');
-  const c = await cli('compare', ['--data', data, '--steps', '2', '--batch', '2', '--max-len', '64', '--eval-limit', '1', '--seeds', '1', '--intuition-layer', '0', '--results', results, '--out', join(tmp, 'cmp', 'runs')]);
+  const c = await cli('compare', ['--data', data, '--steps', '2', '--batch', '2', '--max-len', '64', '--eval-limit', '1', '--seeds', '1', '--intuition-layer', '0', '--lr-for', 'lora=0.02', '--results', results, '--out', join(tmp, 'cmp', 'runs')]);
   assert.equal(c.code, 0, show(c));
   const doc = JSON.parse(readFileSync(join(tmp, 'cmp', 'RESULTS.json'), 'utf8'));
   const ids = ['lora', 'molora', 'sira', 'mor1e', 'trex', 'trex-topk', 'trex-no-intuition', 'trex-intuition-only'];
@@ -164,9 +164,13 @@ try {
     assert.ok(run.eval.trainable_parameters > 0);
     assert.equal(run.seed, 0); // --seeds 1: one seed, 0
     assert.ok(existsSync(join(tmp, 'cmp', 'runs', '0', run.variant, 'eval.json')));
+    const { config } = JSON.parse(readFileSync(join(tmp, 'cmp', 'runs', '0', run.variant, 'metrics.json'), 'utf8'));
+    assert.equal(config.lr, run.variant === 'lora' ? 0.02 : doc.settings.lr, `${run.variant}'s learning rate`);
   }
+  assert.deepEqual(doc.settings.lrFor, { lora: 0.02 });
   const md = readFileSync(results, 'utf8');
-  for (const v of doc.variants) assert.match(md, new RegExp(`^\\| ${v.label.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\| [\\d,]+ \\|`, 'm'), `RESULTS.md has a row for ${v.label}`);
+  const label = (v) => (v.id === 'lora' ? `${v.label}, lr 0.02` : v.label);
+  for (const v of doc.variants) assert.match(md, new RegExp(`^\\| ${label(v).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\| [\\d,]+ \\|`, 'm'), `RESULTS.md has a row for ${label(v)}`);
   assert.match(md, /\| base model \(no adapter\) \| 0 \|/);
   say('compare (8 methods x 1 seed): ok');
   say('all passed');
