@@ -225,3 +225,29 @@ test('a GPU error during a run fails it with the error, never as a success', asy
   expect(failed.error).toMatch(/^GPU validation error.* at step \d+: .+/);
   expect(failed.step).toBeLessThan(100);
 });
+
+test('router statistics read while a new run replaces the adapter: no GPU error, both runs finish', async ({ page }) => {
+  // The studio reads routerStats() every ~2 s; a run started meanwhile destroys the old adapter.
+  // The read copies every layer's statistics in one submission before it waits, so it never
+  // submits a copy of a destroyed buffer (which failed the next run at step 1 with "used in
+  // submit while destroyed").
+  test.setTimeout(300_000);
+  await openApp(page, 'tiny-gpt2');
+  // MoLoRA: routed (statistics per layer) but not gated, so startRun has no intuition to await and
+  // destroys the old adapter as soon as it is handled, between the read's first and second layer.
+  const cfg: RunConfig = { ...BASE, method: 'molora', r: 8, steps: 2 };
+  await page.evaluate((c) => window.mor1e!.startRun(c), cfg);
+  expect((await waitFor(page, ['finished', 'failed'])).status).toBe('finished');
+  const errorsBefore = (await page.evaluate(() => window.mor1e!.gpuErrors())).length;
+  const read = await page.evaluate(async (c) => {
+    const stats = window.mor1e!.routerStats();
+    await window.mor1e!.startRun(c);
+    return stats.then((s) => s.length, (e: Error) => e.message);
+  }, { ...cfg, seed: 4 });
+  // Eight adapted layers (2 blocks x qkv, o, fc, proj) of statistics, read before the adapter went away.
+  expect(read).toBe(8);
+  const second = await waitFor(page, ['finished', 'failed']);
+  expect(second.error).toBeUndefined();
+  expect(second.status).toBe('finished');
+  expect((await page.evaluate(() => window.mor1e!.gpuErrors())).slice(errorsBefore)).toEqual([]);
+});

@@ -412,15 +412,31 @@ export class Engine {
 
   /** Reads a buffer back as f32 (submits pending work first). */
   async read(buffer: GPUBuffer, byteLength = buffer.size, byteOffset = 0): Promise<Float32Array> {
-    const size = Math.ceil(byteLength / 4) * 4;
-    const staging = this.pool.acquire(size, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, `readback(${buffer.label})`);
-    this.copy(buffer, staging, size, byteOffset, 0);
+    return (await this.readMany([{ buffer, byteLength, byteOffset }]))[0];
+  }
+
+  /**
+   * Reads several buffers back as f32 in one submission: every copy is recorded before the first
+   * await, so the values are one moment's, and a buffer destroyed by other code while the reads
+   * are in flight (a run replacing its adapter) was already copied.
+   */
+  async readMany(reads: Array<{ buffer: GPUBuffer; byteLength?: number; byteOffset?: number }>): Promise<Float32Array[]> {
+    const staged = reads.map(({ buffer, byteLength = buffer.size, byteOffset = 0 }) => {
+      const size = Math.ceil(byteLength / 4) * 4;
+      const staging = this.pool.acquire(size, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, `readback(${buffer.label})`);
+      this.copy(buffer, staging, size, byteOffset, 0);
+      return { staging, size, floats: byteLength / 4 };
+    });
     void this.submit();
-    await staging.mapAsync(GPUMapMode.READ, 0, size);
-    const out = new Float32Array(staging.getMappedRange(0, size).slice(0));
-    staging.unmap();
-    this.pool.release(staging);
-    return out.subarray(0, byteLength / 4);
+    return Promise.all(
+      staged.map(async ({ staging, size, floats }) => {
+        await staging.mapAsync(GPUMapMode.READ, 0, size);
+        const out = new Float32Array(staging.getMappedRange(0, size).slice(0));
+        staging.unmap();
+        this.pool.release(staging);
+        return out.subarray(0, floats);
+      }),
+    );
   }
 
   destroy(): void {

@@ -523,11 +523,15 @@ export class GpuTrainer {
    * never per op.
    */
   async routerStats(): Promise<Array<{ key: string; E: number; groups: Array<{ f: number[]; P: number[]; G: number[]; entropy: number; tokens: number }>; balance: number }>> {
+    if (this.destroyed) throw new Error('router statistics: this adapter was released (a new run or adapter replaced it)');
     const out = [];
-    for (const [key, l] of this.layers) {
-      if (!l.stats) continue;
+    const layers = [...this.layers].filter(([, l]) => l.stats);
+    // One submission for every layer: a new run destroying this adapter meanwhile cannot leave a
+    // copy of a destroyed buffer for later (the UI reads these while runs start and stop).
+    const values = await this.e.readMany(layers.map(([, l]) => ({ buffer: l.stats! })));
+    for (const [i, [key, l]] of layers.entries()) {
       const E = this.E;
-      const v = await this.e.read(l.stats);
+      const v = values[i];
       const stride = 3 * E + 2;
       const groups = [];
       for (let g = 0; g < l.statsGroups; g++) {
@@ -541,13 +545,13 @@ export class GpuTrainer {
 
   /** The adapter parameters as they stand (for export and tests); M is the mapper (E, k) or null. */
   async readParams(): Promise<Map<string, StackedParams>> {
+    if (this.destroyed) throw new Error('adapter parameters: this adapter was released (a new run or adapter replaced it)');
     const out = new Map<string, StackedParams>();
-    for (const [key, l] of this.layers) {
-      out.set(key, {
-        WrA: (await this.e.read(l.WrA.value)).slice(), B: (await this.e.read(l.B.value)).slice(), gates: l.gates ? (await this.e.read(l.gates.value)).slice() : null,
-        M: l.M ? (await this.e.read(l.M.value)).slice() : null,
-      });
-    }
+    // One submission for all of them (see routerStats).
+    const bufs = [...this.layers.values()].flatMap((l) => [l.WrA.value, l.B.value, ...(l.gates ? [l.gates.value] : []), ...(l.M ? [l.M.value] : [])]);
+    const vals = await this.e.readMany(bufs.map((buffer) => ({ buffer })));
+    let i = 0;
+    for (const [key, l] of this.layers) out.set(key, { WrA: vals[i++], B: vals[i++], gates: l.gates ? vals[i++] : null, M: l.M ? vals[i++] : null });
     return out;
   }
 
@@ -597,7 +601,10 @@ export class GpuTrainer {
     return out;
   }
 
+  private destroyed = false;
+
   destroy(): void {
+    this.destroyed = true;
     for (const t of this.tensors()) for (const b of [t.value, t.grad, t.m, t.v]) b.destroy();
     for (const l of this.layers.values()) l.stats?.destroy();
     for (const b of [...this.retired, ...(this.historyBuf ? [this.historyBuf] : []), ...(this.microLoss ? [this.microLoss] : []), ...(this.guard ? [this.guard] : [])]) b.destroy();
