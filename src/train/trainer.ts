@@ -544,12 +544,20 @@ export class GpuTrainer {
   }
 
   /** The adapter parameters as they stand (for export and tests); M is the mapper (E, k) or null. */
-  async readParams(): Promise<Map<string, StackedParams>> {
-    if (this.destroyed) throw new Error('adapter parameters: this adapter was released (a new run or adapter replaced it)');
+  readParams(): Promise<Map<string, StackedParams>> {
+    return this.readTensors('value', 'adapter parameters');
+  }
+
+  /**
+   * Every adapted layer's WrA, B, gates and M values or gradients in one submission: a new run
+   * destroying this adapter meanwhile cannot leave a copy of a destroyed buffer for later (the UI
+   * reads these while runs start and stop; see routerStats).
+   */
+  private async readTensors(which: 'value' | 'grad', what: string): Promise<Map<string, StackedParams>> {
+    if (this.destroyed) throw new Error(`${what}: this adapter was released (a new run or adapter replaced it)`);
+    const tensors = [...this.layers.values()].flatMap((l) => [l.WrA, l.B, ...(l.gates ? [l.gates] : []), ...(l.M ? [l.M] : [])]);
+    const vals = await this.e.readMany(tensors.map((t) => ({ buffer: t[which], byteLength: t.n * 4 })));
     const out = new Map<string, StackedParams>();
-    // One submission for all of them (see routerStats).
-    const bufs = [...this.layers.values()].flatMap((l) => [l.WrA.value, l.B.value, ...(l.gates ? [l.gates.value] : []), ...(l.M ? [l.M.value] : [])]);
-    const vals = await this.e.readMany(bufs.map((buffer) => ({ buffer })));
     let i = 0;
     for (const [key, l] of this.layers) out.set(key, { WrA: vals[i++], B: vals[i++], gates: l.gates ? vals[i++] : null, M: l.M ? vals[i++] : null });
     return out;
@@ -590,15 +598,8 @@ export class GpuTrainer {
   }
 
   /** The gradients of the last step (accumulated, before clipping), per adapted layer, like readParams. */
-  async readGrads(): Promise<Map<string, StackedParams>> {
-    const out = new Map<string, StackedParams>();
-    for (const [key, l] of this.layers) {
-      out.set(key, {
-        WrA: (await this.e.read(l.WrA.grad)).slice(0, l.WrA.n), B: (await this.e.read(l.B.grad)).slice(0, l.B.n), gates: l.gates ? (await this.e.read(l.gates.grad)).slice(0, 2) : null,
-        M: l.M ? (await this.e.read(l.M.grad)).slice(0, l.M.n) : null,
-      });
-    }
-    return out;
+  readGrads(): Promise<Map<string, StackedParams>> {
+    return this.readTensors('grad', 'adapter gradients');
   }
 
   private destroyed = false;
