@@ -118,8 +118,11 @@ test('first run: bundled model and suite ready, one button trains T-REX; pause, 
   await studio.goto('train');
   const start = page.getByTestId('train-start');
   await expect(start).toHaveText('Start T-REX run');
+  const small = 'T-REX 4 x 8, dense, no intuition; lr 0.005 cosine, 6 steps, batch 2';
+  await expect(page.getByTestId('run-settings')).toHaveText(small);
   await start.click();
   await expect.poll(() => step(page), { timeout: 180_000 }).toBeGreaterThanOrEqual(2);
+  await expect(page.getByTestId('run-current-settings')).toHaveCount(0); // the run is the form's: one line
   await expect(studio.stepEntry('train')).toHaveAttribute('data-state', 'active');
   await expect.poll(async () => Number(await page.getByTestId('chart-loss').getAttribute('data-points')), { timeout: 30_000 }).toBeGreaterThanOrEqual(2);
   await expect(page.getByTestId('chart-loss').locator('canvas')).toBeVisible();
@@ -143,6 +146,9 @@ test('first run: bundled model and suite ready, one button trains T-REX; pause, 
   await page.getByTestId('train-resume').click();
   await expect(page.getByTestId('run-progress')).toHaveAttribute('data-status', 'finished', { timeout: 240_000 });
   await expect(page.getByTestId('run-step')).toHaveText('step 6 / 6');
+  // The reloaded page's Method form is back to the defaults; the restored run shows its own settings beside them.
+  await expect(page.getByTestId('run-current-settings')).toHaveText(small);
+  await expect(page.getByTestId('run-settings')).toHaveText('T-REX 4 x 8, dense, intuition from the base model; lr 0.005 cosine, 600 steps, batch 16');
   await expect(studio2.stepEntry('train')).toHaveAttribute('data-state', 'done');
   await expect(page.getByTestId('chart-loss')).toHaveAttribute('data-points', '6');
   await studio2.shot('train-finished');

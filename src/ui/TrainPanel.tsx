@@ -2,11 +2,11 @@
 // model and suite on first open); pause, resume, stop; a progress bar with the step, tokens per
 // second and ETA; the intuition's progress before the first step; live curves; the saved runs.
 import { pauseRun, resumeRun, startRun, stopRun, useStore } from './store/index.ts';
-import { checkMethod, firstError, isGated, METHODS } from './method.ts';
+import { checkMethod, firstError, isGated, METHODS, toRunConfig } from './method.ts';
 import { TrainCharts } from './TrainCharts.tsx';
 import { SavedRuns } from './SavedRuns.tsx';
 import { Note } from './Note.tsx';
-import type { MethodForm } from './method.ts';
+import type { RunConfig } from '../train/run.ts';
 
 function eta(seconds: number | null): string {
   if (seconds === null || !Number.isFinite(seconds)) return '—';
@@ -15,13 +15,19 @@ function eta(seconds: number | null): string {
   return `${(seconds / 3600).toFixed(1)} h`;
 }
 
-function describe(f: MethodForm): string {
-  const name = METHODS.find((m) => m.id === f.method)!.label;
-  const size = f.method === 'trex' ? `${f.r1} x ${f.r2}` : f.method === 'mor1e' ? `E = ${f.E}` : `r = ${f.r}`;
-  const routing = isGated(f.method) ? (f.routing === 'topk' ? `, top-${f.topk}` : ', dense') : '';
-  const intuition = isGated(f.method) ? (f.intuition === 'none' ? ', no intuition' : `, intuition from ${f.intuition === 'model' ? 'the base model' : f.intuition}`) : '';
-  const length = f.length === 'steps' ? `${f.steps} steps` : `${f.epochs} epoch${f.epochs > 1 ? 's' : ''}`;
-  return `${name} ${size}${routing}${intuition}; lr ${f.lr} ${f.schedule}, ${length}, batch ${f.batchSize}${f.accumulate > 1 ? ` x ${f.accumulate}` : ''}`;
+const INTUITION_FROM = { model: 'the base model', encoder: 'a sentence encoder', supplied: 'the supplied embeddings' } as const;
+
+/** A run's settings in one line (the Method form's, through toRunConfig, or a started or restored run's). */
+function describe(c: RunConfig): string {
+  const name = METHODS.find((m) => m.id === c.method)!.label;
+  const size = c.method === 'trex' ? `${c.r1} x ${c.r2}` : c.method === 'mor1e' ? `E = ${c.E}` : `r = ${c.r}`;
+  const gated = isGated(c.method);
+  const routing = gated ? (c.topk ? `, top-${c.topk}` : ', dense') : '';
+  const intuition = gated ? (c.intuition ? `, intuition from ${INTUITION_FROM[c.intuition.source]}` : ', no intuition') : '';
+  const ablation = c.useRouter === false ? ' (no router)' : c.useIntuition === false ? ' (router only)' : '';
+  const length = c.steps !== undefined ? `${c.steps} steps` : `${c.epochs} epoch${c.epochs === 1 ? '' : 's'}`;
+  const accumulate = (c.accumulate ?? 1) > 1 ? ` x ${c.accumulate}` : '';
+  return `${name} ${size}${routing}${intuition}${ablation}; lr ${c.lr} ${c.schedule}, ${length}, batch ${c.batchSize}${accumulate}`;
 }
 
 function Progress() {
@@ -52,7 +58,7 @@ function Progress() {
       <span>ETA {st.status === 'running' ? eta(st.etaSeconds) : '—'}</span>
       <span>epoch {st.epoch}</span>
       {st.skipped > 0 && <span className="warn" data-testid="run-skipped">{st.skipped} skipped</span>}
-      <span className="muted">~{st.estimatedMiB} MiB</span>
+      <span className="muted" title="The estimated GPU memory of a training step: weights, activations, adapters and AdamW state">~{st.estimatedMiB} MiB of GPU memory</span>
     </div>
   );
 }
@@ -70,6 +76,11 @@ export function TrainPanel() {
   const blocked = !info ? 'Load a model first (Model step).' : !data ? 'Import a dataset first (Data step).' : !data.tokenized ? 'The dataset is being tokenized.' : bad ? `Fix the method settings first: ${bad}` : null;
   const active = st?.status === 'running' || st?.status === 'paused';
   const label = METHODS.find((m) => m.id === f.method)!.label;
+  const next = describe(toRunConfig(f));
+  // A started or restored run whose settings differ from the form's: both lines, so a finished
+  // 6-step run is not shown beside the form's 600 steps as if they were its own.
+  const current = st && run.config ? describe(run.config) : null;
+  const runLine = current !== null && current !== next ? current : null;
   return (
     <section className="panel" data-testid="train-panel">
       <h2>Train</h2>
@@ -78,8 +89,14 @@ export function TrainPanel() {
         line), the validation loss, the learning rate and the gradient norm; drag across a chart to zoom, double-click to zoom out. A checkpoint is saved on
         pause, every few steps and at the end, so a run can be resumed after a reload.
       </Note>
+      {runLine && (
+        <div className="run-setup">
+          This run: <span data-testid="run-current-settings">{runLine}</span>
+        </div>
+      )}
       <div className="run-setup">
-        <span data-testid="run-settings">{describe(f)}</span>{' '}
+        {runLine && 'Next run: '}
+        <span data-testid="run-settings">{next}</span>{' '}
         <button type="button" className="link" onClick={() => setStep('method')}>change</button>
       </div>
       <div className="row controls">

@@ -37,7 +37,7 @@ export async function startRun(): Promise<RunState | null> {
     return null;
   }
   replaceMetrics([]);
-  s.patchRun({ starting: true, error: null, state: null, routerStats: null, routerStatsStep: 0, noRouter: false, routerHistory: [] });
+  s.patchRun({ starting: true, error: null, state: null, config: null, routerStats: null, routerStatsStep: 0, noRouter: false, routerHistory: [] });
   s.patchEval({ after: null });
   const config = toRunConfig(s.method);
   // A run that asks for an intuition computes it again: its map replaces the one shown.
@@ -46,7 +46,7 @@ export async function startRun(): Promise<RunState | null> {
     const state = await api().startRun(config);
     // Events may already have moved the state on; keep the newer one.
     const now = useStore.getState().run.state;
-    useStore.getState().patchRun({ starting: false, state: now && now.step >= state.step ? now : state });
+    useStore.getState().patchRun({ starting: false, state: now && now.step >= state.step ? now : state, config });
     return state;
   } catch (e) {
     useStore.getState().patchRun({ starting: false, error: message(e) });
@@ -106,7 +106,8 @@ export async function restoreRun(id: string): Promise<RunState | null> {
   try {
     const state = await api().restoreRun(id);
     replaceMetrics(await api().metrics());
-    useStore.getState().patchRun({ starting: false, state, routerStats: null, routerStatsStep: 0, noRouter: false, routerHistory: [] });
+    const config = useStore.getState().run.saved.find((r) => r.id === id)?.config ?? null;
+    useStore.getState().patchRun({ starting: false, state, config, routerStats: null, routerStatsStep: 0, noRouter: false, routerHistory: [] });
     useStore.getState().patchEval({ after: null });
     return state;
   } catch (e) {

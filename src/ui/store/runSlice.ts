@@ -3,7 +3,7 @@
 // The metric rows themselves stay out of the store (./metrics.ts): charts draw them on a canvas
 // without React re-rendering at the step rate.
 import type { StateCreator } from 'zustand';
-import type { RunState } from '../../train/run.ts';
+import type { RunConfig, RunState } from '../../train/run.ts';
 import type { RunRecord } from '../../train/checkpoint.ts';
 import type { FinetuneResult } from '../../worker/api.ts';
 
@@ -17,6 +17,8 @@ export interface RouterSample {
 
 export interface RunUiState {
   state: RunState | null;
+  /** The settings of the run in `state` (the Method form may have changed since it started or was restored). */
+  config: RunConfig | null;
   /** startRun called, not yet running (the intuition may be computing). */
   starting: boolean;
   error: string | null;
@@ -38,6 +40,6 @@ export interface RunSlice {
 }
 
 export const createRunSlice: StateCreator<RunSlice, [], [], RunSlice> = (set) => ({
-  run: { state: null, starting: false, error: null, saved: [], routerStats: null, routerStatsStep: 0, noRouter: false, routerHistory: [] },
+  run: { state: null, config: null, starting: false, error: null, saved: [], routerStats: null, routerStatsStep: 0, noRouter: false, routerHistory: [] },
   patchRun: (p) => set((s) => ({ run: { ...s.run, ...p } })),
 });
