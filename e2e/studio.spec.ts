@@ -334,6 +334,10 @@ test('export step: a trained adapter downloads as a zip; an adapter folder loads
   const dir = join(FIX, 'adapters', 'tiny-gpt2-trex');
   await page.getByTestId('adapter-files').setInputFiles(['adapter_model.safetensors', 'intuition.safetensors', 'mor1e_config.json'].map((f) => join(dir, f)));
   await expect(page.getByTestId('adapter-loaded')).toContainText('Loaded trex (mor1e)');
+  // Loading freed the LoRA run's adapter in the worker: the studio says which adapter is active now, and the Train step has no run.
+  await expect(page.getByTestId('export-active')).toHaveText('Active adapter: the loaded T-REX adapter (below)');
+  await expect(studio.stepEntry('export')).toContainText('loaded T-REX adapter');
+  await expect(studio.stepEntry('train')).not.toContainText('steps');
   const g = await page.evaluate(() => window.mor1e!.generate({ prompt: 'Reverse the word: sun', maxNewTokens: 3, temperature: 0, adapter: true, s: [0.2, 0.1, 0, 0.3, -0.1] }));
   expect(g.promptIds.length).toBeGreaterThan(0);
   // Its routing (top-4 of 6 experts, a 6 x 5 mapper, GPT-2's fused layers), read back with zero scores.
@@ -349,4 +353,29 @@ test('export step: a trained adapter downloads as a zip; an adapter folder loads
   await studio.goto('playground');
   await page.getByTestId('playground-prompt').fill('Reverse the word: sun');
   await expect(page.getByTestId('playground-scores-none')).toContainText('supplied vectors');
+  // With no run, the loaded adapter drives the playground and the evaluation from the UI too.
+  await expect(page.getByTestId('playground-side-by-side')).toBeEnabled();
+  await studio.goto('evaluate');
+  await expect(page.getByTestId('eval-run')).toHaveText('Evaluate before and after');
+  // Back on the Export step, the loaded adapter is still described; unloading leaves the base model alone.
+  await studio.goto('export');
+  await expect(page.getByTestId('adapter-loaded')).toContainText('Loaded trex (mor1e)');
+  await page.getByRole('button', { name: 'Unload' }).click();
+  await expect(page.getByTestId('export-active')).toHaveText('Active adapter: none yet: train one (Train step) or load one below');
+  await expect(page.getByTestId('adapter-loaded')).toHaveCount(0);
+  await studio.goto('playground');
+  await expect(page.getByTestId('playground-side-by-side')).toBeDisabled();
+  // A loaded adapter, then the saved LoRA run restored: the run's adapter is the active one (the loaded one used to shadow it).
+  await studio.goto('export');
+  await page.getByTestId('adapter-files').setInputFiles(['adapter_model.safetensors', 'intuition.safetensors', 'mor1e_config.json'].map((f) => join(dir, f)));
+  await expect(page.getByTestId('adapter-loaded')).toContainText('Loaded trex (mor1e)');
+  await studio.goto('train');
+  await page.getByTestId('saved-run').first().getByTestId('saved-run-restore').click();
+  await expect(page.getByTestId('run-progress')).toHaveAttribute('data-status', 'paused', { timeout: 60_000 }); // restored runs wait paused at their checkpoint
+  await expect(page.getByTestId('run-current-settings')).toContainText('LoRA r = 4');
+  await studio.goto('export');
+  await expect(page.getByTestId('export-active')).toHaveText('Active adapter: the run\'s (LoRA, paused at step 2)');
+  await expect(page.getByTestId('adapter-loaded')).toHaveCount(0);
+  const again = unzip((await studio.download(page.getByTestId('export-adapter'))).bytes);
+  expect(Object.keys(again).sort()).toEqual(['adapter_config.json', 'adapter_model.safetensors']);
 });

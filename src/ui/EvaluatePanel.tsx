@@ -2,7 +2,7 @@
 // (through the adapter), as a table and paired bars, with the unweighted mean over tasks.
 // Multiple-choice tasks show both scores: the greedy first token's letter (the paper's protocol)
 // and the most likely choice letter.
-import { evaluateBeforeAfter, useStore } from './store/index.ts';
+import { evaluateBeforeAfter, hasAdapter, useStore } from './store/index.ts';
 import { Note } from './Note.tsx';
 import type { EvalResult, TaskScore } from '../train/evaluate.ts';
 
@@ -69,6 +69,7 @@ export function EvaluatePanel() {
   const patch = useStore((s) => s.patchEval);
   const ready = useStore((s) => !!s.model.info && !!s.data.result?.tokenized && s.data.result.validation > 0);
   const run = useStore((s) => s.run.state);
+  const adapter = useStore((s) => hasAdapter(s.run));
   const running = run?.status === 'running';
   return (
     <section className="panel" data-testid="evaluate-panel">
@@ -85,7 +86,7 @@ export function EvaluatePanel() {
           </select>
         </label>
         <button type="button" className="primary" data-testid="eval-run" disabled={!ready || !!ev.running || running} onClick={() => void evaluateBeforeAfter()}>
-          {run ? 'Evaluate before and after' : 'Evaluate the base model'}
+          {adapter ? 'Evaluate before and after' : 'Evaluate the base model'}
         </button>
         {ev.running && <span data-testid="eval-progress">Evaluating {ev.running === 'base' ? 'the base model' : 'with the adapter'}…</span>}
         {running && <span className="muted">pause or let the run finish first</span>}

@@ -7,6 +7,7 @@
 import { useEffect, useRef, useState } from 'react';
 import { useStore, watchRouterStats } from './store/index.ts';
 import { Note } from './Note.tsx';
+import { methodLabel } from './method.ts';
 import { ShareOverTime } from './ShareOverTime.tsx';
 import { RoutingPanel } from './RoutingStrip.tsx';
 import type { RouterStats } from './store/runSlice.ts';
@@ -83,6 +84,7 @@ function Heatmap({ stats, group }: { stats: RouterStats; group: number }) {
 export function ExpertsPanel() {
   const stats = useStore((s) => s.run.routerStats);
   const st = useStore((s) => s.run.state);
+  const loaded = useStore((s) => s.run.loaded);
   const step = useStore((s) => s.run.routerStatsStep);
   const noRouter = useStore((s) => s.run.noRouter);
   const history = useStore((s) => s.run.routerHistory);
@@ -104,7 +106,9 @@ export function ExpertsPanel() {
         the run.
       </Note>
       {!st ? (
-        <p className="muted" data-testid="experts-empty">Start a run (Train step) to see the experts at work.</p>
+        <p className="muted" data-testid="experts-empty">
+          {loaded ? `The loaded ${methodLabel(loaded.method)} adapter carries no training statistics: route a prompt below to see its experts at work, or start a run (Train step).` : 'Start a run (Train step) to see the experts at work.'}
+        </p>
       ) : !stats ? (
         <p className="muted" data-testid="experts-empty">
           {noRouter ? 'This run’s method (LoRA) has no router, so there are no experts to show.' : st.step === 0 ? 'The statistics appear after the first step.' : 'Reading the router statistics (after the step in progress)…'}

@@ -5,11 +5,12 @@
 // the playground and further training (init "loaded").
 import { useState } from 'react';
 import { zipSync } from 'fflate';
-import { engineClient, useStore } from './store/index.ts';
+import { engineClient, loadAdapterFiles, unloadAdapter, useStore } from './store/index.ts';
 import { message } from './store/store.ts';
 import { fromFileList } from './files.ts';
 import { Note } from './Note.tsx';
-import type { AdapterFile, AdapterInfo, ExportRequest } from '../worker/api.ts';
+import { methodLabel } from './method.ts';
+import type { AdapterFile, ExportRequest } from '../worker/api.ts';
 
 type Kind = ExportRequest['kind'];
 const KINDS: Array<{ kind: Kind; label: string; what: string }> = [
@@ -40,10 +41,12 @@ function download(name: string, files: AdapterFile[]): void {
 export function ExportPanel() {
   const info = useStore((s) => s.model.info);
   const run = useStore((s) => s.run.state);
+  const runConfig = useStore((s) => s.run.config);
   const [busy, setBusy] = useState<Kind | 'load' | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [last, setLast] = useState<{ kind: Kind; files: AdapterFile[]; report: ClusterRow[] | null } | null>(null);
-  const [loaded, setLoaded] = useState<AdapterInfo | null>(null);
+  // The loaded adapter lives in the store: it stays active (and described here) when the user moves between steps.
+  const loaded = useStore((s) => s.run.loaded);
   const model = info?.source.replace(/\/$/, '').split('/').pop() ?? 'model';
 
   const exportKind = async (kind: Kind) => {
@@ -67,7 +70,7 @@ export function ExportPanel() {
     setError(null);
     try {
       const files = await Promise.all(fromFileList(list).map(async (f) => ({ name: f.name, bytes: new Uint8Array(await f.blob.arrayBuffer()) })));
-      setLoaded(await engineClient().api.loadAdapter({ kind: 'files', files }));
+      await loadAdapterFiles(files);
     } catch (e) {
       setError(message(e));
     } finally {
@@ -78,20 +81,24 @@ export function ExportPanel() {
   const unload = async () => {
     setError(null);
     try {
-      await engineClient().api.unloadAdapter();
-      setLoaded(null);
+      await unloadAdapter();
     } catch (e) {
       setError(message(e));
     }
   };
 
   return (
-    <section data-testid="export-panel">
+    <section className="panel" data-testid="export-panel">
       <h2>Export</h2>
       <Note>
-        Take the adapter out of the browser in formats others load, or bring one in. The adapter is the run&apos;s ({run ? `${run.status}, step ${run.step}` : 'none yet'}) or one loaded below.
+        Take the adapter out of the browser in formats others load, or bring one in. Loading an adapter makes it the one that evaluation, the playground
+        and the routing view use (and that a run with the same settings can continue); a new run or restoring a saved one replaces it.
       </Note>
       {!info && <p>Load a model first.</p>}
+      <p data-testid="export-active">
+        Active adapter:{' '}
+        {run ? `the run's (${runConfig ? `${methodLabel(runConfig.method)}, ` : ''}${run.status} at step ${run.step})` : loaded ? `the loaded ${methodLabel(loaded.method)} adapter (below)` : 'none yet: train one (Train step) or load one below'}
+      </p>
       <div className="export-kinds">
         {KINDS.map((k) => (
           <div key={k.kind} className="export-kind">

@@ -1,7 +1,7 @@
 // The playground: generate from the loaded model (greedy or sampled), streaming tokens, through the
-// trained adapter or the base model, or both side by side; beside the prompt, its intuition scores
+// active adapter (trained or loaded) or the base model, or both side by side; beside the prompt, its intuition scores
 // over the clusters when the adapter has an intuition.
-import { generateText, useStore } from './store/index.ts';
+import { generateText, hasAdapter as adapterOf, useStore } from './store/index.ts';
 import { Note } from './Note.tsx';
 import { PromptScores } from './PromptScores.tsx';
 
@@ -9,7 +9,7 @@ export function Playground() {
   const info = useStore((s) => s.model.info);
   const p = useStore((s) => s.playground);
   const patch = useStore((s) => s.patchPlayground);
-  const hasAdapter = useStore((s) => s.run.state !== null);
+  const hasAdapter = useStore((s) => adapterOf(s.run));
   const training = useStore((s) => s.run.state?.status === 'running');
   if (!info) {
     return (
@@ -24,7 +24,7 @@ export function Playground() {
     <section className="panel" data-testid="playground">
       <h2>Playground</h2>
       <Note>
-        Type a prompt and generate. With a trained adapter, compare the base model with the finetuned one; the suite&rsquo;s rows use the instruction
+        Type a prompt and generate. With an adapter (trained here or loaded in the Export step), compare the base model with the finetuned one; the suite&rsquo;s rows use the instruction
         template, so tick it for prompts like theirs.
       </Note>
       <div className="prompt-row">
@@ -35,10 +35,10 @@ export function Playground() {
         <label>
           <input type="checkbox" checked={p.useChat} onChange={(e) => patch({ useChat: e.target.checked })} /> {info.hasChatTemplate ? 'chat template' : 'instruction template'}
         </label>
-        <label title={hasAdapter ? undefined : 'Train an adapter first'}>
+        <label title={hasAdapter ? undefined : 'Train an adapter or load one (Export step) first'}>
           <input type="checkbox" data-testid="playground-adapter" disabled={!hasAdapter || p.sideBySide} checked={hasAdapter && p.adapter} onChange={(e) => patch({ adapter: e.target.checked })} /> through the adapter
         </label>
-        <label title={hasAdapter ? undefined : 'Train an adapter first'}>
+        <label title={hasAdapter ? undefined : 'Train an adapter or load one (Export step) first'}>
           <input type="checkbox" data-testid="playground-side-by-side" disabled={!hasAdapter} checked={both} onChange={(e) => patch({ sideBySide: e.target.checked })} /> base and adapter side by side
         </label>
         <label>Max tokens <input type="number" min={1} max={512} value={p.maxNewTokens} onChange={(e) => patch({ maxNewTokens: Math.max(1, Number(e.target.value) || 1) })} /></label>

@@ -3,7 +3,7 @@
 // scoring as generate), as a row of small bars; the highest cluster is marked. Read a moment
 // after typing stops, never while a run trains.
 import { useEffect, useState } from 'react';
-import { engineClient, useStore } from './store/index.ts';
+import { engineClient, hasAdapter as adapterOf, useStore } from './store/index.ts';
 import { message } from './store/store.ts';
 import type { PromptIntuition } from '../worker/api.ts';
 
@@ -25,7 +25,8 @@ export function barExtent(v: number, max: number, signed: boolean): { from: numb
 }
 
 export function PromptScores({ prompt }: { prompt: string }) {
-  const hasAdapter = useStore((s) => s.run.state !== null);
+  const hasAdapter = useStore((s) => adapterOf(s.run));
+  const loaded = useStore((s) => s.run.loaded);
   const training = useStore((s) => s.run.state?.status === 'running');
   const runId = useStore((s) => s.run.state?.id ?? null);
   const intuitionK = useStore((s) => s.intuition.result?.k ?? null);
@@ -52,7 +53,7 @@ export function PromptScores({ prompt }: { prompt: string }) {
       live = false;
       clearTimeout(timer);
     };
-  }, [prompt, hasAdapter, training, runId, intuitionK]);
+  }, [prompt, hasAdapter, training, runId, loaded, intuitionK]);
   if (!hasAdapter) return null;
   if (error) return <p className="scores bad" data-testid="playground-scores-error">{error}</p>;
   if (!got) return <div className="scores" aria-hidden="true" />;

@@ -2,7 +2,7 @@
 // model and suite on first open); pause, resume, stop; a progress bar with the step, tokens per
 // second and ETA; the intuition's progress before the first step; live curves; the saved runs.
 import { pauseRun, resumeRun, startRun, stopRun, useStore } from './store/index.ts';
-import { checkMethod, firstError, isGated, METHODS, toRunConfig } from './method.ts';
+import { checkMethod, firstError, isGated, methodLabel, toRunConfig } from './method.ts';
 import { TrainCharts } from './TrainCharts.tsx';
 import { SavedRuns } from './SavedRuns.tsx';
 import { Note } from './Note.tsx';
@@ -19,7 +19,7 @@ const INTUITION_FROM = { model: 'the base model', encoder: 'a sentence encoder',
 
 /** A run's settings in one line (the Method form's, through toRunConfig, or a started or restored run's). */
 function describe(c: RunConfig): string {
-  const name = METHODS.find((m) => m.id === c.method)!.label;
+  const name = methodLabel(c.method);
   const size = c.method === 'trex' ? `${c.r1} x ${c.r2}` : c.method === 'mor1e' ? `E = ${c.E}` : `r = ${c.r}`;
   const gated = isGated(c.method);
   const routing = gated ? (c.topk ? `, top-${c.topk}` : ', dense') : '';
@@ -75,7 +75,7 @@ export function TrainPanel() {
   const bad = firstError(check);
   const blocked = !info ? 'Load a model first (Model step).' : !data ? 'Import a dataset first (Data step).' : !data.tokenized ? 'The dataset is being tokenized.' : bad ? `Fix the method settings first: ${bad}` : null;
   const active = st?.status === 'running' || st?.status === 'paused';
-  const label = METHODS.find((m) => m.id === f.method)!.label;
+  const label = methodLabel(f.method);
   const next = describe(toRunConfig(f));
   // A started or restored run whose settings differ from the form's: both lines, so a finished
   // 6-step run is not shown beside the form's 600 steps as if they were its own.

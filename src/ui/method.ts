@@ -53,6 +53,9 @@ export const METHODS: Array<{ id: AdapterMethod; label: string; blurb: string }>
   { id: 'sira', label: 'SiRA', blurb: `${MOLORA_EXPERTS} LoRA experts of rank r/${MOLORA_EXPERTS}, sparse top-k routing` },
 ];
 
+/** The method's display name (T-REX, MoR1E, LoRA, MoLoRA, SiRA). */
+export const methodLabel = (m: AdapterMethod): string => METHODS.find((x) => x.id === m)!.label;
+
 /** The method's sizes and routing as the paper sets them; training settings are left alone. */
 export function presetOf(method: AdapterMethod): Partial<MethodForm> {
   switch (method) {

@@ -2,7 +2,7 @@
 // why), derived from the store; no state of its own.
 import type { StoreState } from './store/store.ts';
 import type { StepId } from './store/uiSlice.ts';
-import { checkMethod, firstError } from './method.ts';
+import { checkMethod, firstError, methodLabel } from './method.ts';
 
 export type StepStatus = 'done' | 'active' | 'ready' | 'blocked' | 'error';
 
@@ -25,6 +25,8 @@ export function stepViews(s: StoreState): StepView[] {
   const info = s.model.info;
   const data = s.data.result;
   const run = s.run.state;
+  const loaded = s.run.loaded;
+  const adapter = run !== null || loaded !== null;
   const noGpu = s.gpu.status === 'unavailable' ? 'no WebGPU' : 'starting the GPU';
   const v = (id: StepId, status: StepStatus, detail: string): StepView => ({ id, label: STEP_LABELS[id], status, detail });
 
@@ -39,7 +41,7 @@ export function stepViews(s: StoreState): StepView[] {
 
   const check = checkMethod(s.method, { info, data, limits: s.gpu.status === 'ready' ? s.gpu.limits : null });
   const bad = firstError(check);
-  const methodName = { trex: 'T-REX', mor1e: 'MoR1E', lora: 'LoRA', molora: 'MoLoRA', sira: 'SiRA' }[s.method.method];
+  const methodName = methodLabel(s.method.method);
   const method = !info ? v('method', 'blocked', 'needs a model') : bad ? v('method', 'error', `fix: ${bad.split(':')[0]}`) : v('method', 'done', `${methodName}, ${check.trainable?.toLocaleString('en-US') ?? '?'} parameters`);
 
   const trainBlock = !info ? 'needs a model' : !data ? 'needs a dataset' : !data.tokenized ? 'data not tokenized' : bad ? 'method settings invalid' : null;
@@ -51,7 +53,7 @@ export function stepViews(s: StoreState): StepView[] {
     : trainBlock ? v('train', 'blocked', trainBlock)
     : run?.status === 'stopped' ? v('train', 'done', `stopped at step ${run.step}`) : v('train', 'ready', 'ready to start');
 
-  const experts = !run ? v('experts', 'blocked', 'after a run starts')
+  const experts = !run ? (loaded ? v('experts', 'ready', 'route a prompt') : v('experts', 'blocked', 'after a run starts'))
     : s.run.noRouter ? v('experts', 'blocked', 'LoRA has no router')
     : v('experts', run.status === 'running' ? 'active' : 'done', s.run.routerStats ? `${s.run.routerStats.length} layers` : 'routing per layer');
 
@@ -63,11 +65,13 @@ export function stepViews(s: StoreState): StepView[] {
     : s.evaluation.error ? v('evaluate', 'error', 'evaluation failed')
     : s.evaluation.after ? v('evaluate', 'done', `mean ${(100 * s.evaluation.after.mean).toFixed(0)}% after`)
     : s.evaluation.before ? v('evaluate', 'done', `base mean ${(100 * s.evaluation.before.mean).toFixed(0)}%`)
-    : !info || !data?.tokenized ? v('evaluate', 'blocked', 'needs a model and data') : v('evaluate', 'ready', run ? 'before and after' : 'the base model');
+    : !info || !data?.tokenized ? v('evaluate', 'blocked', 'needs a model and data') : v('evaluate', 'ready', adapter ? 'before and after' : 'the base model');
 
-  const playground = !info ? v('playground', 'blocked', 'needs a model') : s.playground.generating ? v('playground', 'active', 'generating…') : v('playground', 'ready', run ? 'base or adapter' : 'the base model');
+  const playground = !info ? v('playground', 'blocked', 'needs a model') : s.playground.generating ? v('playground', 'active', 'generating…') : v('playground', 'ready', adapter ? 'base or adapter' : 'the base model');
 
-  const exportV = !info ? v('export', 'blocked', 'needs a model') : run ? v('export', 'ready', 'the run\'s adapter, or load one') : v('export', 'ready', 'load an adapter');
+  const exportV = !info ? v('export', 'blocked', 'needs a model')
+    : run ? v('export', 'ready', 'the run\'s adapter, or load one')
+    : loaded ? v('export', 'done', `loaded ${methodLabel(loaded.method)} adapter`) : v('export', 'ready', 'load an adapter');
 
   return [model, dataV, method, train, experts, clusters, evaluate, playground, exportV];
 }

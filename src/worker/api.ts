@@ -157,7 +157,14 @@ export type EngineEvent =
    */
   | { type: 'intuition'; result: IntuitionResult; taskNames: string[]; pointTasks: Int32Array; pointTexts: string[] }
   /** A training run's new metric rows (every step's row, a few times a second) and its state. */
-  | { type: 'run-metrics'; rows: MetricRow[]; state: RunState };
+  | { type: 'run-metrics'; rows: MetricRow[]; state: RunState }
+  /**
+   * The active adapter changed (loadAdapter, unloadAdapter, startRun, restoreRun, loadModel): a
+   * loaded one (`info` describes it), a run's (`config` is that run's), or none. 'loaded' and null
+   * mean the worker freed the last run's adapter: that run is gone (its checkpoint stays in the
+   * saved runs).
+   */
+  | { type: 'adapter'; source: 'loaded' | 'run' | null; info: AdapterInfo | null; config: RunConfig | null };
 
 /** A file of an adapter folder (export, import): its path inside the folder and its bytes. */
 export interface AdapterFile {

@@ -85,6 +85,11 @@ function needAdapter(what: string): { trainer: GpuTrainer; intuition: IntuitionR
   return a;
 }
 
+/** Tells the page which adapter is active now (after every change of `imported` or `run`). */
+function adapterChanged(): void {
+  emit({ type: 'adapter', source: imported ? 'loaded' : run ? 'run' : null, info: imported?.info ?? null, config: !imported && run ? run.config : null });
+}
+
 /** Frees the imported adapter and a finished run's adapter (a running or paused run is refused). */
 function dropAdapter(): void {
   const st = run?.state().status;
@@ -361,6 +366,7 @@ export const api: EngineApi = {
     const gpu = await GpuModel.load(e, opened, (progress) => emit({ type: 'upload', progress }));
     // An adapter belongs to the model it was trained on or loaded for.
     dropAdapter();
+    adapterChanged();
     loaded?.gpu.destroy();
     loaded = { opened, gpu, info: describe(opened, gpu), files };
     if (intuitionModel?.source === 'model') {
@@ -496,11 +502,13 @@ export const api: EngineApi = {
       intuition: rec ? { source: rec.source, k: rec.k, dim: rec.dim, layer: rec.layer, encoder: rec.encoder } : null, baseModel: imp.baseModel, warnings: imp.warnings,
     };
     imported = { trainer, intuition: rec, info };
+    adapterChanged();
     return info;
   },
 
   async unloadAdapter() {
     dropAdapter();
+    adapterChanged();
   },
 
   async importDataset(input, options = {}) {
@@ -625,6 +633,7 @@ export const api: EngineApi = {
     if (imported && imported.trainer !== previous) imported.trainer.destroy();
     imported = null;
     run = next;
+    adapterChanged();
     void next.start();
     return next.state();
   },
@@ -718,8 +727,12 @@ export const api: EngineApi = {
     runIntuition.set(id, intuition);
     const next = new Run(e, m.gpu, ds, rec.config, runHooks(), { id, k: rec.k });
     next.restored(ck.state, ck.metrics, ck.elapsed, ck.cursor);
+    // The restored run owns the adapter, like a started one: a loaded adapter no longer stands in for it.
     run?.trainer.destroy();
+    imported?.trainer.destroy();
+    imported = null;
     run = next;
+    adapterChanged();
     return next.state();
   },
 

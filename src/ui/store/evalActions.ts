@@ -1,7 +1,8 @@
 // Evaluation actions: per-task accuracy on the validation split before training (the base model,
-// computed once per model, dataset and row limit) and after (through the run's adapter).
+// computed once per model, dataset and row limit) and after (through the active adapter: the run's or a loaded one).
 import type { EvalResult } from '../../train/evaluate.ts';
 import { engineClient, message, useStore } from './store.ts';
+import { hasAdapter } from './runSlice.ts';
 
 function baseKey(): string {
   const s = useStore.getState();
@@ -24,7 +25,7 @@ export async function evaluateBeforeAfter(): Promise<void> {
       const before = await evaluateOne(false);
       patchEval({ before, beforeKey: key });
     }
-    if (useStore.getState().run.state) {
+    if (hasAdapter(useStore.getState().run)) {
       patchEval({ running: 'adapter' });
       patchEval({ after: await evaluateOne(true) });
     }

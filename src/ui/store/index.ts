@@ -4,10 +4,12 @@
 import type { DatasetInput, ImportOptions, ImportResult } from '../../data/types.ts';
 import type { EngineEvent, GenerateResult, ModelInfo, ModelSource } from '../../worker/api.ts';
 import { engineClient, message, useStore } from './store.ts';
-import { onRunMetrics } from './runActions.ts';
+import { onAdapterChanged, onRunMetrics } from './runActions.ts';
+import { hasAdapter } from './runSlice.ts';
 
 export { engineClient, useStore, type StoreState } from './store.ts';
 export * from './runActions.ts';
+export { hasAdapter } from './runSlice.ts';
 export * from './evalActions.ts';
 export * from './intuitionActions.ts';
 
@@ -46,6 +48,9 @@ function onEngineEvent(e: EngineEvent): void {
       break;
     case 'run-metrics':
       onRunMetrics(e.rows, e.state);
+      break;
+    case 'adapter':
+      onAdapterChanged(e);
       break;
   }
 }
@@ -154,7 +159,7 @@ export function loadDefaults(): Promise<unknown> {
 /** Generates from the playground's prompt; tokens stream in. Side by side: the base model, then the adapter. */
 export async function generateText(): Promise<GenerateResult | null> {
   const { playground: p, patchPlayground } = useStore.getState();
-  const hasAdapter = useStore.getState().run.state !== null;
+  const adapter = hasAdapter(useStore.getState().run);
   patchPlayground({ generating: true, output: '', adapterOutput: '', error: null });
   // `into`: which output the text streams into ('base' is the single output when not side by side).
   const one = async (adapter: boolean, into: 'base' | 'adapter'): Promise<GenerateResult> => {
@@ -171,10 +176,10 @@ export async function generateText(): Promise<GenerateResult | null> {
   };
   try {
     let result: GenerateResult;
-    if (p.sideBySide && hasAdapter) {
+    if (p.sideBySide && adapter) {
       await one(false, 'base');
       result = await one(true, 'adapter');
-    } else result = await one(p.adapter && hasAdapter, 'base');
+    } else result = await one(p.adapter && adapter, 'base');
     patchPlayground({ generating: false, streaming: null });
     return result;
   } catch (e) {

@@ -2,6 +2,7 @@
 // (list, restore to resume after a reload), and the router statistics, read every ~2 s while a
 // view that shows them is open and the run is running.
 import type { MetricRow, RunState } from '../../train/run.ts';
+import type { AdapterFile, AdapterInfo, EngineEvent } from '../../worker/api.ts';
 import { appendMetrics, replaceMetrics } from './metrics.ts';
 import { engineClient, message, useStore } from './store.ts';
 import { MAX_ROUTER_SAMPLES, type RouterStats } from './runSlice.ts';
@@ -27,6 +28,32 @@ function setRunState(state: RunState): void {
   }
 }
 
+/**
+ * The worker's active adapter changed. A loaded adapter, or none, means the worker freed the last
+ * run's adapter (a model or an adapter replaced it): the run is gone there, so it goes here too
+ * (its checkpoint stays in the saved runs). Any change makes the last "after" evaluation stale.
+ */
+export function onAdapterChanged({ source, info, config }: Extract<EngineEvent, { type: 'adapter' }>): void {
+  const s = useStore.getState();
+  s.patchEval({ after: null });
+  if (source === 'run') {
+    s.patchRun({ loaded: null, config });
+    return;
+  }
+  replaceMetrics([]);
+  s.patchRun({ loaded: source === 'loaded' ? info : null, state: null, config: null, routerStats: null, routerStatsStep: 0, noRouter: false, routerHistory: [] });
+}
+
+/** Loads an adapter from files (a PEFT LoRA or the mor1e format); resolves to its description, or throws the reason. */
+export async function loadAdapterFiles(files: AdapterFile[]): Promise<AdapterInfo> {
+  return api().loadAdapter({ kind: 'files', files });
+}
+
+/** Frees the loaded adapter; generation and evaluation use the base model again. */
+export async function unloadAdapter(): Promise<void> {
+  await api().unloadAdapter();
+}
+
 /** Starts a run with the Method step's settings; resolves to its state, or null with the error shown. */
 export async function startRun(): Promise<RunState | null> {
   const s = useStore.getState();
@@ -46,7 +73,7 @@ export async function startRun(): Promise<RunState | null> {
     const state = await api().startRun(config);
     // Events may already have moved the state on; keep the newer one.
     const now = useStore.getState().run.state;
-    useStore.getState().patchRun({ starting: false, state: now && now.step >= state.step ? now : state, config });
+    useStore.getState().patchRun({ starting: false, state: now && now.step >= state.step ? now : state });
     return state;
   } catch (e) {
     useStore.getState().patchRun({ starting: false, error: message(e) });
@@ -106,8 +133,7 @@ export async function restoreRun(id: string): Promise<RunState | null> {
   try {
     const state = await api().restoreRun(id);
     replaceMetrics(await api().metrics());
-    const config = useStore.getState().run.saved.find((r) => r.id === id)?.config ?? null;
-    useStore.getState().patchRun({ starting: false, state, config, routerStats: null, routerStatsStep: 0, noRouter: false, routerHistory: [] });
+    useStore.getState().patchRun({ starting: false, state, routerStats: null, routerStatsStep: 0, noRouter: false, routerHistory: [] });
     useStore.getState().patchEval({ after: null });
     return state;
   } catch (e) {

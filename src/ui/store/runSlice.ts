@@ -5,7 +5,7 @@
 import type { StateCreator } from 'zustand';
 import type { RunConfig, RunState } from '../../train/run.ts';
 import type { RunRecord } from '../../train/checkpoint.ts';
-import type { FinetuneResult } from '../../worker/api.ts';
+import type { AdapterInfo, FinetuneResult } from '../../worker/api.ts';
 
 export type RouterStats = FinetuneResult['routerStats'];
 
@@ -17,7 +17,7 @@ export interface RouterSample {
 
 export interface RunUiState {
   state: RunState | null;
-  /** The settings of the run in `state` (the Method form may have changed since it started or was restored). */
+  /** The settings of the run in `state`, from the worker's 'adapter' event (the Method form may have changed since the run started or was restored). */
   config: RunConfig | null;
   /** startRun called, not yet running (the intuition may be computing). */
   starting: boolean;
@@ -30,7 +30,12 @@ export interface RunUiState {
   noRouter: boolean;
   /** Readings so far, one per step read (at most MAX_ROUTER_SAMPLES, thinned). */
   routerHistory: RouterSample[];
+  /** An adapter loaded from files (Export step or the test API): the active adapter instead of a run's. */
+  loaded: AdapterInfo | null;
 }
+
+/** Whether generation, evaluation and export have an adapter: a run's (started or restored) or a loaded one. */
+export const hasAdapter = (run: RunUiState): boolean => run.state !== null || run.loaded !== null;
 
 export const MAX_ROUTER_SAMPLES = 2000;
 
@@ -40,6 +45,6 @@ export interface RunSlice {
 }
 
 export const createRunSlice: StateCreator<RunSlice, [], [], RunSlice> = (set) => ({
-  run: { state: null, config: null, starting: false, error: null, saved: [], routerStats: null, routerStatsStep: 0, noRouter: false, routerHistory: [] },
+  run: { state: null, config: null, starting: false, error: null, saved: [], routerStats: null, routerStatsStep: 0, noRouter: false, routerHistory: [], loaded: null },
   patchRun: (p) => set((s) => ({ run: { ...s.run, ...p } })),
 });
