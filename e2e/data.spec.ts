@@ -96,12 +96,23 @@ test('the Data panel: a picked file, its problems by line, a column mapping, the
   await page.getByTestId('data-file').setInputFiles({ name: 'odd.csv', mimeType: 'text/csv', buffer: Buffer.from('q,label,subject\n<b>what</b>?,yes,a\nwhy?,no,b\n') });
   await expect(page.getByTestId('data-mapping')).toBeVisible();
   await expect(summary).toContainText('tasks.jsonl'); // the previous dataset stays until the mapping is given
+  // Guessed from the names where they say it ("label", "subject"); "q" is left to the user.
+  await expect(page.getByTestId('map-answer')).toHaveValue('label');
+  await expect(page.getByTestId('map-task')).toHaveValue('subject');
+  await expect(page.getByTestId('map-prompt')).toHaveValue('');
+  await expect(page.getByTestId('map-import')).toBeDisabled();
   await page.getByTestId('map-prompt').selectOption('q');
-  await page.getByTestId('map-answer').selectOption('label');
-  await page.getByTestId('map-task').selectOption('subject');
   await page.getByRole('button', { name: 'Import with this mapping' }).click();
   await expect(summary).toContainText('odd.csv');
   await expect(summary).toContainText('shape mapped');
+  // Another file of no known shape gets its own form: question / answer / category are all recognised, one click imports.
+  await page.getByTestId('data-file').setInputFiles({ name: 'qa.csv', mimeType: 'text/csv', buffer: Buffer.from('question,answer,category\nWhat is 2 plus 3?,5,math\nSpell cat backwards,tac,spell\n') });
+  await expect(page.getByTestId('data-mapping')).toContainText('qa.csv: no known shape');
+  await expect(page.getByTestId('map-prompt')).toHaveValue('question');
+  await expect(page.getByTestId('map-input')).toHaveValue('');
+  await page.getByTestId('map-import').click();
+  await expect(summary).toContainText('qa.csv');
+  await expect(page.getByTestId('data-tasks').locator('tbody tr')).toHaveCount(2);
   await page.getByTestId('data-suite').click();
   await expect(summary).toContainText('4400 rows kept of 4400'); // train.jsonl and its validation.jsonl
   await expect(page.locator('b')).toHaveCount(0); // data text is never rendered as HTML

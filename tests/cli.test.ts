@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { resolve } from 'node:path';
 import {
-  BUNDLED_MODEL_URL, CliError, COMPARE_VARIANTS, DEFAULTS, EXIT, FINETUNE_HELP, GENERATE_HELP, compareRunConfig, importOf, modelArg, modelSourceOf, parseCompareArgs, parseFinetuneArgs, parseGenerateArgs, runConfigOf,
+  BUNDLED_MODEL_URL, CliError, COMPARE_VARIANTS, DEFAULTS, EXIT, FINETUNE_HELP, GENERATE_HELP, compareRunConfig, importOf, modelArg, modelSourceOf, parseCompareArgs, parseFinetuneArgs, parseGenerateArgs, runConfigOf, unknownShapeMessage,
   type CompareOptions, type FinetuneOptions, type FsProbe,
 } from '../scripts/cli/options.ts';
 import { formatDuration, progressLine, recentLoss } from '../scripts/cli/progress.ts';
@@ -84,6 +84,20 @@ describe('finetune options', () => {
     expect(both.options.validation).toEqual({ url: '/__cli/data/validation/val.jsonl' });
     expect(importOf(parse('--eval-data', 'data/val.jsonl')).options.validation).toEqual({ url: '/__cli/data/validation/val.jsonl' });
     expect(importOf(parse('--data', 'data/train.jsonl', '--validation-fraction', '0.2')).options.validationFraction).toBe(0.2);
+  });
+
+  it('--columns maps a file of no known shape (for --eval-data too); a refused file suggests one guessed from its columns', () => {
+    const o = parse('--data', 'data/train.jsonl', '--eval-data', 'data/val.jsonl', '--columns', 'prompt=question, answer=answer,task=category');
+    expect(o.columns).toEqual({ prompt: 'question', answer: 'answer', task: 'category' });
+    expect(importOf(o).options).toMatchObject({ mapping: { prompt: 'question', answer: 'answer', task: 'category' }, validation: { url: '/__cli/data/validation/val.jsonl' } });
+    expect(importOf(parse('--data', 'data/train.jsonl')).options.mapping).toBeUndefined();
+    expect(fail(['--columns', 'prompt=q,answer=a'])).toBe('--columns maps the columns of --data (the bundled suite has its own shape)');
+    expect(fail(['--data', 'data/train.jsonl', '--columns', 'prompt=q'])).toBe('--columns needs answer=<column> (the column that holds the answer)');
+    expect(fail(['--data', 'data/train.jsonl', '--columns', 'prompt=q,answer'])).toMatch(/^--columns: "answer" is not part=column/);
+    expect(fail(['--data', 'data/train.jsonl', '--columns', 'prompt=q,answer=a,label=l'])).toBe('--columns: unknown part "label"; the parts are prompt, answer, task, input, choices, emb');
+    expect(fail(['--data', 'data/train.jsonl', '--columns', 'prompt=q,answer=a,prompt=r'])).toBe('--columns: prompt is given twice');
+    expect(unknownShapeMessage('qa.csv', ['question', 'answer', 'category'])).toMatch(/or say which column is which with --columns prompt=question,answer=answer,task=category \(guessed from the column names\)$/);
+    expect(unknownShapeMessage('x.csv', ['a', 'b'])).toMatch(/--columns prompt=<column>,answer=<column>\[,task=<column>\]$/);
   });
 
   it('bad options and files stop with a message naming them', () => {

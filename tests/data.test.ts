@@ -9,6 +9,7 @@ import { Dataset, type TokenizerInfo } from '../src/data/dataset.ts';
 import { DatasetError } from '../src/data/records.ts';
 import { epochBatches, epochRngState, IGNORE, stratifiedSplit } from '../src/data/batches.ts';
 import { Random } from '../src/util/random.ts';
+import { guessMapping } from '../src/data/shapes.ts';
 import type { DatasetBatch, ImportOptions } from '../src/data/types.ts';
 import { MODELS_DIR } from './modelFixtures.ts';
 
@@ -108,6 +109,21 @@ describe('shapes', () => {
     expect(paper.examples[1].mc).toBeNull();
     expect(paper.result().problems[0]).toMatchObject({ line: 2 });
     expect(paper.result().refusedBy['answer names no choice']).toBe(1);
+  });
+
+  it('guesses a column mapping from the names of a file of no known shape, and the guess imports', async () => {
+    expect(guessMapping(['question', 'answer'])).toEqual({ prompt: 'question', answer: 'answer' });
+    expect(guessMapping(['Question', 'Context', 'Answer', 'Category'])).toEqual({ prompt: 'Question', input: 'Context', answer: 'Answer', task: 'Category' });
+    expect(guessMapping(['text', 'label'])).toEqual({ prompt: 'text', answer: 'label' });
+    expect(guessMapping(['input', 'target'])).toEqual({ prompt: 'input', answer: 'target' }); // "input" as the prompt, not also its second part
+    expect(guessMapping(['query_text', 'expected', 'sub-ject', 'options'])).toEqual({ answer: 'expected', task: 'sub-ject', choices: 'options' });
+    expect(guessMapping(['a', 'b'])).toEqual({});
+    const csv = 'question,answer,category\nWhat is 2 plus 3?,5,math\nSpell cat backwards,tac,spell\n';
+    const unknown = (await load('q.csv', csv)).result();
+    expect(unknown.shape).toBe('unknown');
+    const guess = guessMapping(unknown.columns!);
+    const mapped = (await load('q.csv', csv, { mapping: { prompt: guess.prompt!, answer: guess.answer!, task: guess.task } })).result();
+    expect(mapped).toMatchObject({ shape: 'mapped', kept: 2, tasks: { math: 1, spell: 1 } });
   });
 });
 

@@ -12,7 +12,7 @@ import type { EvalResult } from '../../src/train/evaluate.ts';
 import type { MetricRow, RunConfig, RunState } from '../../src/train/run.ts';
 import type { ImportOptions, ImportResult } from '../../src/data/types.ts';
 import type { EvaluateRequest, ModelSource } from '../../src/worker/api.ts';
-import { CliError, COMPARE_VARIANTS, EXIT, MODEL_MOUNT, compareRunConfig, dataMount, importOf, modelName, modelSourceOf, type CompareOptions, type CompareVariant } from './options.ts';
+import { CliError, COMPARE_VARIANTS, EXIT, MODEL_MOUNT, compareRunConfig, dataMount, importOf, unknownShapeMessage, modelName, modelSourceOf, type CompareOptions, type CompareVariant } from './options.ts';
 import { describeGpu, type GpuInfo, type Mounts } from './host.ts';
 import { ProgressBar, formatDuration, recentLoss } from './progress.ts';
 import { evalFile, type EvalFile } from './evalFile.ts';
@@ -233,7 +233,7 @@ export async function runCompare(o: CompareOptions, root: string, open: (mounts:
     const data: ImportResult = await driver.importDataset(imp.input, imp.options).catch((e: Error) => {
       throw new CliError(`${b.data ? `--data ${b.data}` : 'the bundled suite'}: ${e.message.replace(/^Error: /, '')}`);
     });
-    if (data.shape === 'unknown') throw new CliError(`--data ${b.data}: no known shape (columns ${(data.columns ?? []).join(', ')})`);
+    if (data.shape === 'unknown') throw new CliError(unknownShapeMessage(b.data!, data.columns ?? []));
     if (data.validation === 0) throw new CliError('the data has no validation rows (give --eval-data, or more rows per task)');
     log(`data: ${data.name}: ${data.train} train, ${data.validation} validation rows, ${Object.keys(data.tasks).length} tasks`);
     const evalReq = { split: 'validation' as const, ...(b.evalLimit !== null ? { limit: b.evalLimit } : {}) };

@@ -8,7 +8,7 @@ import type { ImportResult } from '../../src/data/types.ts';
 import type { RunRecord } from '../../src/train/checkpoint.ts';
 import type { ModelInfo } from '../../src/worker/api.ts';
 import {
-  CliError, EXIT, ENCODER_MOUNT, FINETUNE_HELP, MODEL_MOUNT, dataMount, importOf, modelName, modelSourceOf, parseFinetuneArgs, optionsOrExit, runConfigOf,
+  CliError, EXIT, ENCODER_MOUNT, FINETUNE_HELP, MODEL_MOUNT, dataMount, importOf, unknownShapeMessage, modelName, modelSourceOf, parseFinetuneArgs, optionsOrExit, runConfigOf,
 } from './options.ts';
 import { describeGpu, fromBase64, openSession, type Mounts, type Session } from './session.ts';
 import { exportAdapterFiles, metricsFrom, readRunFolder, writeRunFolder, type B64File } from './pageOps.ts';
@@ -167,7 +167,7 @@ export async function main(argv: string[], root: string): Promise<number> {
     log(`data: ${data.name}: ${data.kept} rows (${data.train} train, ${data.validation} validation), ${tasks.length} task${tasks.length === 1 ? '' : 's'}${data.refused ? `, ${data.refused} refused` : ''}${data.truncated ? `, ${data.truncated} truncated to ${o.maxLen} tokens` : ''}`);
     for (const p of data.problems.slice(0, 5)) log(`  line ${p.line}${p.field ? ` (${p.field})` : ''}: ${p.message}`);
     if (data.problemCount > 5) log(`  … ${data.problemCount - 5} more problems`);
-    if (data.shape === 'unknown') throw new CliError(`--data ${o.data}: no known shape (columns ${(data.columns ?? []).join(', ')}); use {instruction, output, task}, {prompt, completion}, chat messages or multiple choice`);
+    if (data.shape === 'unknown') throw new CliError(unknownShapeMessage(o.data!, data.columns ?? []));
     if (o.eval && data.validation === 0) throw new CliError('--eval: the data has no validation rows (give --eval-data, or more rows per task)');
     if (interrupted) return EXIT.interrupted;
 

@@ -6,7 +6,8 @@ import { statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import type { RunConfig } from '../../src/train/run.ts';
 import type { Schedule } from '../../src/train/schedule.ts';
-import type { ImportOptions } from '../../src/data/types.ts';
+import type { ColumnMapping, ImportOptions } from '../../src/data/types.ts';
+import { guessMapping } from '../../src/data/shapes.ts';
 import { FIRST_RUN } from '../../src/train/defaults.ts';
 
 /** Exit statuses: 0 done, 1 the run or the engine failed, 2 a bad option or file, 130 stopped by Ctrl-C. */
@@ -74,6 +75,8 @@ export interface FinetuneOptions {
   /** Validation file (null: the suite's validation file with the default data, else a stratified split). */
   evalData: string | null;
   validationFraction: number;
+  /** --columns: which columns of a file of no known shape hold the prompt, answer, task, … (null: the file's own shape). */
+  columns: ColumnMapping | null;
   method: Method;
   r1?: number;
   r2?: number;
@@ -127,6 +130,10 @@ Model and data
   --eval-data <file>               validation file (default: the suite's validation file with the
                                    default data, else a stratified split of --data)
   --validation-fraction <f>        share of each task held out by that split (default 0.1)
+  --columns prompt=<col>,answer=<col>[,task=<col>,input=<col>,choices=<col>]
+                                   which columns of --data (and --eval-data) hold each part, for a
+                                   file in none of the known shapes ({instruction, output, task},
+                                   Alpaca, {prompt, completion}, chat messages, multiple choice)
   --hub-url <URL>                  a Hugging Face hub mirror for hub ids (default huggingface.co)
 
 Adapter
@@ -294,10 +301,43 @@ function defaultOut(method: Method, now: Date): string {
   return join('runs', `${stamp}-${method}`);
 }
 
+const COLUMN_KEYS = ['prompt', 'answer', 'task', 'input', 'choices', 'emb'] as const;
+
+/** --columns prompt=question,answer=answer[,task=category,input=…,choices=…,emb=…] → a column mapping. */
+export function columnsArg(v: string): ColumnMapping {
+  const m: Partial<Record<(typeof COLUMN_KEYS)[number], string>> = {};
+  for (const part of v.split(',')) {
+    const eq = part.indexOf('=');
+    const key = part.slice(0, eq).trim(), col = part.slice(eq + 1).trim();
+    if (eq < 0 || !key || !col) throw new CliError(`--columns: ${JSON.stringify(part)} is not part=column (e.g. --columns prompt=question,answer=answer,task=category)`);
+    if (!COLUMN_KEYS.includes(key as (typeof COLUMN_KEYS)[number])) throw new CliError(`--columns: unknown part ${JSON.stringify(key)}; the parts are ${COLUMN_KEYS.join(', ')}`);
+    if (m[key as (typeof COLUMN_KEYS)[number]] !== undefined) throw new CliError(`--columns: ${key} is given twice`);
+    m[key as (typeof COLUMN_KEYS)[number]] = col;
+  }
+  for (const key of ['prompt', 'answer'] as const) if (!m[key]) throw new CliError(`--columns needs ${key}=<column> (the column that holds the ${key})`);
+  return m as ColumnMapping;
+}
+
+/** The --columns value for a guessed mapping (for messages), or null when prompt or answer was not found. */
+export function columnsHint(columns: string[]): string | null {
+  const g = guessMapping(columns);
+  if (!g.prompt || !g.answer) return null;
+  return COLUMN_KEYS.filter((k) => g[k] !== undefined).map((k) => `${k}=${g[k]}`).join(',');
+}
+
+/** finetune's and compare's refusal of a data file in none of the known shapes: its columns, and a --columns to try. */
+export function unknownShapeMessage(file: string, columns: string[]): string {
+  const hint = columnsHint(columns);
+  return (
+    `--data ${file}: no known shape (columns ${columns.join(', ') || 'none'}); use {instruction, output, task}, {prompt, completion}, chat messages or multiple choice, ` +
+    `or say which column is which with --columns ${hint ?? 'prompt=<column>,answer=<column>[,task=<column>]'}${hint ? ' (guessed from the column names)' : ''}`
+  );
+}
+
 /** Parses finetune's argv; 'help' for --help. Throws CliError naming the bad option. */
 export function parseFinetuneArgs(argv: string[], fs: FsProbe = realFs, now = new Date()): FinetuneOptions | 'help' {
   const raw = collectArgs(argv, ['--eval', '--resume'], [
-    '--model', '--data', '--eval-data', '--validation-fraction', '--hub-url', '--method', '--experts', '--rank', '--topk', '--intuition', '--intuition-layer', '--encoder',
+    '--model', '--data', '--eval-data', '--validation-fraction', '--columns', '--hub-url', '--method', '--experts', '--rank', '--topk', '--intuition', '--intuition-layer', '--encoder',
     '--steps', '--epochs', '--lr', '--schedule', '--warmup', '--batch', '--accumulate', '--max-len', '--seed', '--out', '--eval-limit', '--port',
   ]);
   if (raw === 'help') return 'help';
@@ -310,6 +350,7 @@ export function parseFinetuneArgs(argv: string[], fs: FsProbe = realFs, now = ne
     data: get('--data') !== undefined ? dataFile('--data', get('--data')!, fs) : null,
     evalData: get('--eval-data') !== undefined ? dataFile('--eval-data', get('--eval-data')!, fs) : null,
     validationFraction: 0.1,
+    columns: null,
     method,
     intuition: 'none',
     encoder: null,
@@ -329,6 +370,10 @@ export function parseFinetuneArgs(argv: string[], fs: FsProbe = realFs, now = ne
   if (get('--validation-fraction') !== undefined) {
     if (o.data === null || o.evalData !== null) throw new CliError('--validation-fraction applies to a split of --data (without --eval-data)');
     o.validationFraction = num('--validation-fraction', get('--validation-fraction')!, (x) => x > 0 && x < 1, 'a number between 0 and 1');
+  }
+  if (get('--columns') !== undefined) {
+    if (o.data === null) throw new CliError('--columns maps the columns of --data (the bundled suite has its own shape)');
+    o.columns = columnsArg(get('--columns')!);
   }
   if (get('--hub-url') !== undefined) {
     const u = get('--hub-url')!;
@@ -427,7 +472,7 @@ export const dataMount = (file: string, which: 'train' | 'validation') => `/__cl
 
 /** The dataset import: inputs (URLs the page fetches) and options. */
 export function importOf(o: FinetuneOptions): { input: { url: string }; options: ImportOptions } {
-  const options: ImportOptions = { maxLength: o.maxLen, seed: o.seed };
+  const options: ImportOptions = { maxLength: o.maxLen, seed: o.seed, ...(o.columns ? { mapping: o.columns } : {}) };
   if (o.data === null) return { input: { url: BUNDLED_TRAIN_URL }, options: { ...options, validation: { url: o.evalData ? dataMount(o.evalData, 'validation') : BUNDLED_VALIDATION_URL } } };
   if (o.evalData) return { input: { url: dataMount(o.data, 'train') }, options: { ...options, validation: { url: dataMount(o.evalData, 'validation') } } };
   return { input: { url: dataMount(o.data, 'train') }, options: { ...options, validationFraction: o.validationFraction } };

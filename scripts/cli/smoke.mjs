@@ -76,6 +76,20 @@ try {
   assert.match(badRun.stderr, new RegExp(`^finetune: --data ${bad.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: no known shape \\(columns instruction\\)`, 'm'), show(badRun));
   say('bad data file: ok');
 
+  // A question / answer CSV (no known shape): refused with a --columns guessed from its header; with it, it trains.
+  const qa = join(tmp, 'qa.csv');
+  const qaRows = Array.from({ length: 10 }, (_, i) => [`"What is ${i} plus 2?",${i + 2},math`, `"Spell ${['cat', 'dog', 'sun', 'map', 'pen'][i % 5]} backwards",${['tac', 'god', 'nus', 'pam', 'nep'][i % 5]},spell`]).flat();
+  writeFileSync(qa, ['question,answer,category', ...qaRows].join('\n') + '\n');
+  const qaBad = await cli('finetune', ['--data', qa, '--method', 'lora', '--steps', '1', '--out', join(tmp, 'qa-bad')]);
+  assert.equal(qaBad.code, 2, show(qaBad));
+  assert.match(qaBad.stderr, /or say which column is which with --columns prompt=question,answer=answer,task=category \(guessed from the column names\)$/m, show(qaBad));
+  const qaOut = join(tmp, 'qa-out');
+  const qaRun = await cli('finetune', ['--data', qa, '--columns', 'prompt=question,answer=answer,task=category', '--method', 'lora', '--rank', '4', '--steps', '1', '--batch', '2', '--out', qaOut]);
+  assert.equal(qaRun.code, 0, show(qaRun));
+  assert.match(qaRun.stdout, /data: qa\.csv: 20 rows \(\d+ train, \d+ validation\), 2 tasks/, show(qaRun));
+  assert.equal(JSON.parse(readFileSync(join(qaOut, 'metrics.json'), 'utf8')).rows.length, 1);
+  say('--columns: ok');
+
   // 2. A 3-step T-REX run with the evaluation: every file it writes.
   const out = join(tmp, 'run');
   const r = await cli('finetune', ['--data', data, '--steps', '3', '--batch', '4', '--eval', '--out', out, '--seed', '1']);

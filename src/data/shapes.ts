@@ -243,6 +243,37 @@ export function normaliseRecord(raw: Json, line: number, ctx: NormaliseContext):
   return { example: ex };
 }
 
+/** Column names, most likely first, for each part of a row (matched case-insensitively, ignoring _ - and spaces). */
+const GUESS: Array<[keyof ColumnMapping, string[]]> = [
+  ['answer', ['answer', 'output', 'response', 'completion', 'target', 'label', 'solution', 'reply', 'expected', 'answers']],
+  ['prompt', ['prompt', 'question', 'instruction', 'query', 'problem', 'input', 'source', 'text', 'sentence', 'context', 'premise']],
+  ['input', ['input', 'context']],
+  ['task', ['task', 'category', 'subject', 'domain', 'type', 'dataset', 'topic', 'group']],
+  ['choices', ['choices', 'options']],
+];
+
+/**
+ * A column mapping guessed from a file's column names (its original spelling), for a file of no
+ * known shape: each part takes the first listed name present, and no column serves two parts.
+ * Only what was found is returned; the user confirms or changes it.
+ */
+export function guessMapping(columns: string[]): Partial<ColumnMapping> {
+  const norm = (c: string) => c.toLowerCase().replace(/[\s_-]+/g, '');
+  const used = new Set<string>();
+  const out: Partial<ColumnMapping> = {};
+  for (const [key, names] of GUESS) {
+    for (const name of names) {
+      const col = columns.find((c) => norm(c) === name && !used.has(c));
+      if (col !== undefined) {
+        out[key] = col;
+        used.add(col);
+        break;
+      }
+    }
+  }
+  return out;
+}
+
 /** Checks a mapping against the fields found; a message naming what is wrong, or null. */
 export function mappingError(m: ColumnMapping, fields: Set<string>): string | null {
   if (!m || typeof m !== 'object') return 'the column mapping must be an object such as { prompt: "question", answer: "label" }';

@@ -7,14 +7,47 @@ import { importDataset, importSuite, useStore } from './store/index.ts';
 import { LengthHistogram, TaskCounts } from './DataCharts.tsx';
 import { Note } from './Note.tsx';
 import { DataPreview } from './DataPreview.tsx';
+import { guessMapping } from '../data/shapes.ts';
 import type { ColumnMapping, DatasetInput } from '../data/types.ts';
+
+/**
+ * The columns of a file of no known shape: which is the prompt, the answer, the task (and an
+ * optional second prompt part). Preselected from the column names; one form per file (its key).
+ */
+function MappingForm({ name, columns, onImport }: { name: string; columns: string[]; onImport: (m: ColumnMapping) => void }) {
+  const [mapping, setMapping] = useState<Partial<ColumnMapping>>(() => guessMapping(columns));
+  const guessed = Object.keys(guessMapping(columns)).length > 0;
+  return (
+    <form
+      className="row"
+      data-testid="data-mapping"
+      onSubmit={(e) => {
+        e.preventDefault();
+        if (mapping.prompt && mapping.answer) onImport({ ...mapping, prompt: mapping.prompt, answer: mapping.answer });
+      }}
+    >
+      <span>
+        {name}: no known shape. Which columns are which?{guessed ? ' (guessed from the column names: check them)' : ''}
+      </span>
+      {(['prompt', 'input', 'answer', 'task'] as const).map((k) => (
+        <label key={k} title={k === 'input' ? 'a second prompt part, appended after the prompt (optional)' : undefined}>
+          {k === 'input' ? 'prompt part 2' : k}{' '}
+          <select data-testid={`map-${k}`} value={mapping[k] ?? ''} onChange={(e) => setMapping({ ...mapping, [k]: e.target.value || undefined })}>
+            <option value="">{k === 'prompt' || k === 'answer' ? '(choose)' : '(none)'}</option>
+            {columns.map((c) => <option key={c} value={c}>{c}</option>)}
+          </select>
+        </label>
+      ))}
+      <button type="submit" data-testid="map-import" disabled={!mapping.prompt || !mapping.answer}>Import with this mapping</button>
+    </form>
+  );
+}
 
 export function DataPanel() {
   const data = useStore((s) => s.data);
   const [url, setUrl] = useState('');
   const [dragging, setDragging] = useState(false);
   const [pending, setPending] = useState<DatasetInput | null>(null);
-  const [mapping, setMapping] = useState<ColumnMapping>({ prompt: '', answer: '' });
   const run = (input: DatasetInput, m?: ColumnMapping) => {
     setPending(input);
     void importDataset(input, m ? { mapping: m } : undefined);
@@ -59,28 +92,7 @@ export function DataPanel() {
         </p>
       )}
       {data.error && <p className="error" data-testid="data-error">{data.error}</p>}
-      {u && pending && (
-        <form
-          className="row"
-          data-testid="data-mapping"
-          onSubmit={(e) => {
-            e.preventDefault();
-            run(pending, mapping);
-          }}
-        >
-          <span>{u.name}: no known shape. Which columns are which?</span>
-          {(['prompt', 'answer', 'task'] as const).map((k) => (
-            <label key={k}>
-              {k}{' '}
-              <select data-testid={`map-${k}`} value={mapping[k] ?? ''} onChange={(e) => setMapping({ ...mapping, [k]: e.target.value || undefined })}>
-                <option value="">{k === 'task' ? '(none)' : '(choose)'}</option>
-                {u.columns?.map((c) => <option key={c} value={c}>{c}</option>)}
-              </select>
-            </label>
-          ))}
-          <button type="submit" disabled={!mapping.prompt || !mapping.answer}>Import with this mapping</button>
-        </form>
-      )}
+      {u && pending && <MappingForm key={`${u.name}|${(u.columns ?? []).join('\u0000')}`} name={u.name} columns={u.columns ?? []} onImport={(m) => run(pending, m)} />}
       {r && (
         <div data-testid="data-summary">
           <p>
