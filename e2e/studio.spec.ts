@@ -333,7 +333,7 @@ test('export step: a trained adapter downloads as a zip; an adapter folder loads
   // Loading the PyTorch-written T-REX fixture adapter: described, and generation runs through it.
   const dir = join(FIX, 'adapters', 'tiny-gpt2-trex');
   await page.getByTestId('adapter-files').setInputFiles(['adapter_model.safetensors', 'intuition.safetensors', 'mor1e_config.json'].map((f) => join(dir, f)));
-  await expect(page.getByTestId('adapter-loaded')).toContainText('Loaded trex (mor1e)');
+  await expect(page.getByTestId('adapter-loaded')).toContainText('Loaded T-REX (mor1e)');
   // Loading freed the LoRA run's adapter in the worker: the studio says which adapter is active now, and the Train step has no run.
   await expect(page.getByTestId('export-active')).toHaveText('Active adapter: the loaded T-REX adapter (below)');
   await expect(studio.stepEntry('export')).toContainText('loaded T-REX adapter');
@@ -350,6 +350,8 @@ test('export step: a trained adapter downloads as a zip; an adapter folder loads
   await page.getByTestId('routing-prompt').fill('Reverse the word: sun');
   await page.getByTestId('routing-run').click();
   await expect(page.getByTestId('routing-error')).toContainText('supplied vectors');
+  await expect(page.getByTestId('routing-needs-adapter')).toHaveCount(0); // the loaded adapter is one
+  await expect(studio.stepEntry('experts')).toContainText('route a prompt');
   await studio.goto('playground');
   await page.getByTestId('playground-prompt').fill('Reverse the word: sun');
   await expect(page.getByTestId('playground-scores-none')).toContainText('supplied vectors');
@@ -359,7 +361,7 @@ test('export step: a trained adapter downloads as a zip; an adapter folder loads
   await expect(page.getByTestId('eval-run')).toHaveText('Evaluate before and after');
   // Back on the Export step, the loaded adapter is still described; unloading leaves the base model alone.
   await studio.goto('export');
-  await expect(page.getByTestId('adapter-loaded')).toContainText('Loaded trex (mor1e)');
+  await expect(page.getByTestId('adapter-loaded')).toContainText('Loaded T-REX (mor1e)');
   await page.getByRole('button', { name: 'Unload' }).click();
   await expect(page.getByTestId('export-active')).toHaveText('Active adapter: none yet: train one (Train step) or load one below');
   await expect(page.getByTestId('adapter-loaded')).toHaveCount(0);
@@ -368,7 +370,7 @@ test('export step: a trained adapter downloads as a zip; an adapter folder loads
   // A loaded adapter, then the saved LoRA run restored: the run's adapter is the active one (the loaded one used to shadow it).
   await studio.goto('export');
   await page.getByTestId('adapter-files').setInputFiles(['adapter_model.safetensors', 'intuition.safetensors', 'mor1e_config.json'].map((f) => join(dir, f)));
-  await expect(page.getByTestId('adapter-loaded')).toContainText('Loaded trex (mor1e)');
+  await expect(page.getByTestId('adapter-loaded')).toContainText('Loaded T-REX (mor1e)');
   await studio.goto('train');
   await page.getByTestId('saved-run').first().getByTestId('saved-run-restore').click();
   await expect(page.getByTestId('run-progress')).toHaveAttribute('data-status', 'paused', { timeout: 60_000 }); // restored runs wait paused at their checkpoint
@@ -378,4 +380,12 @@ test('export step: a trained adapter downloads as a zip; an adapter folder loads
   await expect(page.getByTestId('adapter-loaded')).toHaveCount(0);
   const again = unzip((await studio.download(page.getByTestId('export-adapter'))).bytes);
   expect(Object.keys(again).sort()).toEqual(['adapter_config.json', 'adapter_model.safetensors']);
+  // A paused run refuses another model before its download; stopped, the new model frees the run's adapter and the studio drops the run.
+  await expect(page.evaluate(() => window.mor1e!.loadModel('/e2e/fixtures/models/tiny-llama/'))).rejects.toThrow(/a run is paused: stop it before loading another model/);
+  expect(await page.evaluate(() => window.mor1e!.stopRun())).toMatchObject({ status: 'finished', step: 2 }); // all its steps were done
+  await page.evaluate(() => window.mor1e!.loadModel('/e2e/fixtures/models/tiny-llama/'));
+  await expect(page.getByTestId('export-active')).toHaveText('Active adapter: none yet: train one (Train step) or load one below');
+  await studio.goto('train');
+  await expect(page.getByTestId('run-progress')).toHaveCount(0);
+  await expect(page.getByTestId('saved-run')).not.toHaveCount(0); // its checkpoint stays
 });

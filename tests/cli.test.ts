@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { resolve } from 'node:path';
 import {
-  BUNDLED_MODEL_URL, CliError, COMPARE_VARIANTS, DEFAULTS, EXIT, FINETUNE_HELP, GENERATE_HELP, compareRunConfig, importOf, modelArg, modelSourceOf, parseCompareArgs, parseFinetuneArgs, parseGenerateArgs, runConfigOf, unknownShapeMessage,
+  BUNDLED_MODEL_URL, CliError, COMPARE_VARIANTS, DEFAULTS, EXIT, FINETUNE_HELP, GENERATE_HELP, compareRunConfig, importOf, modelArg, modelSourceOf, parseCompareArgs, parseFinetuneArgs, parseGenerateArgs, runConfigOf, unknownShapeMessage, dataImportMessage,
   type CompareOptions, type FinetuneOptions, type FsProbe,
 } from '../scripts/cli/options.ts';
 import { formatDuration, progressLine, recentLoss } from '../scripts/cli/progress.ts';
@@ -98,6 +98,10 @@ describe('finetune options', () => {
     expect(fail(['--data', 'data/train.jsonl', '--columns', 'prompt=q,answer=a,prompt=r'])).toBe('--columns: prompt is given twice');
     expect(unknownShapeMessage('qa.csv', ['question', 'answer', 'category'])).toMatch(/or say which column is which with --columns prompt=question,answer=answer,task=category \(guessed from the column names\)$/);
     expect(unknownShapeMessage('x.csv', ['a', 'b'])).toMatch(/--columns prompt=<column>,answer=<column>\[,task=<column>\]$/);
+    // A validation file of no known shape: the importer's request for a mapping names the option.
+    expect(dataImportMessage({ data: 't.csv' }, 'Error: the validation file v.csv has no known shape (fields a, b); give a column mapping')).toBe(
+      '--data t.csv: the validation file v.csv has no known shape (fields a, b); say which column is which with --columns prompt=<column>,answer=<column>[,task=<column>]',
+    );
   });
 
   it('bad options and files stop with a message naming them', () => {

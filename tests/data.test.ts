@@ -116,7 +116,8 @@ describe('shapes', () => {
     expect(guessMapping(['Question', 'Context', 'Answer', 'Category'])).toEqual({ prompt: 'Question', input: 'Context', answer: 'Answer', task: 'Category' });
     expect(guessMapping(['text', 'label'])).toEqual({ prompt: 'text', answer: 'label' });
     expect(guessMapping(['input', 'target'])).toEqual({ prompt: 'input', answer: 'target' }); // "input" as the prompt, not also its second part
-    expect(guessMapping(['query_text', 'expected', 'sub-ject', 'options'])).toEqual({ answer: 'expected', task: 'sub-ject', choices: 'options' });
+    expect(guessMapping(['query_text', 'expected', 'sub-ject', 'options'])).toEqual({ answer: 'expected', task: 'sub-ject' }); // no choices guessed
+    expect(guessMapping(['source', 'text', 'label'])).toEqual({ prompt: 'text', answer: 'label' }); // "source" is where a row came from
     expect(guessMapping(['a', 'b'])).toEqual({});
     const csv = 'question,answer,category\nWhat is 2 plus 3?,5,math\nSpell cat backwards,tac,spell\n';
     const unknown = (await load('q.csv', csv)).result();

@@ -12,7 +12,7 @@ import type { EvalResult } from '../../src/train/evaluate.ts';
 import type { MetricRow, RunConfig, RunState } from '../../src/train/run.ts';
 import type { ImportOptions, ImportResult } from '../../src/data/types.ts';
 import type { EvaluateRequest, ModelSource } from '../../src/worker/api.ts';
-import { CliError, COMPARE_VARIANTS, EXIT, MODEL_MOUNT, compareRunConfig, dataMount, importOf, unknownShapeMessage, modelName, modelSourceOf, type CompareOptions, type CompareVariant } from './options.ts';
+import { CliError, COMPARE_VARIANTS, EXIT, MODEL_MOUNT, compareRunConfig, columnsText, dataImportMessage, dataMount, importOf, unknownShapeMessage, modelName, modelSourceOf, type CompareOptions, type CompareVariant } from './options.ts';
 import { describeGpu, type GpuInfo, type Mounts } from './host.ts';
 import { ProgressBar, formatDuration, recentLoss } from './progress.ts';
 import { evalFile, type EvalFile } from './evalFile.ts';
@@ -231,7 +231,7 @@ export async function runCompare(o: CompareOptions, root: string, open: (mounts:
     });
     const imp = importOf(b);
     const data: ImportResult = await driver.importDataset(imp.input, imp.options).catch((e: Error) => {
-      throw new CliError(`${b.data ? `--data ${b.data}` : 'the bundled suite'}: ${e.message.replace(/^Error: /, '')}`);
+      throw new CliError(dataImportMessage(b, e.message));
     });
     if (data.shape === 'unknown') throw new CliError(unknownShapeMessage(b.data!, data.columns ?? []));
     if (data.validation === 0) throw new CliError('the data has no validation rows (give --eval-data, or more rows per task)');
@@ -242,7 +242,7 @@ export async function runCompare(o: CompareOptions, root: string, open: (mounts:
     log(`base model: mean accuracy ${pct(before.mean)}% (${formatDuration((Date.now() - t) / 1000)})`);
 
     const doc: CompareDoc = {
-      date: new Date().toISOString().slice(0, 10), model: modelName(b.model), data: b.data ? relative(root, b.data) : 'public/data/suite (train.jsonl, validation.jsonl)', adapter: gpu.adapterName, runner: driver.runner,
+      date: new Date().toISOString().slice(0, 10), model: modelName(b.model), data: b.data ? `${relative(root, b.data)}${b.columns ? ` (--columns ${columnsText(b.columns)})` : ''}` : 'public/data/suite (train.jsonl, validation.jsonl)', adapter: gpu.adapterName, runner: driver.runner,
       settings: {
         steps: b.steps ?? null, epochs: b.epochs ?? null, batch: b.batch, accumulate: b.accumulate, lr: b.lr, schedule: b.schedule, warmup: b.warmup, maxLen: b.maxLen, evalLimit: b.evalLimit, intuitionLayer: b.intuitionLayer ?? null,
         ...(Object.keys(o.lrFor).length ? { lrFor: o.lrFor } : {}),

@@ -8,7 +8,7 @@ import type { ImportResult } from '../../src/data/types.ts';
 import type { RunRecord } from '../../src/train/checkpoint.ts';
 import type { ModelInfo } from '../../src/worker/api.ts';
 import {
-  CliError, EXIT, ENCODER_MOUNT, FINETUNE_HELP, MODEL_MOUNT, dataMount, importOf, unknownShapeMessage, modelName, modelSourceOf, parseFinetuneArgs, optionsOrExit, runConfigOf,
+  CliError, EXIT, ENCODER_MOUNT, FINETUNE_HELP, MODEL_MOUNT, dataMount, importOf, dataImportMessage, unknownShapeMessage, modelName, modelSourceOf, parseFinetuneArgs, optionsOrExit, runConfigOf,
 } from './options.ts';
 import { describeGpu, fromBase64, openSession, type Mounts, type Session } from './session.ts';
 import { exportAdapterFiles, metricsFrom, readRunFolder, writeRunFolder, type B64File } from './pageOps.ts';
@@ -160,7 +160,7 @@ export async function main(argv: string[], root: string): Promise<number> {
     t = Date.now();
     const imp = importOf(o);
     const data: ImportResult = await page.evaluate(([input, options]) => window.mor1e!.importDataset(input, options), [imp.input, imp.options] as const).catch((e: Error) => {
-      throw new CliError(`${o.data ? `--data ${o.data}` : 'the bundled suite'}: ${e.message.replace(/^Error: /, '')}`);
+      throw new CliError(dataImportMessage(o, e.message));
     });
     timing.importData = secs(t);
     const tasks = Object.keys(data.tasks);

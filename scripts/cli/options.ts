@@ -130,7 +130,7 @@ Model and data
   --eval-data <file>               validation file (default: the suite's validation file with the
                                    default data, else a stratified split of --data)
   --validation-fraction <f>        share of each task held out by that split (default 0.1)
-  --columns prompt=<col>,answer=<col>[,task=<col>,input=<col>,choices=<col>]
+  --columns prompt=<col>,answer=<col>[,task=<col>,input=<col>,choices=<col>,emb=<col>]
                                    which columns of --data (and --eval-data) hold each part, for a
                                    file in none of the known shapes ({instruction, output, task},
                                    Alpaca, {prompt, completion}, chat messages, multiple choice)
@@ -318,11 +318,21 @@ export function columnsArg(v: string): ColumnMapping {
   return m as ColumnMapping;
 }
 
+/** finetune's and compare's refusal of a data import: which file, the importer's message, and where it asks for a mapping, the option that gives one. */
+export function dataImportMessage(o: Pick<FinetuneOptions, 'data'>, message: string): string {
+  const m = message.replace(/^Error: /, '').replace(/give a column mapping$/, 'say which column is which with --columns prompt=<column>,answer=<column>[,task=<column>]');
+  return `${o.data ? `--data ${o.data}` : 'the bundled suite'}: ${m}`;
+}
+
+/** A column mapping as its --columns value (part=column,…). */
+export function columnsText(m: Partial<ColumnMapping>): string {
+  return COLUMN_KEYS.filter((k) => m[k] !== undefined).map((k) => `${k}=${m[k]}`).join(',');
+}
+
 /** The --columns value for a guessed mapping (for messages), or null when prompt or answer was not found. */
 export function columnsHint(columns: string[]): string | null {
   const g = guessMapping(columns);
-  if (!g.prompt || !g.answer) return null;
-  return COLUMN_KEYS.filter((k) => g[k] !== undefined).map((k) => `${k}=${g[k]}`).join(',');
+  return g.prompt && g.answer ? columnsText(g) : null;
 }
 
 /** finetune's and compare's refusal of a data file in none of the known shapes: its columns, and a --columns to try. */
@@ -594,7 +604,7 @@ ${COMPARE_VARIANTS.map((v) => `  ${v.id.padEnd(22)} ${v.label}`).join('\n')}
                                    the table names each rate given here
 
 Shared with finetune (see npm run finetune -- --help): --model, --data, --eval-data,
---validation-fraction, --hub-url, --intuition-layer, --steps | --epochs, --lr, --schedule, --warmup,
+--validation-fraction, --columns (named with the data in the results), --hub-url, --intuition-layer, --steps | --epochs, --lr, --schedule, --warmup,
 --batch, --accumulate, --max-len, --eval-limit, --port. Method options (--method, --experts,
 --rank, --topk, --intuition) are set by each variant. The base model is evaluated once; the
 intuition's embeddings are computed once and reused (k-means runs per seed).

@@ -246,16 +246,16 @@ export function normaliseRecord(raw: Json, line: number, ctx: NormaliseContext):
 /** Column names, most likely first, for each part of a row (matched case-insensitively, ignoring _ - and spaces). */
 const GUESS: Array<[keyof ColumnMapping, string[]]> = [
   ['answer', ['answer', 'output', 'response', 'completion', 'target', 'label', 'solution', 'reply', 'expected', 'answers']],
-  ['prompt', ['prompt', 'question', 'instruction', 'query', 'problem', 'input', 'source', 'text', 'sentence', 'context', 'premise']],
+  ['prompt', ['prompt', 'question', 'instruction', 'query', 'problem', 'input', 'text', 'sentence', 'context', 'premise']],
   ['input', ['input', 'context']],
   ['task', ['task', 'category', 'subject', 'domain', 'type', 'dataset', 'topic', 'group']],
-  ['choices', ['choices', 'options']],
 ];
 
 /**
  * A column mapping guessed from a file's column names (its original spelling), for a file of no
  * known shape: each part takes the first listed name present, and no column serves two parts.
- * Only what was found is returned; the user confirms or changes it.
+ * Only what was found is returned; the user confirms or changes it. Choices are never guessed (a
+ * column named "options" rarely holds the JSON arrays multiple choice needs).
  */
 export function guessMapping(columns: string[]): Partial<ColumnMapping> {
   const norm = (c: string) => c.toLowerCase().replace(/[\s_-]+/g, '');

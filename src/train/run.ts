@@ -266,6 +266,8 @@ export class Run {
     this.stopRequested = true;
     this.pauseRequested = false;
     this.resumeSignal?.();
+    // A restored run waits paused with no loop yet: run it, to stop at once (status and checkpoint 'stopped').
+    if (!this.loop && this.status === 'paused') this.loop = this.run();
   }
 
   /** Waits for the loop to end (after stop, failure or the last step). */

@@ -555,8 +555,8 @@ export class GpuTrainer {
    */
   private async readTensors(which: 'value' | 'grad', what: string): Promise<Map<string, StackedParams>> {
     if (this.destroyed) throw new Error(`${what}: this adapter was released (a new run or adapter replaced it)`);
-    const tensors = [...this.layers.values()].flatMap((l) => [l.WrA, l.B, ...(l.gates ? [l.gates] : []), ...(l.M ? [l.M] : [])]);
-    const vals = await this.e.readMany(tensors.map((t) => ({ buffer: t[which], byteLength: t.n * 4 })));
+    // tensors(): each layer's WrA, B, gates?, M? in layer order, as read back below.
+    const vals = await this.e.readMany(this.tensors().map((t) => ({ buffer: t[which], byteLength: t.n * 4 })));
     const out = new Map<string, StackedParams>();
     let i = 0;
     for (const [key, l] of this.layers) out.set(key, { WrA: vals[i++], B: vals[i++], gates: l.gates ? vals[i++] : null, M: l.M ? vals[i++] : null });

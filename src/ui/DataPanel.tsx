@@ -15,8 +15,9 @@ import type { ColumnMapping, DatasetInput } from '../data/types.ts';
  * optional second prompt part). Preselected from the column names; one form per file (its key).
  */
 function MappingForm({ name, columns, onImport }: { name: string; columns: string[]; onImport: (m: ColumnMapping) => void }) {
-  const [mapping, setMapping] = useState<Partial<ColumnMapping>>(() => guessMapping(columns));
-  const guessed = Object.keys(guessMapping(columns)).length > 0;
+  const [guess] = useState(() => guessMapping(columns));
+  const [mapping, setMapping] = useState<Partial<ColumnMapping>>(guess);
+  const guessed = Object.keys(guess).length > 0;
   return (
     <form
       className="row"
@@ -31,7 +32,7 @@ function MappingForm({ name, columns, onImport }: { name: string; columns: strin
       </span>
       {(['prompt', 'input', 'answer', 'task'] as const).map((k) => (
         <label key={k} title={k === 'input' ? 'a second prompt part, appended after the prompt (optional)' : undefined}>
-          {k === 'input' ? 'prompt part 2' : k}{' '}
+          {k === 'input' ? 'second prompt part (optional)' : k}{' '}
           <select data-testid={`map-${k}`} value={mapping[k] ?? ''} onChange={(e) => setMapping({ ...mapping, [k]: e.target.value || undefined })}>
             <option value="">{k === 'prompt' || k === 'answer' ? '(choose)' : '(none)'}</option>
             {columns.map((c) => <option key={c} value={c}>{c}</option>)}

@@ -7,7 +7,7 @@
 import { useEffect, useRef, useState } from 'react';
 import { useStore, watchRouterStats } from './store/index.ts';
 import { Note } from './Note.tsx';
-import { methodLabel } from './method.ts';
+import { isRouted, methodLabel } from './method.ts';
 import { ShareOverTime } from './ShareOverTime.tsx';
 import { RoutingPanel } from './RoutingStrip.tsx';
 import type { RouterStats } from './store/runSlice.ts';
@@ -107,7 +107,11 @@ export function ExpertsPanel() {
       </Note>
       {!st ? (
         <p className="muted" data-testid="experts-empty">
-          {loaded ? `The loaded ${methodLabel(loaded.method)} adapter carries no training statistics: route a prompt below to see its experts at work, or start a run (Train step).` : 'Start a run (Train step) to see the experts at work.'}
+          {!loaded
+            ? 'Start a run (Train step) to see the experts at work.'
+            : isRouted(loaded.method)
+              ? `The loaded ${methodLabel(loaded.method)} adapter carries no training statistics: route a prompt below to see its experts at work, or start a run (Train step).`
+              : 'The loaded adapter (LoRA) has no router, so there are no experts to show.'}
         </p>
       ) : !stats ? (
         <p className="muted" data-testid="experts-empty">

@@ -92,7 +92,7 @@ export function ExportPanel() {
       <h2>Export</h2>
       <Note>
         Take the adapter out of the browser in formats others load, or bring one in. Loading an adapter makes it the one that evaluation, the playground
-        and the routing view use (and that a run with the same settings can continue); a new run or restoring a saved one replaces it.
+        and the routing view use; a new run or restoring a saved one replaces it.
       </Note>
       {!info && <p>Load a model first.</p>}
       <p data-testid="export-active">
@@ -157,7 +157,7 @@ export function ExportPanel() {
       {loaded && (
         <div data-testid="adapter-loaded">
           <p>
-            Loaded {loaded.method} ({loaded.format}): {loaded.layers} layers, {loaded.parameters.toLocaleString('en-US')} parameters
+            Loaded {methodLabel(loaded.method)} ({loaded.format}): {loaded.layers} layers, {loaded.parameters.toLocaleString('en-US')} parameters
             {loaded.intuition ? `, intuition ${loaded.intuition.source}${loaded.intuition.k ? ` (k = ${loaded.intuition.k})` : ''}` : ''}.
           </p>
           {loaded.warnings.map((w) => (

@@ -4,7 +4,7 @@
 // token (a row, its text as the label) by every expert (a column). Hover or move with the arrow
 // keys for a cell's numbers. Methods without a router (LoRA) are explained instead.
 import { useEffect, useRef, useState, type KeyboardEvent, type MouseEvent } from 'react';
-import { engineClient, useStore } from './store/index.ts';
+import { engineClient, hasAdapter, useStore } from './store/index.ts';
 import { message } from './store/store.ts';
 import type { RoutingResult } from '../worker/api.ts';
 
@@ -144,6 +144,7 @@ export function RoutingPanel() {
   const info = useStore((s) => s.model.info);
   const data = useStore((s) => s.data.result);
   const st = useStore((s) => s.run.state);
+  const adapter = useStore((s) => hasAdapter(s.run));
   const noRouter = useStore((s) => s.run.noRouter);
   const training = st?.status === 'running';
   const [prompt, setPrompt] = useState<string | null>(null);
@@ -217,7 +218,7 @@ export function RoutingPanel() {
         )}
       </div>
       {training && <p className="muted">Routing a prompt waits while the run trains: pause it or let it finish.</p>}
-      {!st && <p className="muted">Needs an adapter: train one (Train step) or load one (Export step).</p>}
+      {!adapter && <p className="muted" data-testid="routing-needs-adapter">Needs an adapter: train one (Train step) or load one (Export step).</p>}
       {error && <p className="error-box" role="alert" data-testid="routing-error">{error}</p>}
       {result && result.E === 0 && (
         <p className="muted" data-testid="routing-no-router">This adapter ({result.method === 'lora' ? 'LoRA' : result.method}) has no router: every token goes through the same low-rank update, so there is no routing to show.</p>

@@ -78,7 +78,8 @@ export function TrainPanel() {
   const label = methodLabel(f.method);
   const next = describe(toRunConfig(f));
   // A started or restored run whose settings differ from the form's: both lines, so a finished
-  // 6-step run is not shown beside the form's 600 steps as if they were its own.
+  // 6-step run is not shown beside the form's 600 steps as if they were its own. Only what the
+  // line names is compared (a run differing in seed, targets or λ alone shows one line).
   const current = st && run.config ? describe(run.config) : null;
   const runLine = current !== null && current !== next ? current : null;
   return (

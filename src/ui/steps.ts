@@ -2,7 +2,8 @@
 // why), derived from the store; no state of its own.
 import type { StoreState } from './store/store.ts';
 import type { StepId } from './store/uiSlice.ts';
-import { checkMethod, firstError, methodLabel } from './method.ts';
+import { checkMethod, firstError, isRouted, methodLabel } from './method.ts';
+import { hasAdapter } from './store/runSlice.ts';
 
 export type StepStatus = 'done' | 'active' | 'ready' | 'blocked' | 'error';
 
@@ -26,7 +27,7 @@ export function stepViews(s: StoreState): StepView[] {
   const data = s.data.result;
   const run = s.run.state;
   const loaded = s.run.loaded;
-  const adapter = run !== null || loaded !== null;
+  const adapter = hasAdapter(s.run);
   const noGpu = s.gpu.status === 'unavailable' ? 'no WebGPU' : 'starting the GPU';
   const v = (id: StepId, status: StepStatus, detail: string): StepView => ({ id, label: STEP_LABELS[id], status, detail });
 
@@ -53,7 +54,7 @@ export function stepViews(s: StoreState): StepView[] {
     : trainBlock ? v('train', 'blocked', trainBlock)
     : run?.status === 'stopped' ? v('train', 'done', `stopped at step ${run.step}`) : v('train', 'ready', 'ready to start');
 
-  const experts = !run ? (loaded ? v('experts', 'ready', 'route a prompt') : v('experts', 'blocked', 'after a run starts'))
+  const experts = !run ? (loaded ? (isRouted(loaded.method) ? v('experts', 'ready', 'route a prompt') : v('experts', 'blocked', 'LoRA has no router')) : v('experts', 'blocked', 'after a run starts'))
     : s.run.noRouter ? v('experts', 'blocked', 'LoRA has no router')
     : v('experts', run.status === 'running' ? 'active' : 'done', s.run.routerStats ? `${s.run.routerStats.length} layers` : 'routing per layer');
 

@@ -160,11 +160,11 @@ export type EngineEvent =
   | { type: 'run-metrics'; rows: MetricRow[]; state: RunState }
   /**
    * The active adapter changed (loadAdapter, unloadAdapter, startRun, restoreRun, loadModel): a
-   * loaded one (`info` describes it), a run's (`config` is that run's), or none. 'loaded' and null
-   * mean the worker freed the last run's adapter: that run is gone (its checkpoint stays in the
-   * saved runs).
+   * loaded one (`info` describes it), a run's (`config` and `state` are that run's: a restored run
+   * waits paused and sends no metrics until it resumes), or none. 'loaded' and null mean the worker
+   * freed the last run's adapter: that run is gone (its checkpoint stays in the saved runs).
    */
-  | { type: 'adapter'; source: 'loaded' | 'run' | null; info: AdapterInfo | null; config: RunConfig | null };
+  | { type: 'adapter'; source: 'loaded' | 'run' | null; info: AdapterInfo | null; config: RunConfig | null; state: RunState | null };
 
 /** A file of an adapter folder (export, import): its path inside the folder and its bytes. */
 export interface AdapterFile {

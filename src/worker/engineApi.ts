@@ -67,8 +67,16 @@ const embeddingCache = new EmbeddingCache();
 
 /** The current (or last) training run; its trainer holds the adapter after the run ends. */
 let run: Run | null = null;
-/** An adapter loaded from files (loadAdapter), until a run starts or it is unloaded. */
-let imported: { trainer: GpuTrainer; intuition: IntuitionRecord | null; info: AdapterInfo } | null = null;
+/**
+ * An adapter loaded from files (loadAdapter), until a run starts or is restored, or it is unloaded;
+ * `scorer`: its own clustering (centroids and embedding source) to score typed prompts, or null.
+ */
+let imported: { trainer: GpuTrainer; intuition: IntuitionRecord | null; info: AdapterInfo; scorer: IntuitionModel | null } | null = null;
+
+/** The clustering that scores prompts for the active adapter: a loaded adapter's own, else the dataset's (a run's). */
+function scorer(): IntuitionModel | null {
+  return imported ? imported.scorer : intuitionModel;
+}
 
 /** The adapter that logits, generation, evaluation and export use: the imported one, else the run's. */
 function activeAdapter(): { trainer: GpuTrainer; intuition: IntuitionRecord | null } | null {
@@ -87,7 +95,8 @@ function needAdapter(what: string): { trainer: GpuTrainer; intuition: IntuitionR
 
 /** Tells the page which adapter is active now (after every change of `imported` or `run`). */
 function adapterChanged(): void {
-  emit({ type: 'adapter', source: imported ? 'loaded' : run ? 'run' : null, info: imported?.info ?? null, config: !imported && run ? run.config : null });
+  const r = imported ? null : run;
+  emit({ type: 'adapter', source: imported ? 'loaded' : run ? 'run' : null, info: imported?.info ?? null, config: r?.config ?? null, state: r?.state() ?? null });
 }
 
 /** Frees the imported adapter and a finished run's adapter (a running or paused run is refused). */
@@ -102,7 +111,8 @@ function dropAdapter(): void {
 
 /** The intuition scores (k) of prompts for a gated adapter: given, scored like the training rows, or zeros. */
 async function promptScores(texts: string[], k: number): Promise<number[][]> {
-  const model = intuitionModel && intuitionModel.k === k ? intuitionModel : null;
+  const sc = scorer();
+  const model = sc && sc.k === k ? sc : null;
   if (!model) return texts.map(() => new Array<number>(k).fill(0));
   const s = await scorePrompts(model, texts);
   return texts.map((_, i) => Array.from(s.subarray(i * k, (i + 1) * k)));
@@ -361,11 +371,19 @@ export const api: EngineApi = {
 
   async loadModel(source) {
     const e = needEngine();
+    // An adapter belongs to the model it was trained on or loaded for: a new model frees it, which a
+    // running or paused run refuses (checked before the download; again after it, the run may have started meanwhile).
+    const st = run?.state().status;
+    if (st === 'running' || st === 'paused') throw new RunError(`a run is ${st}: stop it before loading another model`);
     const files = await sourceFiles(source);
     const opened = await openModel(files);
     const gpu = await GpuModel.load(e, opened, (progress) => emit({ type: 'upload', progress }));
-    // An adapter belongs to the model it was trained on or loaded for.
-    dropAdapter();
+    try {
+      dropAdapter();
+    } catch (err) {
+      gpu.destroy();
+      throw err;
+    }
     adapterChanged();
     loaded?.gpu.destroy();
     loaded = { opened, gpu, info: describe(opened, gpu), files };
@@ -492,16 +510,17 @@ export const api: EngineApi = {
       throw e;
     }
     const rec = imp.intuition;
+    let own: IntuitionModel | null = null;
     if (rec && rec.source !== 'none' && rec.centroids && rec.k && rec.dim) {
-      // Prompts typed later are scored with the adapter's own centroids and embedding source.
+      // Prompts typed later are scored with the adapter's own centroids and embedding source (the dataset's clustering stays for runs).
       const embedder = rec.source === 'model' ? new ModelEmbedder(m.gpu, m.opened.tokenizer, rec.layer ?? undefined) : rec.source === 'encoder' && encoder ? encoderEmbedder() : null;
-      intuitionModel = { source: rec.source, layer: rec.layer, encoder: rec.encoder, k: rec.k, dim: rec.dim, centroids: rec.centroids, mean: rec.mean ?? null, embedder };
+      own = { source: rec.source, layer: rec.layer, encoder: rec.encoder, k: rec.k, dim: rec.dim, centroids: rec.centroids, mean: rec.mean ?? null, embedder };
     }
     const info: AdapterInfo = {
       format: imp.format, method: imp.config.method, config: imp.config, layers: imp.params.size, parameters: [...imp.params.values()].reduce((n, p) => n + PARAM_FIELDS.reduce((a2, f) => a2 + (p[f]?.length ?? 0), 0), 0),
       intuition: rec ? { source: rec.source, k: rec.k, dim: rec.dim, layer: rec.layer, encoder: rec.encoder } : null, baseModel: imp.baseModel, warnings: imp.warnings,
     };
-    imported = { trainer, intuition: rec, info };
+    imported = { trainer, intuition: rec, info, scorer: own };
     adapterChanged();
     return info;
   },
@@ -534,11 +553,12 @@ export const api: EngineApi = {
     if (!a) return { ok: false, reason: 'no-adapter', message: 'No adapter: train one or load one to see the prompt\'s intuition scores' };
     const k = scoreWidth(a.trainer);
     if (!k) return { ok: false, reason: 'no-gate', message: `${a.trainer.cfg.method === 'lora' ? 'LoRA' : a.trainer.cfg.method === 'sira' ? 'SiRA' : 'MoLoRA'} has no intuition gate` };
-    if (!intuitionModel || intuitionModel.k !== k) return { ok: false, reason: 'no-intuition', message: 'This adapter has no intuition: generation routes with zero scores (the router alone)' };
-    if (!intuitionModel.embedder) return { ok: false, reason: 'supplied', message: 'This adapter\'s intuition came from supplied vectors (emb): a typed prompt has none, so it cannot be scored' };
+    const sc = scorer();
+    if (!sc || sc.k !== k) return { ok: false, reason: 'no-intuition', message: 'This adapter has no intuition: generation routes with zero scores (the router alone)' };
+    if (!sc.embedder) return { ok: false, reason: 'supplied', message: 'This adapter\'s intuition came from supplied vectors (emb): a typed prompt has none, so it cannot be scored' };
     notWhileTraining('promptIntuition');
     const [s] = await promptScores([prompt], k);
-    return { ok: true, k, s, source: intuitionModel.source };
+    return { ok: true, k, s, source: sc.source };
   },
 
   async routing(req: RoutingRequest): Promise<RoutingResult> {
@@ -560,7 +580,7 @@ export const api: EngineApi = {
         sSource = 'given';
       } else {
         s = (await promptScores([req.prompt], k))[0];
-        sSource = intuitionModel && intuitionModel.k === k ? 'intuition' : 'zeros';
+        sSource = scorer()?.k === k ? 'intuition' : 'zeros';
       }
     }
     const layers = await readRouting(a.trainer, ids, s);

@@ -29,14 +29,35 @@ function setRunState(state: RunState): void {
 }
 
 /**
- * The worker's active adapter changed. A loaded adapter, or none, means the worker freed the last
- * run's adapter (a model or an adapter replaced it): the run is gone there, so it goes here too
- * (its checkpoint stays in the saved runs). Any change makes the last "after" evaluation stale.
+ * Makes `state` the run the studio shows. Another run than the one shown (started or restored
+ * here, or through window.mor1e) replaces it: its history (none yet for a new run, a restored
+ * run's from the worker) and no router readings yet. The same run keeps its newer state: the
+ * worker's events and a call's result travel on different ports and may arrive in either order.
  */
-export function onAdapterChanged({ source, info, config }: Extract<EngineEvent, { type: 'adapter' }>): void {
+function adoptRun(state: RunState): void {
+  const s = useStore.getState();
+  const cur = s.run.state;
+  if (cur && cur.id === state.id) {
+    if (state.step >= cur.step) s.patchRun({ state });
+    return;
+  }
+  replaceMetrics([]);
+  s.patchRun({ state, routerStats: null, routerStatsStep: 0, noRouter: false, routerHistory: [] });
+  if (state.step > 0) void api().metrics().then(replaceMetrics, () => {});
+}
+
+/**
+ * The worker's active adapter changed (its 'adapter' event; also applied by this module's own
+ * calls, the same change twice being harmless). A run's: that run is shown, with its settings. A
+ * loaded adapter, or none: the worker freed the last run's adapter (an adapter or a model replaced
+ * it), so the run goes here too (its checkpoint stays in the saved runs). Any change makes the
+ * last "after" evaluation stale.
+ */
+export function onAdapterChanged({ source, info, config, state }: Omit<Extract<EngineEvent, { type: 'adapter' }>, 'type'>): void {
   const s = useStore.getState();
   s.patchEval({ after: null });
   if (source === 'run') {
+    if (state) adoptRun(state);
     s.patchRun({ loaded: null, config });
     return;
   }
@@ -46,15 +67,22 @@ export function onAdapterChanged({ source, info, config }: Extract<EngineEvent, 
 
 /** Loads an adapter from files (a PEFT LoRA or the mor1e format); resolves to its description, or throws the reason. */
 export async function loadAdapterFiles(files: AdapterFile[]): Promise<AdapterInfo> {
-  return api().loadAdapter({ kind: 'files', files });
+  const info = await api().loadAdapter({ kind: 'files', files });
+  onAdapterChanged({ source: 'loaded', info, config: null, state: null });
+  return info;
 }
 
-/** Frees the loaded adapter; generation and evaluation use the base model again. */
+/** Frees the loaded adapter (and a finished run's); generation and evaluation use the base model again. */
 export async function unloadAdapter(): Promise<void> {
   await api().unloadAdapter();
+  onAdapterChanged({ source: null, info: null, config: null, state: null });
 }
 
-/** Starts a run with the Method step's settings; resolves to its state, or null with the error shown. */
+/**
+ * Starts a run with the Method step's settings; resolves to its state, or null with the error
+ * shown. The last run stays shown (and active in the worker) until the new one replaces it, so a
+ * refused start loses nothing.
+ */
 export async function startRun(): Promise<RunState | null> {
   const s = useStore.getState();
   const check = checkMethod(s.method, { info: s.model.info, data: s.data.result, limits: s.gpu.status === 'ready' ? s.gpu.limits : null });
@@ -63,17 +91,14 @@ export async function startRun(): Promise<RunState | null> {
     s.patchRun({ error: `The method settings cannot run: ${bad}` });
     return null;
   }
-  replaceMetrics([]);
-  s.patchRun({ starting: true, error: null, state: null, config: null, routerStats: null, routerStatsStep: 0, noRouter: false, routerHistory: [] });
-  s.patchEval({ after: null });
+  s.patchRun({ starting: true, error: null });
   const config = toRunConfig(s.method);
   // A run that asks for an intuition computes it again: its map replaces the one shown.
   s.patchIntuition(config.intuition ? { progress: null, result: null, frame: null, pointTasks: null, pointTexts: [] } : { progress: null });
   try {
     const state = await api().startRun(config);
-    // Events may already have moved the state on; keep the newer one.
-    const now = useStore.getState().run.state;
-    useStore.getState().patchRun({ starting: false, state: now && now.step >= state.step ? now : state });
+    adoptRun(state);
+    useStore.getState().patchRun({ starting: false });
     return state;
   } catch (e) {
     useStore.getState().patchRun({ starting: false, error: message(e) });
@@ -132,8 +157,8 @@ export async function restoreRun(id: string): Promise<RunState | null> {
   s.patchRun({ starting: true, error: null });
   try {
     const state = await api().restoreRun(id);
-    replaceMetrics(await api().metrics());
-    useStore.getState().patchRun({ starting: false, state, routerStats: null, routerStatsStep: 0, noRouter: false, routerHistory: [] });
+    adoptRun(state);
+    useStore.getState().patchRun({ starting: false });
     useStore.getState().patchEval({ after: null });
     return state;
   } catch (e) {
