@@ -388,4 +388,9 @@ test('export step: a trained adapter downloads as a zip; an adapter folder loads
   await studio.goto('train');
   await expect(page.getByTestId('run-progress')).toHaveCount(0);
   await expect(page.getByTestId('saved-run')).not.toHaveCount(0); // its checkpoint stays
+  // The GPT-2 adapter on the Llama model now loaded: refused beside the file picker, saying why; nothing becomes active.
+  await studio.goto('export');
+  await page.getByTestId('adapter-files').setInputFiles(['adapter_model.safetensors', 'intuition.safetensors', 'mor1e_config.json'].map((f) => join(dir, f)));
+  await expect(page.getByTestId('adapter-load-error')).toContainText('the adapter was trained on another base model ("tiny-gpt2")');
+  await expect(page.getByTestId('export-active')).toHaveText('Active adapter: none yet: train one (Train step) or load one below');
 });

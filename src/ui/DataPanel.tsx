@@ -92,7 +92,7 @@ export function DataPanel() {
           {data.progress ? `${data.progress.phase}: ${data.progress.total ? `${Math.round((100 * data.progress.loaded) / data.progress.total)}%` : data.progress.loaded}` : 'starting…'}
         </p>
       )}
-      {data.error && <p className="error" data-testid="data-error">{data.error}</p>}
+      {data.error && <p className="error-box" role="alert" data-testid="data-error">{data.error}</p>}
       {u && pending && <MappingForm key={`${u.name}|${(u.columns ?? []).join('\u0000')}`} name={u.name} columns={u.columns ?? []} onImport={(m) => run(pending, m)} />}
       {r && (
         <div data-testid="data-summary">

@@ -43,7 +43,9 @@ export function ExportPanel() {
   const run = useStore((s) => s.run.state);
   const runConfig = useStore((s) => s.run.config);
   const [busy, setBusy] = useState<Kind | 'load' | null>(null);
+  // Export refusals show by the export buttons, load refusals by the file picker: each beside what caused it.
   const [error, setError] = useState<string | null>(null);
+  const [loadError, setLoadError] = useState<string | null>(null);
   const [last, setLast] = useState<{ kind: Kind; files: AdapterFile[]; report: ClusterRow[] | null } | null>(null);
   // The loaded adapter lives in the store: it stays active (and described here) when the user moves between steps.
   const loaded = useStore((s) => s.run.loaded);
@@ -67,23 +69,23 @@ export function ExportPanel() {
 
   const load = async (list: FileList) => {
     setBusy('load');
-    setError(null);
+    setLoadError(null);
     try {
       const files = await Promise.all(fromFileList(list).map(async (f) => ({ name: f.name, bytes: new Uint8Array(await f.blob.arrayBuffer()) })));
       await loadAdapterFiles(files);
     } catch (e) {
-      setError(message(e));
+      setLoadError(message(e));
     } finally {
       setBusy(null);
     }
   };
 
   const unload = async () => {
-    setError(null);
+    setLoadError(null);
     try {
       await unloadAdapter();
     } catch (e) {
-      setError(message(e));
+      setLoadError(message(e));
     }
   };
 
@@ -110,7 +112,7 @@ export function ExportPanel() {
         ))}
       </div>
       {error && (
-        <p className="error" data-testid="export-error">
+        <p className="error-box" role="alert" data-testid="export-error">
           {error}
         </p>
       )}
@@ -154,6 +156,11 @@ export function ExportPanel() {
         Choose adapter files
         <input type="file" hidden multiple disabled={!info || busy !== null} data-testid="adapter-files" onChange={(e) => e.target.files && void load(e.target.files)} />
       </label>
+      {loadError && (
+        <p className="error-box" role="alert" data-testid="adapter-load-error">
+          {loadError}
+        </p>
+      )}
       {loaded && (
         <div data-testid="adapter-loaded">
           <p>
