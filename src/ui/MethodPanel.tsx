@@ -117,7 +117,7 @@ export function MethodPanel() {
           </Field>
           {f.intuition === 'encoder' && (
             <Field label="Encoder" name="encoder" error={c.errors.encoder} hint="a BERT folder URL or hub id">
-              <input id="method-encoder" data-testid="method-encoder" value={f.encoder} size={28} onChange={(e) => patch({ encoder: e.target.value })} />
+              <input id="method-encoder" data-testid="method-encoder" value={f.encoder} size={28} placeholder="sentence-transformers/all-MiniLM-L6-v2" onChange={(e) => patch({ encoder: e.target.value })} />
             </Field>
           )}
           {f.intuition !== 'none' && num('k', 'Clusters k', `0 = one per expert (${Number.isFinite(E) ? E : '?'})`)}

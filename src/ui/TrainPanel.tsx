@@ -113,7 +113,7 @@ export function TrainPanel() {
       {run.error && <p className="error-box" role="alert" data-testid="train-error">{run.error}</p>}
       {st?.error && <p className="error-box" role="alert" data-testid="run-error">{st.error}</p>}
       {st?.checkpointError && <p className="warn" data-testid="run-checkpoint-error">Saving a checkpoint failed (training goes on): {st.checkpointError}</p>}
-      <TrainCharts />
+      {st ? <TrainCharts /> : <p className="muted" data-testid="train-no-run">No run yet: the loss, learning rate and gradient norm curves appear here when training starts.</p>}
       <SavedRuns />
     </section>
   );
