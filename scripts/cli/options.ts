@@ -302,17 +302,20 @@ function defaultOut(method: Method, now: Date): string {
 }
 
 const COLUMN_KEYS = ['prompt', 'answer', 'task', 'input', 'choices', 'emb'] as const;
+type ColumnKey = (typeof COLUMN_KEYS)[number];
+/** The --columns shape, for messages that cannot guess the columns. */
+const COLUMNS_TEMPLATE = 'prompt=<column>,answer=<column>[,task=<column>]';
 
 /** --columns prompt=question,answer=answer[,task=category,input=…,choices=…,emb=…] → a column mapping. */
 export function columnsArg(v: string): ColumnMapping {
-  const m: Partial<Record<(typeof COLUMN_KEYS)[number], string>> = {};
+  const m: Partial<Record<ColumnKey, string>> = {};
   for (const part of v.split(',')) {
     const eq = part.indexOf('=');
     const key = part.slice(0, eq).trim(), col = part.slice(eq + 1).trim();
     if (eq < 0 || !key || !col) throw new CliError(`--columns: ${JSON.stringify(part)} is not part=column (e.g. --columns prompt=question,answer=answer,task=category)`);
-    if (!COLUMN_KEYS.includes(key as (typeof COLUMN_KEYS)[number])) throw new CliError(`--columns: unknown part ${JSON.stringify(key)}; the parts are ${COLUMN_KEYS.join(', ')}`);
-    if (m[key as (typeof COLUMN_KEYS)[number]] !== undefined) throw new CliError(`--columns: ${key} is given twice`);
-    m[key as (typeof COLUMN_KEYS)[number]] = col;
+    if (!COLUMN_KEYS.includes(key as ColumnKey)) throw new CliError(`--columns: unknown part ${JSON.stringify(key)}; the parts are ${COLUMN_KEYS.join(', ')}`);
+    if (m[key as ColumnKey] !== undefined) throw new CliError(`--columns: ${key} is given twice`);
+    m[key as ColumnKey] = col;
   }
   for (const key of ['prompt', 'answer'] as const) if (!m[key]) throw new CliError(`--columns needs ${key}=<column> (the column that holds the ${key})`);
   return m as ColumnMapping;
@@ -320,7 +323,7 @@ export function columnsArg(v: string): ColumnMapping {
 
 /** finetune's and compare's refusal of a data import: which file, the importer's message, and where it asks for a mapping, the option that gives one. */
 export function dataImportMessage(o: Pick<FinetuneOptions, 'data'>, message: string): string {
-  const m = message.replace(/^Error: /, '').replace(/give a column mapping$/, 'say which column is which with --columns prompt=<column>,answer=<column>[,task=<column>]');
+  const m = message.replace(/^Error: /, '').replace(/give a column mapping$/, `say which column is which with --columns ${COLUMNS_TEMPLATE}`);
   return `${o.data ? `--data ${o.data}` : 'the bundled suite'}: ${m}`;
 }
 
@@ -340,7 +343,7 @@ export function unknownShapeMessage(file: string, columns: string[]): string {
   const hint = columnsHint(columns);
   return (
     `--data ${file}: no known shape (columns ${columns.join(', ') || 'none'}); use {instruction, output, task}, {prompt, completion}, chat messages or multiple choice, ` +
-    `or say which column is which with --columns ${hint ?? 'prompt=<column>,answer=<column>[,task=<column>]'}${hint ? ' (guessed from the column names)' : ''}`
+    `or say which column is which with --columns ${hint ?? COLUMNS_TEMPLATE}${hint ? ' (guessed from the column names)' : ''}`
   );
 }
 

@@ -99,10 +99,16 @@ function adapterChanged(): void {
   emit({ type: 'adapter', source: imported ? 'loaded' : run ? 'run' : null, info: imported?.info ?? null, config: r?.config ?? null, state: r?.state() ?? null });
 }
 
+/** The run that still owns its adapter ('running' or 'paused'), or null. */
+function activeRun(): 'running' | 'paused' | null {
+  const st = run?.state().status;
+  return st === 'running' || st === 'paused' ? st : null;
+}
+
 /** Frees the imported adapter and a finished run's adapter (a running or paused run is refused). */
 function dropAdapter(): void {
-  const st = run?.state().status;
-  if (st === 'running' || st === 'paused') throw new RunError(`a run is ${st}: stop it first`);
+  const busy = activeRun();
+  if (busy) throw new RunError(`a run is ${busy}: stop it first`);
   imported?.trainer.destroy();
   imported = null;
   run?.trainer.destroy();
@@ -373,8 +379,8 @@ export const api: EngineApi = {
     const e = needEngine();
     // An adapter belongs to the model it was trained on or loaded for: a new model frees it, which a
     // running or paused run refuses (checked before the download; again after it, the run may have started meanwhile).
-    const st = run?.state().status;
-    if (st === 'running' || st === 'paused') throw new RunError(`a run is ${st}: stop it before loading another model`);
+    const busy = activeRun();
+    if (busy) throw new RunError(`a run is ${busy}: stop it before loading another model`);
     const files = await sourceFiles(source);
     const opened = await openModel(files);
     const gpu = await GpuModel.load(e, opened, (progress) => emit({ type: 'upload', progress }));

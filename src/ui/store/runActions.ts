@@ -5,7 +5,7 @@ import type { MetricRow, RunState } from '../../train/run.ts';
 import type { AdapterFile, AdapterInfo, EngineEvent } from '../../worker/api.ts';
 import { appendMetrics, replaceMetrics } from './metrics.ts';
 import { engineClient, message, useStore } from './store.ts';
-import { MAX_ROUTER_SAMPLES, type RouterStats } from './runSlice.ts';
+import { MAX_ROUTER_SAMPLES, NO_ROUTER_READINGS, type RouterStats } from './runSlice.ts';
 import { checkMethod, firstError, toRunConfig } from '../method.ts';
 
 const api = () => engineClient().api;
@@ -42,7 +42,7 @@ function adoptRun(state: RunState): void {
     return;
   }
   replaceMetrics([]);
-  s.patchRun({ state, routerStats: null, routerStatsStep: 0, noRouter: false, routerHistory: [] });
+  s.patchRun({ state, ...NO_ROUTER_READINGS, routerHistory: [] });
   if (state.step > 0) void api().metrics().then(replaceMetrics, () => {});
 }
 
@@ -62,7 +62,7 @@ export function onAdapterChanged({ source, info, config, state }: Omit<Extract<E
     return;
   }
   replaceMetrics([]);
-  s.patchRun({ loaded: source === 'loaded' ? info : null, state: null, config: null, routerStats: null, routerStatsStep: 0, noRouter: false, routerHistory: [] });
+  s.patchRun({ loaded: source === 'loaded' ? info : null, state: null, config: null, ...NO_ROUTER_READINGS, routerHistory: [] });
 }
 
 /** Loads an adapter from files (a PEFT LoRA or the mor1e format); resolves to its description, or throws the reason. */

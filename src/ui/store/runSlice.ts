@@ -39,12 +39,15 @@ export const hasAdapter = (run: RunUiState): boolean => run.state !== null || ru
 
 export const MAX_ROUTER_SAMPLES = 2000;
 
+/** No router readings (a run just shown, or none). */
+export const NO_ROUTER_READINGS = { routerStats: null, routerStatsStep: 0, noRouter: false, routerHistory: [] } as const satisfies Partial<RunUiState>;
+
 export interface RunSlice {
   run: RunUiState;
   patchRun(p: Partial<RunUiState>): void;
 }
 
 export const createRunSlice: StateCreator<RunSlice, [], [], RunSlice> = (set) => ({
-  run: { state: null, config: null, starting: false, error: null, saved: [], routerStats: null, routerStatsStep: 0, noRouter: false, routerHistory: [], loaded: null },
+  run: { state: null, config: null, starting: false, error: null, saved: [], ...NO_ROUTER_READINGS, routerHistory: [], loaded: null },
   patchRun: (p) => set((s) => ({ run: { ...s.run, ...p } })),
 });
