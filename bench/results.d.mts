@@ -3,7 +3,8 @@ export interface ResultRow {
   shape: string;
   adapter: string;
   runner?: string;
-  [figure: string]: string | number | undefined;
+  /** Figures; a profile row also lists its kernels (`kernels`). */
+  [figure: string]: string | number | undefined | ReadonlyArray<Readonly<Record<string, string | number>>>;
 }
 export declare const RESULTS_PATH: URL;
 export declare function mergeRows(rows: ResultRow[], path?: URL | string): { updated: string; rows: ResultRow[] };

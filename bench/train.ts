@@ -19,6 +19,9 @@ import { adapterDims, adapterParamCount } from '../src/adapters/spec.ts';
 import { gflops, round, timeRuns } from './timing.ts';
 import { benchOurMatmul, MATMUL_SHAPES } from './matmul.ts';
 import type { ResultRow } from './results.mjs';
+import { normTuning } from '../src/ops/norm.ts';
+import { attentionTuning } from '../src/ops/attention.ts';
+import { gateTuning } from '../src/ops/adapter.ts';
 
 export const TRAIN_METHODS: AdapterConfig[] = [
   withDefaults({ method: 'trex', topk: null }),
@@ -120,6 +123,100 @@ export async function benchTrainStep(engine: Engine, adapter: string, m: TrainBe
         step_ms: round(t.medianMs, 4), tokens_per_s: round((B * T) / (t.medianMs / 1000)), gflops: round(gf), matmul_gflops: round(matmulGflops),
         fraction_of_matmul: round(gf / matmulGflops), record_ms: round(recordMs, 3), dispatches, record_us_per_dispatch: round((recordMs * 1000) / recorded),
         bind_groups_reused: round(reused / Math.max(1, created + reused)), runs,
+      });
+    } finally {
+      trainer.destroy();
+    }
+  }
+  return rows;
+}
+
+/** Kernels listed per profile row (the rest are summed into `other_ms`). */
+const PROFILE_TOP = 15;
+
+/**
+ * Where a training step's GPU time goes: each method's step (after a warm-up step) timed kernel by
+ * kernel with timestamp queries (Engine.startProfile), averaged over `runs` steps. `kernel_ms` is
+ * the kernels' sum; `step_ms` the profiled step's wall time (clears, copies, host work and the
+ * per-dispatch passes of profiling make up the difference). `byGrid`: each (kernel, workgroup
+ * grid) apart (the rows then go to the console only, not to bench/results.json).
+ */
+export async function profileTrainStep(engine: Engine, adapter: string, m: TrainBenchModel, runs: number, byGrid = false): Promise<ResultRow[]> {
+  const { model, B, T } = m;
+  const rows: ResultRow[] = [];
+  for (const cfg of m.methods ?? TRAIN_METHODS) {
+    const batch = trainBatch(model, cfg, B, T);
+    const trainer = new GpuTrainer(engine, model, cfg, initAdapterParams(model, cfg, 1));
+    try {
+      await trainer.step(batch, TRAIN_HYPER);
+      const d0 = engine.dispatches;
+      engine.startProfile({ byGrid });
+      const t0 = performance.now();
+      for (let i = 0; i < runs; i++) await trainer.step(batch, TRAIN_HYPER);
+      const wall = (performance.now() - t0) / runs;
+      const kernels = await engine.stopProfile();
+      const total = kernels.reduce((a, k) => a + k.ms, 0) / runs;
+      const top = kernels.slice(0, PROFILE_TOP).map((k) => ({ kernel: k.kernel, calls: k.calls / runs, ms: round(k.ms / runs, 3), share: round(k.ms / runs / total, 2) }));
+      rows.push({
+        bench: 'train_profile', shape: `${m.name} B=${B} T=${T}`, method: methodLabel(cfg), adapter,
+        step_ms: round(wall, 4), kernel_ms: round(total, 4), dispatches: (engine.dispatches - d0) / runs, kernels: top,
+        other_ms: round(kernels.slice(PROFILE_TOP).reduce((a, k) => a + k.ms, 0) / runs, 3), runs,
+      });
+    } finally {
+      trainer.destroy();
+    }
+  }
+  return rows;
+}
+
+/**
+ * Runs `fn` with the GPU's work split forced for the kernels that pick theirs by adapter: the
+ * norms (256 lanes per row), attention (a workgroup per query) and adapter_gate_backward (one
+ * element per thread). On a CPU fallback adapter that is how those kernels ran before they had a
+ * CPU split; on a GPU it changes nothing.
+ */
+async function withGpuSplit<T>(fn: () => Promise<T>): Promise<T> {
+  normTuning.lanes = 256;
+  attentionTuning.split = 'workgroup';
+  gateTuning.elems = 1;
+  try {
+    return await fn();
+  } finally {
+    normTuning.lanes = 0;
+    attentionTuning.split = 'auto';
+    gateTuning.elems = 0;
+  }
+}
+
+/**
+ * A training step with the device's own work split against the GPU's (withGpuSplit), alternating
+ * step by step on one trainer per method, so both medians share the machine's load: on a CPU
+ * fallback adapter, what the CPU splits gain (`gpu_split_ms / step_ms`).
+ */
+export async function benchWorkSplit(engine: Engine, adapter: string, m: TrainBenchModel, runs: number): Promise<ResultRow[]> {
+  const { model, B, T } = m;
+  const rows: ResultRow[] = [];
+  for (const cfg of m.methods ?? TRAIN_METHODS) {
+    const batch = trainBatch(model, cfg, B, T);
+    const trainer = new GpuTrainer(engine, model, cfg, initAdapterParams(model, cfg, 1));
+    try {
+      const own: number[] = [], gpu: number[] = [];
+      const time = async (into: number[]) => {
+        const t0 = performance.now();
+        await trainer.step(batch, TRAIN_HYPER);
+        into.push(performance.now() - t0);
+      };
+      // Warm-up: both splits' pipelines compiled, the pool filled.
+      await trainer.step(batch, TRAIN_HYPER);
+      await withGpuSplit(() => trainer.step(batch, TRAIN_HYPER));
+      for (let i = 0; i < runs; i++) {
+        await time(own);
+        await withGpuSplit(() => time(gpu));
+      }
+      const median = (a: number[]) => a.sort((x, y) => x - y)[Math.floor(a.length / 2)];
+      rows.push({
+        bench: 'train_split', shape: `${m.name} B=${B} T=${T}`, method: methodLabel(cfg), adapter,
+        step_ms: round(median(own), 4), gpu_split_ms: round(median(gpu), 4), speedup: round(median(gpu) / median(own)), runs,
       });
     } finally {
       trainer.destroy();

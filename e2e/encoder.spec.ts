@@ -77,8 +77,9 @@ test.describe('bidirectional attention with a key padding mask (forward)', () =>
     ['causal with a mask with holes B=2 T=9 NH=2 D=5', { B: 2, T: 9, NH: 2, NKV: 2, D: 5, ...sep(2, 2, 5) }, [0, 0, 1, 1, 1, 0, 1, 1, 1, /* b1 */ 1, 1, 1, 1, 1, 1, 1, 0, 0]],
     ['an entry with every key masked B=2 T=5 NH=2 D=4', { B: 2, T: 5, NH: 2, NKV: 2, D: 4, ...sep(2, 2, 4), causal: false }, maskOf([3, 0], 5)],
   ];
-  for (const [name, s, mask] of cases) {
-    test(name, async ({ gpu }) => {
+  // Both work splits: a workgroup per query (the GPU's) and an invocation per query (SwiftShader's).
+  for (const [name, s, mask] of cases) for (const split of ['workgroup', 'rows'] as const) {
+    test(`${name}, ${split}`, async ({ gpu }) => {
       const r = seeded(name);
       const rows = s.B * s.T;
       const isFused = s.k.offset > 0;
@@ -89,7 +90,7 @@ test.describe('bidirectional attention with a key padding mask (forward)', () =>
       attentionForward(out, lse, q, k, v, s, mask);
       const inputs: Record<string, KernelInput> = isFused ? { q: f32(q) } : { q: f32(q), k: f32(k), v: f32(v) };
       if (mask) inputs.keyMask = u32(mask);
-      const a = await gpu.run({ op: 'attentionForward', inputs, outputs: { out: { length: out.length }, lse: { length: lse.length } }, args: { shape: s } });
+      const a = await gpu.run({ op: 'attentionForward', inputs, outputs: { out: { length: out.length }, lse: { length: lse.length } }, args: { shape: s, split } });
       expect(maxRelError(a.out, out)).toBeLessThan(TOL);
       expect(maxRelError(a.lse, lse)).toBeLessThan(TOL);
       if (name.startsWith('an entry with every key masked')) {

@@ -24,6 +24,11 @@ export class GpuHarness {
     return this.page.evaluate((c) => window.harness!.run(c), call);
   }
 
+  /** Runs one launcher under the engine's kernel profile: its outputs and each kernel's GPU time. */
+  profile(call: KernelCall): ReturnType<HarnessApi['profile']> {
+    return this.page.evaluate((c) => window.harness!.profile(c), call);
+  }
+
   /** Fails the test if the engine saw any GPU error (validation, compilation, device lost). */
   async expectNoGpuErrors(): Promise<void> {
     const errors = await this.page.evaluate(() => (window.harness as HarnessApi).errors());

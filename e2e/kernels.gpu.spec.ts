@@ -59,15 +59,18 @@ test.describe('layernorm and rmsnorm', () => {
     { N: 7, C: 37, eps: 1e-5 },
     { N: 300, C: 600, eps: 1e-6 },
   ];
-  for (const s of shapes) {
-    test(`layernorm N=${s.N} C=${s.C}`, async ({ gpu }) => {
+  // Threads per row: the device's own (1 on SwiftShader: a row per thread, 256 rows a workgroup),
+  // 32 (8 rows a workgroup, a tree per row) and 256 (a workgroup per row: the GPU's).
+  for (const s of shapes) for (const lanes of [undefined, 32, 256]) {
+    const L = lanes === undefined ? '' : `, ${lanes} lanes`;
+    test(`layernorm N=${s.N} C=${s.C}${L}`, async ({ gpu }) => {
       const r = seeded(`ln${s.N}`);
       const x = rand32(s.N * s.C, r, 2), w = rand32(s.C, r), b = rand32(s.C, r), dout = rand32(s.N * s.C, r);
       const out = F(x.length), mean = F(s.N), rstd = F(s.N);
       layernormForward(out, mean, rstd, x, w, b, s);
       const got = await gpu.run({
         op: 'layernormForward', inputs: { x: f32(x), w: f32(w), b: f32(b) },
-        outputs: { out: { length: x.length }, mean: { length: s.N }, rstd: { length: s.N } }, args: { shape: s },
+        outputs: { out: { length: x.length }, mean: { length: s.N }, rstd: { length: s.N } }, args: { shape: s, lanes },
       });
       expect(maxRelError(got.out, out)).toBeLessThan(TOL);
       expect(maxRelError(got.mean, mean)).toBeLessThan(TOL);
@@ -78,7 +81,7 @@ test.describe('layernorm and rmsnorm', () => {
       const g = await gpu.run({
         op: 'layernormBackward', inputs: { dout: f32(dout), x: f32(x), w: f32(w), mean: f32(m32), rstd: f32(r32) },
         outputs: { dx: { length: x.length, init: accumulate ? arr(dx) : undefined }, dw: { length: s.C, init: arr(dw) }, db: { length: s.C, init: arr(db) } },
-        args: { shape: s, accumulate },
+        args: { shape: s, accumulate, lanes },
       });
       layernormBackward(dx, dw, db, dout, x, w, m32, r32, s, accumulate);
       expect(maxRelError(g.dx, dx)).toBeLessThan(TOL);
@@ -86,19 +89,19 @@ test.describe('layernorm and rmsnorm', () => {
       expect(maxRelError(g.db, db)).toBeLessThan(TOL);
     });
 
-    test(`rmsnorm N=${s.N} C=${s.C}`, async ({ gpu }) => {
+    test(`rmsnorm N=${s.N} C=${s.C}${L}`, async ({ gpu }) => {
       const r = seeded(`rms${s.N}`);
       const x = rand32(s.N * s.C, r, 2), w = rand32(s.C, r), dout = rand32(s.N * s.C, r);
       const out = F(x.length), rstd = F(s.N);
       rmsnormForward(out, rstd, x, w, s);
-      const got = await gpu.run({ op: 'rmsnormForward', inputs: { x: f32(x), w: f32(w) }, outputs: { out: { length: x.length }, rstd: { length: s.N } }, args: { shape: s } });
+      const got = await gpu.run({ op: 'rmsnormForward', inputs: { x: f32(x), w: f32(w) }, outputs: { out: { length: x.length }, rstd: { length: s.N } }, args: { shape: s, lanes } });
       expect(maxRelError(got.out, out)).toBeLessThan(TOL);
       expect(maxRelError(got.rstd, rstd, 1e-3)).toBeLessThan(TOL);
       const r32 = Float64Array.from(Float32Array.from(rstd));
       const dx = F(x.length), dw = rand32(s.C, r);
       const g = await gpu.run({
         op: 'rmsnormBackward', inputs: { dout: f32(dout), x: f32(x), w: f32(w), rstd: f32(r32) },
-        outputs: { dx: { length: x.length }, dw: { length: s.C, init: arr(dw) } }, args: { shape: s },
+        outputs: { dx: { length: x.length }, dw: { length: s.C, init: arr(dw) } }, args: { shape: s, lanes },
       });
       rmsnormBackward(dx, dw, dout, x, w, r32, s);
       expect(maxRelError(g.dx, dx)).toBeLessThan(TOL);
@@ -180,8 +183,10 @@ test.describe('causal attention with GQA', () => {
     ['GPT-2 fused qkv B=2 T=19 NH=2 D=16', { B: 2, T: 19, NH: 2, NKV: 2, D: 16, ...fused(2, 16) }],
     ['long: key chunks B=1 T=300 NH=4 NKV=2 D=8', { B: 1, T: 300, NH: 4, NKV: 2, D: 8, ...sep(4, 2, 8) }],
   ];
-  for (const [name, s] of shapes) {
-    test(name, async ({ gpu }) => {
+  // Both work splits: a workgroup per query or key (the GPU's) and an invocation per query or key
+  // (the *_rows kernels, SwiftShader's).
+  for (const [name, s] of shapes) for (const split of ['workgroup', 'rows'] as const) {
+    test(`${name}, ${split}`, async ({ gpu }) => {
       const r = seeded(name);
       const rows = s.B * s.T;
       const isFused = s.q.stride === s.k.stride && s.k.offset > 0;
@@ -192,7 +197,7 @@ test.describe('causal attention with GQA', () => {
       const out = F(rows * C), lse = F(s.B * s.NH * s.T), dout = rand32(rows * C, r);
       attentionForward(out, lse, q, k, v, s);
       const inputs: Record<string, KernelInput> = isFused ? { q: f32(q) } : { q: f32(q), k: f32(k), v: f32(v) };
-      const a = await gpu.run({ op: 'attentionForward', inputs, outputs: { out: { length: out.length }, lse: { length: lse.length } }, args: { shape: s } });
+      const a = await gpu.run({ op: 'attentionForward', inputs, outputs: { out: { length: out.length }, lse: { length: lse.length } }, args: { shape: s, split } });
       expect(maxRelError(a.out, out)).toBeLessThan(TOL);
       expect(maxRelError(a.lse, lse)).toBeLessThan(TOL);
 
@@ -200,7 +205,7 @@ test.describe('causal attention with GQA', () => {
       const dq = F(q.length), dk = isFused ? dq : F(k.length), dv = isFused ? dq : F(v.length);
       attentionBackward(dq, dk, dv, dout, q, k, v, out32, lse32, s);
       const outputs: Record<string, KernelOutput> = isFused ? { dq: { length: q.length } } : { dq: { length: q.length }, dk: { length: k.length }, dv: { length: v.length } };
-      const b = await gpu.run({ op: 'attentionBackward', inputs: { ...inputs, dout: f32(dout), out: f32(out32), lse: f32(lse32) }, outputs, args: { shape: s } });
+      const b = await gpu.run({ op: 'attentionBackward', inputs: { ...inputs, dout: f32(dout), out: f32(out32), lse: f32(lse32) }, outputs, args: { shape: s, split } });
       expect(maxRelError(b.dq, dq)).toBeLessThan(TOL);
       if (!isFused) {
         expect(maxRelError(b.dk, dk)).toBeLessThan(TOL);
@@ -210,19 +215,47 @@ test.describe('causal attention with GQA', () => {
   }
 });
 
+test('the kernel profile times each dispatch by kernel and changes no result', async ({ gpu }) => {
+  const s: AttentionShape = { B: 2, T: 19, NH: 2, NKV: 2, D: 16, q: { stride: 32, offset: 0 }, k: { stride: 32, offset: 0 }, v: { stride: 32, offset: 0 } };
+  const r = seeded('profile');
+  const n = s.B * s.T * 32;
+  const q = rand32(n, r, 2), k = rand32(n, r, 2), v = rand32(n, r), dout = rand32(n, r);
+  const out = F(n), lse = F(s.B * s.NH * s.T);
+  attentionForward(out, lse, q, k, v, s);
+  const call = {
+    op: 'attentionBackward', inputs: { q: f32(q), k: f32(k), v: f32(v), dout: f32(dout), out: f32(out), lse: f32(lse) },
+    outputs: { dq: { length: n }, dk: { length: n }, dv: { length: n } }, args: { shape: s, split: 'workgroup' },
+  };
+  if (!gpu.info.features.includes('timestamp-query')) {
+    await expect(gpu.profile(call)).rejects.toThrow(/kernel profiling needs the WebGPU feature "timestamp-query"/);
+    return;
+  }
+  const plain = await gpu.run(call);
+  const { outputs, kernels } = await gpu.profile(call);
+  console.log(`[profile] ${kernels.map((x) => `${x.kernel} x${x.calls}: ${x.ms.toFixed(3)} ms`).join('; ')}`);
+  // One query pass, then dk and dv: three dispatches of two kernels (dk and dv differ by override).
+  expect(kernels.map((x) => [x.kernel, x.calls]).sort()).toEqual([['attention_backward_kv{VALUE=0}', 1], ['attention_backward_kv{VALUE=1}', 1], ['attention_backward_query', 1]]);
+  for (const x of kernels) expect(Number.isFinite(x.ms) && x.ms >= 0, `${x.kernel}: ${x.ms} ms`).toBe(true);
+  expect(kernels.reduce((a, x) => a + x.ms, 0), 'some GPU time measured').toBeGreaterThan(0);
+  // A pass per dispatch instead of one shared pass: the same results, bit for bit.
+  expect(outputs).toEqual(plain);
+  // And the engine is back to normal afterwards: a second profile starts cleanly.
+  expect((await gpu.profile(call)).kernels.length).toBe(3);
+});
+
 test.describe('attention with a KV cache, and copyRows forward and backward', () => {
   const shapes: Array<[string, AttentionShape]> = [
     ['decode 1 token after 5 cached, GQA', { B: 1, T: 1, NH: 4, NKV: 2, D: 6, kvT: 11, pos0: 5, q: { stride: 24, offset: 0 }, k: { stride: 12, offset: 0 }, v: { stride: 12, offset: 0 } }],
     ['prefill 7 into a cache of 20, B=2, fused-width rows', { B: 2, T: 7, NH: 3, NKV: 3, D: 5, kvT: 20, pos0: 0, q: { stride: 15, offset: 0 }, k: { stride: 15, offset: 0 }, v: { stride: 15, offset: 0 } }],
     ['decode 3 after 290 cached (key chunks)', { B: 1, T: 3, NH: 2, NKV: 1, D: 8, kvT: 300, pos0: 290, q: { stride: 16, offset: 0 }, k: { stride: 8, offset: 0 }, v: { stride: 8, offset: 0 } }],
   ];
-  for (const [name, s] of shapes) {
-    test(name, async ({ gpu }) => {
+  for (const [name, s] of shapes) for (const split of ['workgroup', 'rows'] as const) {
+    test(`${name}, ${split}`, async ({ gpu }) => {
       const r = seeded(name);
       const q = rand32(s.B * s.T * s.q.stride, r, 2), k = rand32(s.B * s.kvT! * s.k.stride, r, 2), v = rand32(s.B * s.kvT! * s.v.stride, r);
       const out = F(s.B * s.T * s.NH * s.D), lse = F(s.B * s.NH * s.T);
       attentionForward(out, lse, q, k, v, s);
-      const a = await gpu.run({ op: 'attentionForward', inputs: { q: f32(q), k: f32(k), v: f32(v) }, outputs: { out: { length: out.length }, lse: { length: lse.length } }, args: { shape: s } });
+      const a = await gpu.run({ op: 'attentionForward', inputs: { q: f32(q), k: f32(k), v: f32(v) }, outputs: { out: { length: out.length }, lse: { length: lse.length } }, args: { shape: s, split } });
       expect(maxRelError(a.out, out)).toBeLessThan(TOL);
       expect(maxRelError(a.lse, lse)).toBeLessThan(TOL);
     });

@@ -2,13 +2,17 @@
 // machines with a GPU but no browser. Bundled by scripts/build-node-bench.mjs into
 // bench/dist/bench-node.mjs. Env: DAWN_NODE=path/to/dawn.node to load Dawn without
 // node_modules; MOR1E_SHADERS=path/to/shaders; BENCH_RUNS (default 5); BENCH_SHAPES=512,1024;
-// BENCH_ONLY=matmul,skinny,decode,attention,cross_entropy,safetensors,forward,adapter,kmeans,train
+// BENCH_ONLY=matmul,skinny,decode,attention,cross_entropy,safetensors,forward,adapter,kmeans,train,profile
 // (train: our training step per method on the bundled model, T-REX on it at B = 1, T = 16 (the host's
 // cost of a step) and T-REX on a SmolLM2-135M-shaped model, as in the page but without the jax-js
 // peer, which needs a browser; BENCH_SHAPES=tiny,host,smollm2 picks)
+// (profile: where each method's training step on the bundled model, B = 8, T = 64, spends its GPU
+// time, kernel by kernel, from timestamp queries; on a CPU adapter also T-REX's and LoRA's step
+// with the CPU work splits against the GPU's, alternating; BENCH_PROFILE_GRID=1: T-REX's profile
+// per (kernel, workgroup grid), printed only)
 // (BENCH_SHAPES also picks skinny rows, 1x576x576t,16x1536x576, and k-means shapes: 1000x384,50000x768).
 import { fileURLToPath } from 'node:url';
-import { acquireDevice, adapterName, GpuUnavailableError } from '../../src/gpu/device.ts';
+import { acquireDevice, adapterName, GpuUnavailableError, isCpuAdapter } from '../../src/gpu/device.ts';
 import { dawnGpu, DAWN_HINT } from '../../src/gpu/dawn.node.ts';
 import { Engine } from '../../src/gpu/engine.ts';
 import { loadShaders } from '../../src/gpu/shaders.node.ts';
@@ -16,7 +20,7 @@ import { benchOurMatmul, benchSkinny, MATMUL_SHAPES } from '../matmul.ts';
 import { gflops, round } from '../timing.ts';
 import { benchAttention, benchCrossEntropy, SEQ_LENGTHS } from '../transformer.ts';
 import { benchDecodePaths, benchForward, benchSafetensors, smolLM2ShapeFiles } from '../model.ts';
-import { bestMatmulGflops, benchTrainStep, TRAIN_METHODS } from '../train.ts';
+import { bestMatmulGflops, benchTrainStep, benchWorkSplit, profileTrainStep, TRAIN_METHODS } from '../train.ts';
 import { openModel } from '../../src/model/load.ts';
 import { GpuModel } from '../../src/model/gpuModel.ts';
 import { benchAdapters } from '../adapter.ts';
@@ -50,7 +54,7 @@ async function main(): Promise<number> {
   console.log(`bench:node: adapter ${adapter}; features ${ctx.features.join(', ') || 'none'}`);
   const runs = Number(process.env.BENCH_RUNS ?? 5);
   const only = process.env.BENCH_SHAPES?.split(',');
-  const benches = (process.env.BENCH_ONLY ?? 'matmul,skinny,decode,attention,cross_entropy,safetensors,forward,adapter,kmeans,train').split(',');
+  const benches = (process.env.BENCH_ONLY ?? 'matmul,skinny,decode,attention,cross_entropy,safetensors,forward,adapter,kmeans,train,profile').split(',');
   const rows: ResultRow[] = [];
   for (const s of MATMUL_SHAPES.filter((x) => benches.includes('matmul') && (!only || only.includes(x.name)))) {
     const flops = 2 * s.M * s.N * s.K;
@@ -95,6 +99,22 @@ async function main(): Promise<number> {
       const model = await GpuModel.load(engine, await openModel(await m.files()));
       try {
         for (const r of await benchTrainStep(engine, adapter, { name: m.name, model, B: m.B, T: m.T, methods: m.methods }, matmul.gflops, Math.min(runs, 3))) push({ ...r, matmul_shape: matmul.shape });
+      } finally {
+        model.destroy();
+      }
+    }
+  }
+  if (benches.includes('profile')) {
+    if (!ctx.features.includes('timestamp-query')) console.log('bench:node: no profile rows: this adapter has no "timestamp-query" feature');
+    else {
+      const model = await GpuModel.load(engine, await openModel(await folder(fileURLToPath(new URL('../../public/models/mor1e-tiny', import.meta.url)))));
+      try {
+        const m = { name: 'mor1e-tiny', model, B: 8, T: 64 };
+        const grid = Boolean(process.env.BENCH_PROFILE_GRID);
+        if (grid) for (const r of await profileTrainStep(engine, adapter, { ...m, methods: [TRAIN_METHODS[0]] }, Math.min(runs, 2), true)) console.log(JSON.stringify(r));
+        else for (const r of await profileTrainStep(engine, adapter, m, Math.min(runs, 2))) push(r);
+        // On a CPU adapter: the CPU work splits against the GPU's, side by side (a GPU has one split).
+        if (!grid && isCpuAdapter(ctx.adapter)) for (const r of await benchWorkSplit(engine, adapter, { ...m, methods: [TRAIN_METHODS[0], TRAIN_METHODS[3]] }, Math.min(runs, 3))) push(r);
       } finally {
         model.destroy();
       }

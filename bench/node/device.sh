@@ -35,10 +35,10 @@ if [ "$BENCH_S" -gt 0 ]; then
   prof=()
   [ -n "${PROFILE:-}" ] && prof=(--cpu-prof --cpu-prof-dir="$OUT/prof")
   # SIGINT, not SIGTERM, at the limit: node still writes its --cpu-prof profile.
-  BENCH_RUNS=${BENCH_RUNS:-5} BENCH_ONLY=${BENCH_ONLY:-matmul,train,attention,cross_entropy,adapter,skinny} \
+  BENCH_RUNS=${BENCH_RUNS:-5} BENCH_ONLY=${BENCH_ONLY:-matmul,train,profile,attention,cross_entropy,adapter,skinny} \
     timeout -s INT -k 10 "$BENCH_S" node ${prof[@]+"${prof[@]}"} bench/dist/bench-node.mjs > "$OUT/bench.log" 2>&1
   echo "bench rc $? at $(($(date +%s) - T0)) s: $(grep -c '^{' "$OUT/bench.log") rows"
-  grep '"train_step"' "$OUT/bench.log" | cut -c1-400
+  grep -E "\"train_(step|profile)\"" "$OUT/bench.log" | cut -c1-400
   cp bench/results.json "$OUT/results.json"
 fi
 if [ "$CMP_S" -gt 0 ]; then

@@ -2,6 +2,7 @@
 // kernels (through the same launchers the app uses) on the page's one shared device and
 // returns plain arrays for the Node-side specs.
 import type { AdapterDescription, OptionalFeature } from '../../src/gpu/device.ts';
+import type { KernelTime } from '../../src/gpu/profile.ts';
 
 export interface HarnessInfo {
   adapter: AdapterDescription;
@@ -35,6 +36,8 @@ export interface HarnessApi {
   info(): HarnessInfo;
   /** Runs one launcher; resolves to every output buffer read back. */
   run(call: KernelCall): Promise<Record<string, number[]>>;
+  /** Runs one launcher under Engine.startProfile: its outputs and each kernel's GPU time. */
+  profile(call: KernelCall): Promise<{ outputs: Record<string, number[]>; kernels: KernelTime[] }>;
   /** GPU errors (validation, compilation, lost) the engine reported so far. */
   errors(): string[];
 }

@@ -42,6 +42,14 @@ async function main(): Promise<void> {
   const api: HarnessApi = {
     info: () => ({ adapter: ctx.adapter, adapterName: adapterName(ctx.adapter), features: ctx.features, limits: { ...ctx.limits } }),
     run,
+    profile: async (call) => {
+      engine.startProfile();
+      const outputs = await run(call).catch(async (e: unknown) => {
+        await engine.stopProfile();
+        throw e;
+      });
+      return { outputs, kernels: await engine.stopProfile() };
+    },
     errors: () => engine.errors.map((e) => `${e.kind}${e.kernel ? ` [${e.kernel}]` : ''}: ${e.message}`),
   };
   window.harness = api;

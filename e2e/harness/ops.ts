@@ -33,6 +33,32 @@ function withMatmulTuning(tuning: Partial<typeof mm.matmulTuning> | undefined, f
 
 const ropeTables = (e: Engine, a: any) => rope.ropeTables(e, (a.shape.pos0 ?? 0) + a.shape.T, a.shape.D, a.theta);
 
+/**
+ * The op with a module-wide tuning knob set from its args (`a[arg]`, absent: `auto`, the device's
+ * choice) while it records, as kernels are picked then; the knob is reset afterwards.
+ */
+function tuned<T extends object, K extends keyof T>(knob: T, key: K, arg: string, auto: T[K], op: Op): Op {
+  return (e, b, a) => {
+    knob[key] = a[arg] ?? auto;
+    try {
+      op(e, b, a);
+    } finally {
+      knob[key] = auto;
+    }
+  };
+}
+const normLanes = (op: Op) => tuned(norm.normTuning, 'lanes', 'lanes', 0, op);
+const attentionSplit = (op: Op) => tuned(attn.attentionTuning, 'split', 'split', 'auto', op);
+
+/** The whole adapted layer, forward then backward, at a forced lane cap (a.laneCap; absent = the device's). */
+const adapterLayerRun: Op = (e, b, a) => {
+  const routing = adapter.routingKernels(a.laneCap);
+  const saved = { proj: b.proj, route: b.route, hB: b.hB, top1: b.top1, delta: b.delta, stats: b.stats, ...(b.sE ? { sE: b.sE } : {}) };
+  const inp = { x: b.x, W0: b.W0, bias: b.bias ?? null, WrA: b.WrA, B: b.B, gates: b.gates, s: b.s ?? null, M: b.M ?? null, task: b.task ?? null, mask: b.mask ?? null };
+  adapter.adapterForward(e, b.y, saved, inp, a.spec, a.groups ?? 1, false, routing);
+  adapter.adapterBackward(e, { dx: b.dx, dWrA: b.dWrA, dB: b.dB, dgates: b.dgates, dM: b.dM ?? null }, b.dy, saved, inp, a.spec, false, routing);
+};
+
 export const OPS: Record<string, Op> = {
   matmulForward: (e, b, a) => withMatmulTuning(a.tuning, () => mm.matmulForward(e, b.C, b.A, b.B, b.bias ?? null, a.shape, a.accumulate, a.variant)),
   matmulBackwardInput: (e, b, a) => withMatmulTuning(a.tuning, () => mm.matmulBackwardInput(e, b.dA, b.dC, b.B, a.shape, a.accumulate)),
@@ -42,10 +68,11 @@ export const OPS: Record<string, Op> = {
   embeddingForward: (e, b, a) => emb.embeddingForward(e, b.out, b.ids, b.wte, b.wpe ?? null, a.shape),
   embeddingBackward: (e, b, a) => emb.embeddingBackward(e, b.dwte, b.dwpe ?? null, b.dout, a.ids, a.shape),
 
-  layernormForward: (e, b, a) => norm.layernormForward(e, b.out, b.mean, b.rstd, b.x, b.w, b.b, a.shape),
-  layernormBackward: (e, b, a) => norm.layernormBackward(e, b.dx, b.dw, b.db, b.dout, b.x, b.w, b.mean, b.rstd, a.shape, a.accumulate),
-  rmsnormForward: (e, b, a) => norm.rmsnormForward(e, b.out, b.rstd, b.x, b.w, a.shape),
-  rmsnormBackward: (e, b, a) => norm.rmsnormBackward(e, b.dx, b.dw, b.dout, b.x, b.w, b.rstd, a.shape, a.accumulate),
+  // a.lanes forces the norms' threads per row (absent: the device's).
+  layernormForward: normLanes((e, b, a) => norm.layernormForward(e, b.out, b.mean, b.rstd, b.x, b.w, b.b, a.shape)),
+  layernormBackward: normLanes((e, b, a) => norm.layernormBackward(e, b.dx, b.dw, b.db, b.dout, b.x, b.w, b.mean, b.rstd, a.shape, a.accumulate)),
+  rmsnormForward: normLanes((e, b, a) => norm.rmsnormForward(e, b.out, b.rstd, b.x, b.w, a.shape)),
+  rmsnormBackward: normLanes((e, b, a) => norm.rmsnormBackward(e, b.dx, b.dw, b.dout, b.x, b.w, b.rstd, a.shape, a.accumulate)),
 
   geluForward: (e, b, a) => act.geluForward(e, b.out, b.x, a.n),
   geluBackward: (e, b, a) => act.geluBackward(e, b.dx, b.dout, b.x, a.n, a.accumulate),
@@ -65,9 +92,10 @@ export const OPS: Record<string, Op> = {
   ropeForward: (e, b, a) => rope.ropeForward(e, b.out, b.x, ropeTables(e, a), { ...a.shape, theta: a.theta }),
   ropeBackward: (e, b, a) => rope.ropeBackward(e, b.dx, b.dout, ropeTables(e, a), { ...a.shape, theta: a.theta }),
 
-  attentionForward: (e, b, a) => attn.attentionForward(e, b.out, b.lse, b.q, b.k ?? b.q, b.v ?? b.q, a.shape, b.keyMask ?? null),
-  attentionBackward: (e, b, a) =>
-    attn.attentionBackward(e, b.dq, b.dk ?? b.dq, b.dv ?? b.dq, b.dout, b.q, b.k ?? b.q, b.v ?? b.q, b.out, b.lse, a.shape),
+  // a.split forces the attention kernels' work split ('workgroup' | 'rows'; absent: the device's).
+  attentionForward: attentionSplit((e, b, a) => attn.attentionForward(e, b.out, b.lse, b.q, b.k ?? b.q, b.v ?? b.q, a.shape, b.keyMask ?? null)),
+  attentionBackward: attentionSplit((e, b, a) =>
+    attn.attentionBackward(e, b.dq, b.dk ?? b.dq, b.dv ?? b.dq, b.dout, b.q, b.k ?? b.q, b.v ?? b.q, b.out, b.lse, a.shape)),
 
   crossEntropyForward: (e, b, a) => ce.crossEntropyForward(e, b.losses, b.logits, b.targets, a.shape),
   crossEntropyBackward: (e, b, a) => ce.crossEntropyBackward(e, b.logits, b.losses, b.targets, a.shape),
@@ -89,13 +117,8 @@ export const OPS: Record<string, Op> = {
     if (b.stats) r.reg(e, b.dproj, b.route, b.stats, b.mask ?? null, a.spec);
   },
   adapterRouteStats: (e, b, a) => adapter.adapterRouteStats(e, b.stats, b.route, b.top1, b.task ?? null, b.mask ?? null, a.spec, a.groups),
-  adapterLayer: (e, b, a) => {
-    const routing = adapter.routingKernels(a.laneCap);
-    const saved = { proj: b.proj, route: b.route, hB: b.hB, top1: b.top1, delta: b.delta, stats: b.stats, ...(b.sE ? { sE: b.sE } : {}) };
-    const inp = { x: b.x, W0: b.W0, bias: b.bias ?? null, WrA: b.WrA, B: b.B, gates: b.gates, s: b.s ?? null, M: b.M ?? null, task: b.task ?? null, mask: b.mask ?? null };
-    adapter.adapterForward(e, b.y, saved, inp, a.spec, a.groups ?? 1, false, routing);
-    adapter.adapterBackward(e, { dx: b.dx, dWrA: b.dWrA, dB: b.dB, dgates: b.dgates, dM: b.dM ?? null }, b.dy, saved, inp, a.spec, false, routing);
-  },
+  // a.gateElems forces adapter_gate_backward's elements per thread (absent: the device's).
+  adapterLayer: tuned(adapter.gateTuning, 'elems', 'gateElems', 0, adapterLayerRun),
   adamwUpdate: (e, b, a) => opt.adamwUpdate(e, b.param, b.m, b.v, b.grad, b.norm ?? null, a.hyper, a.n),
   // `steps` guarded AdamW steps in one submission: step s reads grads[s], norms[s] and the loss
   // at history[2s]; the guard writes its skip flag to history[2s + 1].

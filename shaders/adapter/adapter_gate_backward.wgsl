@@ -1,9 +1,14 @@
-// adapter_gate_backward: dδ = beta · dy (beta = sigmoid(100 · w_beta) when GATED, else 1), and
-// stage 1 of <dy, delta> (for dw_beta) as one partial sum per workgroup (no float atomics).
-// Reference: src/reference/adapter.ts adapterBackward. 256 threads, one element each.
+// adapter_gate_backward (gated methods: trex, mor1e): dδ = beta · dy with beta = sigmoid(100 ·
+// w_beta), and stage 1 of <dy, delta> (for dw_beta) as one partial sum per workgroup (no float
+// atomics). An ungated layer's dδ is dy itself and has no gate: the launcher skips this kernel.
+// Reference: src/reference/adapter.ts adapterBackward.
+// Work split: 256 threads, each taking ELEMS elements 256 apart (consecutive threads read
+// consecutive elements), so a workgroup covers 256·ELEMS elements; then a tree reduction in
+// workgroup memory. ELEMS is 1 on GPUs and 64 on a CPU fallback adapter, where each workgroup's
+// eight barriers cost more than the arithmetic (see gateElems in src/ops/adapter.ts).
 // Outputs ddelta `=`, partials[workgroup] `=`.
 
-override GATED: bool = true;
+override ELEMS: u32 = 1u;
 
 struct Params {
   n: u32,
@@ -24,13 +29,14 @@ var<workgroup> red: array<f32, 256>;
 @compute @workgroup_size(256, 1, 1)
 fn adapter_gate_backward(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
   let w = wg.x + wg.y * nwg.x;
-  let i = w * 256u + lid.x;
-  var beta = 1.0;
-  if (GATED) { beta = 1.0 / (1.0 + exp(-100.0 * gates[1])); }
+  let beta = 1.0 / (1.0 + exp(-100.0 * gates[1]));
   var part = 0.0;
-  if (i < p.n) {
-    ddelta[i] = beta * dy[i];
-    part = dy[i] * delta[i];
+  for (var k = 0u; k < ELEMS; k++) {
+    let i = (w * ELEMS + k) * 256u + lid.x;
+    if (i < p.n) {
+      ddelta[i] = beta * dy[i];
+      part += dy[i] * delta[i];
+    }
   }
   red[lid.x] = part;
   workgroupBarrier();

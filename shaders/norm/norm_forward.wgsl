@@ -2,10 +2,13 @@
 //   LayerNorm: out = (x − mean)·rstd·w + b, rstd = 1/sqrt(var + eps); saves mean and rstd.
 //   RMSNorm:   out = x·rstd·w, rstd = 1/sqrt(mean(x²) + eps); saves rstd (mean untouched).
 // Reference: src/reference/norm.ts layernormForward / rmsnormForward.
-// Work split: one workgroup of 256 threads per row; tree reductions in workgroup memory.
+// Work split: LANES threads per row (a power of two, 1..256), so a workgroup of 256 threads
+// takes 256 / LANES rows; a row's lanes reduce by a tree in workgroup memory. LANES = 1 (a CPU
+// fallback adapter, see normLanes in src/ops/norm.ts): one thread per row, plain loops, no barrier.
 // Outputs out, mean, rstd: `=`.
 
 override RMS: bool = false;
+override LANES: u32 = 256u;
 
 struct Params {
   N: u32,
@@ -25,39 +28,43 @@ struct Params {
 const WG: u32 = 256u;
 var<workgroup> red: array<f32, 256>;
 
-fn reduce_sum(v: f32, tid: u32) -> f32 {
+/** The sum of v over this row's LANES lanes (every lane gets it). Uniform control flow only. */
+fn reduce_sum(v: f32, tid: u32, lane: u32) -> f32 {
+  if (LANES == 1u) { return v; }
   red[tid] = v;
   workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s >>= 1u) {
-    if (tid < s) { red[tid] += red[tid + s]; }
+  for (var s = LANES / 2u; s > 0u; s >>= 1u) {
+    if (lane < s) { red[tid] += red[tid + s]; }
     workgroupBarrier();
   }
-  let total = red[0];
+  let total = red[tid - lane];
   workgroupBarrier();
   return total;
 }
 
 @compute @workgroup_size(256, 1, 1)
 fn norm_forward(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
-  let row = wg.x + wg.y * 65535u;
-  if (row >= p.N) { return; }
   let tid = lid.x;
+  let lane = tid % LANES;
+  let row = (wg.x + wg.y * 65535u) * (WG / LANES) + tid / LANES;
+  // Rows past N still take part in the reductions' barriers; they read and write nothing.
+  let C = select(0u, p.C, row < p.N);
   let o = row * p.C;
   var m = 0.0;
   if (!RMS) {
     var s = 0.0;
-    for (var c = tid; c < p.C; c += WG) { s += x[o + c]; }
-    m = reduce_sum(s, tid) / f32(p.C);
+    for (var c = lane; c < C; c += LANES) { s += x[o + c]; }
+    m = reduce_sum(s, tid, lane) / f32(p.C);
   }
   var q = 0.0;
-  for (var c = tid; c < p.C; c += WG) { let d = x[o + c] - m; q += d * d; }
-  let rs = inverseSqrt(reduce_sum(q, tid) / f32(p.C) + p.eps);
-  for (var c = tid; c < p.C; c += WG) {
+  for (var c = lane; c < C; c += LANES) { let d = x[o + c] - m; q += d * d; }
+  let rs = inverseSqrt(reduce_sum(q, tid, lane) / f32(p.C) + p.eps);
+  for (var c = lane; c < C; c += LANES) {
     var v = (x[o + c] - m) * rs * w[c];
     if (!RMS) { v += b[c]; }
     out[o + c] = v;
   }
-  if (tid == 0u) {
+  if (lane == 0u && row < p.N) {
     rstd[row] = rs;
     if (!RMS) { mean[row] = m; }
   }

@@ -72,6 +72,16 @@ function describeAdapter(adapter: GPUAdapter): AdapterDescription {
   };
 }
 
+/**
+ * Whether the adapter runs compute on the CPU (a fallback adapter, SwiftShader). Kernels pick a
+ * different work split there: every workgroup barrier is a fiber switch per SIMD group and
+ * workgroup memory is paid per workgroup, so one invocation per row (token, element group) with
+ * plain loops beats the cooperative reductions a GPU wants (BENCHMARKS.md).
+ */
+export function isCpuAdapter(a: AdapterDescription): boolean {
+  return a.isFallbackAdapter || a.architecture === 'swiftshader';
+}
+
 /** One line naming the adapter, for logs and benchmark rows: "google / swiftshader (fallback)". */
 export function adapterName(a: AdapterDescription): string {
   const parts = [a.vendor || 'unknown vendor', a.architecture || a.device || a.description || 'unknown'];

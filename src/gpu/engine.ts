@@ -4,6 +4,7 @@
 
 import type { GpuContext } from './device.ts';
 import { BufferPool } from './pool.ts';
+import { KernelProfiler, type KernelTime } from './profile.ts';
 
 /** WGSL sources keyed by path under shaders/ without extension: "matmul/matmul_forward". */
 export type ShaderSources = Readonly<Record<string, string>>;
@@ -143,6 +144,8 @@ export class Engine {
   private readonly bufferIds = new WeakMap<GPUBuffer, number>();
   private nextBufferId = 1;
   private dummyBuffer: GPUBuffer | null = null;
+  /** Set between startProfile and stopProfile: every dispatch is timed by timestamp queries. */
+  private profiler: KernelProfiler | null = null;
   /** Errors seen so far (bounded), newest last: tests and the UI read them. */
   readonly errors: GpuErrorReport[] = [];
   lost = false;
@@ -275,6 +278,20 @@ export class Engine {
       this.bindGroups.set(key, bindGroup);
       this.bindGroupsCreated++;
     }
+    if (this.profiler) {
+      // Profiling: this dispatch is a pass of its own, its beginning and end timestamped.
+      if (this.profiler.full) this.flush();
+      this.encoder ??= this.device.createCommandEncoder({ label: 'engine' });
+      this.endPass();
+      const pass = this.encoder.beginComputePass({ label: 'engine', timestampWrites: this.profiler.timestamps(kernel.label, [x, y, z]) });
+      pass.setPipeline(kernel.pipeline);
+      pass.setBindGroup(0, bindGroup);
+      pass.dispatchWorkgroups(x, y, z);
+      pass.end();
+      this.recorded++;
+      this.dispatches++;
+      return;
+    }
     this.encoder ??= this.device.createCommandEncoder({ label: 'engine' });
     if (!this.pass) {
       this.pass = this.encoder.beginComputePass({ label: 'engine' });
@@ -338,10 +355,37 @@ export class Engine {
     }
     this.arena = 0;
     this.arenaOffset = 0;
+    this.profiler?.resolve(this.encoder);
     this.device.queue.submit([this.encoder.finish()]);
+    this.profiler?.submitted();
     this.encoder = null;
     this.recorded = 0;
     this.submissions++;
+  }
+
+  /**
+   * Starts timing every dispatch on the GPU (timestamp queries; the device needs the
+   * "timestamp-query" feature, which acquireDevice requests where the adapter has it). Until
+   * stopProfile, each dispatch is a compute pass of its own (see profile.ts). `byGrid`: time each
+   * (kernel, workgroup grid) apart, e.g. "matmul_forward{…} [9x8x1]", to tell a kernel's shapes apart.
+   */
+  startProfile(opts: { byGrid?: boolean } = {}): void {
+    if (this.profiler) throw new Error('engine: a profile is already running');
+    this.flush();
+    this.profiler = new KernelProfiler(this.device, opts);
+  }
+
+  /** Ends the profile: submits what is recorded and returns each kernel's GPU time, slowest first. */
+  async stopProfile(): Promise<KernelTime[]> {
+    const prof = this.profiler;
+    if (!prof) throw new Error('engine: no profile is running (startProfile first)');
+    this.flush();
+    this.profiler = null;
+    try {
+      return await prof.report();
+    } finally {
+      prof.destroy();
+    }
   }
 
   /** Zeroes a buffer in stream order with the dispatches (unlike `write`, which runs before them). */

@@ -20,6 +20,7 @@
 // 1 = real) restricts the router statistics and the regularisers (values and gradients) to the
 // real tokens; the rest of the layer is per-token and does not read it.
 import { gridElements, gridFor, params, type Engine } from '../gpu/engine.ts';
+import { isCpuAdapter } from '../gpu/device.ts';
 import { matmulBackwardInput, matmulBackwardWeight, matmulForward } from './matmul.ts';
 import { adapterDims, type AdapterSpec } from '../adapters/spec.ts';
 
@@ -133,10 +134,21 @@ export function routeLanes(spec: AdapterSpec, cap: number): number {
   return l;
 }
 
+/**
+ * Elements per thread of adapter_gate_backward: 1 on GPUs (a workgroup per 256 elements), 64 on a
+ * CPU fallback adapter, where a workgroup's barriers cost more than its arithmetic (64x fewer
+ * workgroups). Module-wide so tests can force either path (`gateTuning.elems`; 0 = by adapter).
+ */
+export const gateTuning = { elems: 0 };
+
+function gateElems(engine: Engine): number {
+  if (gateTuning.elems) return gateTuning.elems;
+  return isCpuAdapter(engine.ctx.adapter) ? 64 : 1;
+}
+
 /** The default lane cap on this engine's adapter (see routeLanes). */
 export function defaultLaneCap(engine: Engine): number {
-  const a = engine.ctx.adapter;
-  return a.isFallbackAdapter || a.architecture === 'swiftshader' ? 1 : 32;
+  return isCpuAdapter(engine.ctx.adapter) ? 1 : 32;
 }
 
 function lanesFor(engine: Engine, spec: AdapterSpec, cap: number | undefined): number {
@@ -291,14 +303,20 @@ export function adapterDeltaBackward(engine: Engine, g: AdapterGrads, dy: GPUBuf
   const { d } = common(spec);
   const { T, n, m } = spec;
   const elems = T * m;
-  const groupsN = Math.ceil(elems / 256);
-  const ddelta = engine.scratch('adapter.ddelta', elems * 4);
-  const betaParts = engine.scratch('adapter.betaParts', groupsN * 4);
-  engine.dispatch(engine.kernel('adapter/adapter_gate_backward', { GATED: d.gated }), {
-    bindings: [ddelta, betaParts, dy, saved.delta, inp.gates],
-    params: params({ n: elems, pad0: 0, pad1: 0, pad2: 0 }),
-    workgroups: gridFor(groupsN),
-  });
+  // Ungated (lora, molora, sira): dδ is dy, read in place. Gated: dδ = beta·dy and the partial
+  // sums of <dy, δ> for dw_beta, ELEMS elements per thread.
+  const ELEMS = gateElems(engine);
+  const groupsN = Math.ceil(elems / (256 * ELEMS));
+  let ddelta = dy, betaParts: GPUBuffer | null = null;
+  if (d.gated) {
+    ddelta = engine.scratch('adapter.ddelta', elems * 4);
+    betaParts = engine.scratch('adapter.betaParts', groupsN * 4);
+    engine.dispatch(engine.kernel('adapter/adapter_gate_backward', { ELEMS }), {
+      bindings: [ddelta, betaParts, dy, saved.delta, inp.gates],
+      params: params({ n: elems, pad0: 0, pad1: 0, pad2: 0 }),
+      workgroups: gridFor(groupsN),
+    });
+  }
   const projShape = { M: T, N: m, K: d.rB, transB: true };
   matmulBackwardWeight(engine, g.dB, saved.hB, ddelta, projShape);
   const dh = engine.scratch('adapter.dh', T * d.rB * 4);
@@ -319,7 +337,7 @@ export function adapterDeltaBackward(engine: Engine, g: AdapterGrads, dy: GPUBuf
   const inShape = { M: T, N: d.E + d.rA, K: n, transB: true };
   matmulBackwardWeight(engine, g.dWrA, inp.x, dproj, inShape);
   matmulBackwardInput(engine, g.dx, dproj, inp.WrA, inShape, true);
-  if (d.gated) {
+  if (betaParts) {
     engine.dispatch(engine.kernel('adapter/adapter_gates_final'), {
       bindings: [g.dgates, betaParts, omegaParts, inp.gates],
       params: params({ betaCount: groupsN, omegaCount: T, pad0: 0, pad1: 0 }),

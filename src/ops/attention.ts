@@ -3,10 +3,25 @@
 // so may dq, dk, dv: each backward dispatch writes a single one of them. The forward also runs
 // bidirectionally (shape.causal = false) and with a key padding mask (a u32 buffer (B, kvT),
 // 0 = padding); the backward is causal and unmasked only, and throws for anything else.
-import { params, type Engine } from '../gpu/engine.ts';
+import { gridElements, params, type Engine } from '../gpu/engine.ts';
+import { isCpuAdapter } from '../gpu/device.ts';
 import { checkAttentionShape, type AttentionShape } from './shapes.ts';
 
-/** Largest head dimension the kernels hold per workgroup (4 values per thread x 64 threads). */
+/**
+ * How the attention kernels split their work: 'workgroup' (a workgroup of 64 threads per query,
+ * or per key in the dk / dv pass, cooperating through workgroup memory: the GPU's) or 'rows' (the
+ * *_rows kernels: one invocation per query or key, plain loops, no barrier: a CPU fallback
+ * adapter's). Module-wide so tests can force either; 'auto' picks by adapter (attentionSplit).
+ */
+export const attentionTuning: { split: 'auto' | 'workgroup' | 'rows' } = { split: 'auto' };
+
+/** The attention kernels' work split on this engine's adapter (see attentionTuning). */
+export function attentionSplit(engine: Engine): 'workgroup' | 'rows' {
+  if (attentionTuning.split !== 'auto') return attentionTuning.split;
+  return isCpuAdapter(engine.ctx.adapter) ? 'rows' : 'workgroup';
+}
+
+/** Largest head dimension the kernels hold (4 values per thread x 64 threads; the rows kernels' private arrays). */
 export const MAX_HEAD_DIM = 256;
 
 function attnParams(s: AttentionShape): ArrayBuffer {
@@ -30,10 +45,11 @@ export function attentionForward(
   engine: Engine, out: GPUBuffer, lse: GPUBuffer, q: GPUBuffer, k: GPUBuffer, v: GPUBuffer, s: AttentionShape, keyMask: GPUBuffer | null = null,
 ): void {
   check(s);
-  engine.dispatch(engine.kernel('attention/attention_forward', { CAUSAL: s.causal ?? true, HAS_MASK: keyMask !== null }), {
+  const rows = attentionSplit(engine) === 'rows';
+  engine.dispatch(engine.kernel(rows ? 'attention/attention_forward_rows' : 'attention/attention_forward', { CAUSAL: s.causal ?? true, HAS_MASK: keyMask !== null }), {
     bindings: [out, lse, q, k, v, keyMask ?? engine.dummy],
     params: attnParams(s),
-    workgroups: [s.T, s.NH, s.B],
+    workgroups: rows ? gridElements(s.B * s.NH * s.T) : [s.T, s.NH, s.B],
   });
 }
 
@@ -46,17 +62,18 @@ export function attentionBackward(
   if (s.causal === false) throw new Error('attentionBackward: only causal attention has a backward (the non-causal mode serves the sentence encoder, forward only)');
   if ((s.pos0 ?? 0) !== 0 || (s.kvT ?? s.T) !== s.T) throw new Error('attentionBackward: training attention has no KV cache (pos0 0, kvT = T)');
   const p = attnParams(s);
+  const rows = attentionSplit(engine) === 'rows', suffix = rows ? '_rows' : '';
   const delta = engine.scratch('attention.delta', s.B * s.NH * s.T * 4);
-  engine.dispatch(engine.kernel('attention/attention_backward_query'), {
+  engine.dispatch(engine.kernel(`attention/attention_backward_query${suffix}`), {
     bindings: [dq, delta, q, k, v, dout, out, lse],
     params: p,
-    workgroups: [s.T, s.NH, s.B],
+    workgroups: rows ? gridElements(s.B * s.NH * s.T) : [s.T, s.NH, s.B],
   });
   for (const VALUE of [false, true]) {
-    engine.dispatch(engine.kernel('attention/attention_backward_kv', { VALUE }), {
+    engine.dispatch(engine.kernel(`attention/attention_backward_kv${suffix}`, { VALUE }), {
       bindings: [VALUE ? dv : dk, q, k, v, dout, lse, delta],
       params: p,
-      workgroups: [s.T, s.NKV, s.B],
+      workgroups: rows ? gridElements(s.B * s.NKV * s.T) : [s.T, s.NKV, s.B],
     });
   }
 }

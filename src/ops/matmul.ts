@@ -6,7 +6,7 @@
 // `planMatmul`. The bias gradient has its own reduction kernel.
 
 import { params, type Engine } from '../gpu/engine.ts';
-import type { AdapterDescription } from '../gpu/device.ts';
+import { isCpuAdapter, type AdapterDescription } from '../gpu/device.ts';
 import { resolveMatmulShape, type MatmulShape, type ResolvedMatmulShape } from './shapes.ts';
 
 /**
@@ -35,7 +35,7 @@ export const matmulTuning = { skinnyMaxM: SKINNY_MAX_M, skinnyKSplit: 0 };
  * workgroup memory (BENCHMARKS.md, skinny-M).
  */
 export function skinnyKSplitFor(adapter: AdapterDescription, transB: boolean): number {
-  if (adapter.isFallbackAdapter || adapter.architecture === 'swiftshader') return 1;
+  if (isCpuAdapter(adapter)) return 1;
   return transB ? 16 : 8;
 }
 

@@ -1,13 +1,36 @@
 // Launchers for shaders/norm/*: LayerNorm and RMSNorm forward and backward (one WGSL kernel
 // each, RMS chosen by an override), same names and argument order as src/reference/norm.ts.
 import { gridFor, params, type Engine } from '../gpu/engine.ts';
+import { isCpuAdapter } from '../gpu/device.ts';
 import type { NormShape } from './shapes.ts';
 
+/**
+ * Threads per row of norm_forward / norm_backward (a power of two, 1..256; a workgroup of 256
+ * takes 256 / lanes rows). `lanes` 0: by adapter (`normLanes`); tests force the others.
+ */
+export const normTuning = { lanes: 0 };
+
+/**
+ * 256 on GPUs (a workgroup per row, tree reductions); 1 on a CPU fallback adapter, where each of a
+ * row's ten barriers is a fiber switch per SIMD group and cost more than the row's arithmetic
+ * (BENCHMARKS.md, "Where a training step's time goes").
+ */
+export function normLanes(engine: Engine): number {
+  const l = normTuning.lanes || (isCpuAdapter(engine.ctx.adapter) ? 1 : 256);
+  if (!(Number.isInteger(Math.log2(l)) && l >= 1 && l <= 256)) throw new RangeError(`norm: ${l} lanes per row must be a power of two in 1..256`);
+  return l;
+}
+
+function rowGrid(N: number, lanes: number): [number, number] {
+  return gridFor(Math.ceil(N / (256 / lanes)));
+}
+
 function forward(engine: Engine, out: GPUBuffer, mean: GPUBuffer | null, rstd: GPUBuffer, x: GPUBuffer, w: GPUBuffer, b: GPUBuffer | null, s: NormShape): void {
-  engine.dispatch(engine.kernel('norm/norm_forward', { RMS: mean === null }), {
+  const LANES = normLanes(engine);
+  engine.dispatch(engine.kernel('norm/norm_forward', { RMS: mean === null, LANES }), {
     bindings: [out, mean ?? engine.scratch('norm.mean(unused)', 4), rstd, x, w, b ?? engine.dummy],
     params: params({ N: s.N, C: s.C, eps: s.eps, pad: 0 }, ['eps']),
-    workgroups: gridFor(s.N),
+    workgroups: rowGrid(s.N, LANES),
   });
 }
 
@@ -15,11 +38,11 @@ function backward(
   engine: Engine, dx: GPUBuffer, dw: GPUBuffer | null, db: GPUBuffer | null, dout: GPUBuffer, x: GPUBuffer, w: GPUBuffer,
   mean: GPUBuffer | null, rstd: GPUBuffer, s: NormShape, accumulate: boolean,
 ): void {
-  const RMS = mean === null;
-  engine.dispatch(engine.kernel('norm/norm_backward', { RMS, ACCUMULATE: accumulate }), {
+  const RMS = mean === null, LANES = normLanes(engine);
+  engine.dispatch(engine.kernel('norm/norm_backward', { RMS, ACCUMULATE: accumulate, LANES }), {
     bindings: [dx, dout, x, w, mean ?? engine.dummy, rstd],
     params: params({ N: s.N, C: s.C, pad0: 0, pad1: 0 }),
-    workgroups: gridFor(s.N),
+    workgroups: rowGrid(s.N, LANES),
   });
   if (!dw) return; // frozen weights: no parameter gradients wanted
   engine.dispatch(engine.kernel('norm/norm_backward_weight', { RMS }), {
