@@ -152,7 +152,13 @@ export async function profileTrainStep(engine: Engine, adapter: string, m: Train
       const d0 = engine.dispatches;
       engine.startProfile({ byGrid });
       const t0 = performance.now();
-      for (let i = 0; i < runs; i++) await trainer.step(batch, TRAIN_HYPER);
+      try {
+        for (let i = 0; i < runs; i++) await trainer.step(batch, TRAIN_HYPER);
+      } catch (e) {
+        // A failed step must not leave the engine profiling for the rest of the run.
+        await engine.stopProfile();
+        throw e;
+      }
       const wall = (performance.now() - t0) / runs;
       const kernels = await engine.stopProfile();
       const total = kernels.reduce((a, k) => a + k.ms, 0) / runs;

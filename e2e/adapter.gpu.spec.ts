@@ -448,6 +448,8 @@ interface Layout {
 
 /** The GPU's work split (a warp of lanes per token, one gate element per thread). */
 const GPU_LAYOUT: Layout = { laneCap: 32, gateElems: 1 };
+/** A CPU fallback adapter's (one lane per token, 64 gate elements per thread). */
+const CPU_LAYOUT: Layout = { laneCap: 1, gateElems: 64 };
 
 const layoutLabel = (l: Layout) => (l.laneCap === undefined && l.gateElems === undefined ? 'the device layout' : `lane cap ${l.laneCap ?? 'of the device'}, ${l.gateElems ?? 'the device\'s'} gate elements per thread`);
 
@@ -524,10 +526,11 @@ function gridTensors(name: string, spec: AdapterSpec) {
   return t;
 }
 
-test('the layer at E = 128 and T = 1, 7, 513 (outputs poisoned) matches the float64 reference in the device\'s and the GPU\'s work splits', async ({ page }) => {
+test('the layer at E = 128 and T = 1, 7, 513 (outputs poisoned) matches the float64 reference in the CPU\'s and the GPU\'s work splits', async ({ page }) => {
   test.setTimeout(300_000);
-  // 3 gate elements per thread: several partial sums for dw_beta, the last workgroup part-filled.
-  await checkHarnessLayers(page, layerCases.map(([name, spec, padded]) => [name, spec, padded ? Array.from({ length: spec.T }, (_, i) => (i % 4 === 3 ? 0 : 1)) : undefined]), [{}, GPU_LAYOUT, { gateElems: 3 }], gridTensors);
+  // Both splits on any device (one of them is the device's own); 3 gate elements per thread:
+  // several partial sums for dw_beta, the last workgroup part-filled.
+  await checkHarnessLayers(page, layerCases.map(([name, spec, padded]) => [name, spec, padded ? Array.from({ length: spec.T }, (_, i) => (i % 4 === 3 ? 0 : 1)) : undefined]), [CPU_LAYOUT, GPU_LAYOUT, { gateElems: 3 }], gridTensors);
 });
 
 test('every adapter method and the mapper match the float64 reference in the GPU\'s work split (lane cap 32, outputs poisoned)', async ({ page }) => {

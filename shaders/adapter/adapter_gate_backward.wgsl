@@ -5,7 +5,7 @@
 // Work split: 256 threads, each taking ELEMS elements 256 apart (consecutive threads read
 // consecutive elements), so a workgroup covers 256·ELEMS elements; then a tree reduction in
 // workgroup memory. ELEMS is 1 on GPUs and 64 on a CPU fallback adapter, where each workgroup's
-// eight barriers cost more than the arithmetic (see gateElems in src/ops/adapter.ts).
+// nine barriers cost more than the arithmetic (see gateElems in src/ops/adapter.ts).
 // Outputs ddelta `=`, partials[workgroup] `=`.
 
 override ELEMS: u32 = 1u;

@@ -260,7 +260,9 @@ export class Engine {
     const max = this.ctx.limits.maxComputeWorkgroupsPerDimension;
     if (x > max || y > max || z > max) throw new RangeError(`${kernel.label}: grid ${x}x${y}x${z} exceeds maxComputeWorkgroupsPerDimension ${max}`);
     if (x === 0 || y === 0 || z === 0) return;
-    if (this.maxDispatchesPerSubmit > 0 && this.recorded >= this.maxDispatchesPerSubmit) this.flush();
+    // Flush before this dispatch takes its uniform slot: past the dispatch limit, or when a
+    // profile's query set for this command buffer is full.
+    if ((this.maxDispatchesPerSubmit > 0 && this.recorded >= this.maxDispatchesPerSubmit) || this.profiler?.full) this.flush();
     let key = `${kernel.id}`;
     for (const b of args.bindings) key += `,${this.bufferId(b)}`;
     let uniform: GPUBufferBinding | null = null;
@@ -280,7 +282,6 @@ export class Engine {
     }
     if (this.profiler) {
       // Profiling: this dispatch is a pass of its own, its beginning and end timestamped.
-      if (this.profiler.full) this.flush();
       this.encoder ??= this.device.createCommandEncoder({ label: 'engine' });
       this.endPass();
       const pass = this.encoder.beginComputePass({ label: 'engine', timestampWrites: this.profiler.timestamps(kernel.label, [x, y, z]) });

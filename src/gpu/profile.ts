@@ -1,9 +1,11 @@
 // Per-kernel GPU time from timestamp queries: while the engine profiles, every dispatch gets its
 // own compute pass whose beginning and end write a timestamp; each command buffer resolves its
 // queries before it is submitted and reads them back once the GPU is done. Dispatches are then
-// one pass each instead of sharing one, which costs some host time but nothing on the GPU's side
-// (each dispatch is its own usage scope either way). Clears and copies are not passes and are not
-// timed: compare the kernels' sum with the wall time to see what they and the host take.
+// one pass each instead of sharing one, which costs some host time and a little GPU time (pass
+// boundaries and the timestamp writes; each dispatch is its own usage scope either way, so results
+// do not change). Clears and copies are not passes and are not timed: compare the kernels' sum
+// with the wall time to see what they and the host take. Browsers may round timestamps (Chrome to
+// 100 µs unless its WebGPU developer features are on); Dawn in Node does not.
 
 /** GPU time of one kernel (pipeline label, overrides included) over the profiled work. */
 export interface KernelTime {

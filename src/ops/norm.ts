@@ -12,8 +12,9 @@ export const normTuning = { lanes: 0 };
 
 /**
  * 256 on GPUs (a workgroup per row, tree reductions); 1 on a CPU fallback adapter, where each of a
- * row's ten barriers is a fiber switch per SIMD group and cost more than the row's arithmetic
- * (BENCHMARKS.md, "Where a training step's time goes").
+ * row's barriers (ten per reduction, one reduction for RMSNorm and two for LayerNorm) is a fiber
+ * switch per SIMD group and costs more than the row's arithmetic (BENCHMARKS.md, "Where a training
+ * step's time goes").
  */
 export function normLanes(engine: Engine): number {
   const l = normTuning.lanes || (isCpuAdapter(engine.ctx.adapter) ? 1 : 256);
