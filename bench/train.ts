@@ -91,44 +91,55 @@ export function trainableParams(model: GpuModel, cfg: AdapterConfig): number {
   return adaptedLayers(model.spec, cfg).reduce((n, { lin }) => n + adapterParamCount(layerSpec(cfg, lin, 1)), 0);
 }
 
-/** Tokens/s and FLOP/s of one training step per method; `matmulGflops`: the same run's matmul figure. */
-export async function benchTrainStep(engine: Engine, adapter: string, m: TrainBenchModel, matmulGflops: number, runs: number): Promise<ResultRow[]> {
-  const { model, B, T } = m;
+/**
+ * One row per method of `m` (default TRAIN_METHODS): `measure` gets the method's config, a fresh
+ * trainer (parameters from seed 1) and the benchmark batch; the trainer is destroyed after.
+ */
+async function perMethod(
+  engine: Engine, m: TrainBenchModel, measure: (cfg: AdapterConfig, trainer: GpuTrainer, batch: TrainBatch) => Promise<ResultRow>,
+): Promise<ResultRow[]> {
   const rows: ResultRow[] = [];
   for (const cfg of m.methods ?? TRAIN_METHODS) {
-    const batch = trainBatch(model, cfg, B, T);
-    const trainer = new GpuTrainer(engine, model, cfg, initAdapterParams(model, cfg, 1));
+    const trainer = new GpuTrainer(engine, m.model, cfg, initAdapterParams(m.model, cfg, 1));
     try {
-      // The host's share: a step (one micro-batch) records everything, forward, backward and update,
-      // before its first await, so the time until step() returns its promise is the step's recording
-      // (encoding, flushes and the final submit). In a browser that is the page's side only: Dawn's
-      // own work happens in the GPU process, and step_ms is what counts there.
-      const record: number[] = [];
-      let dispatches = 0, recorded = 0, created = 0, reused = 0;
-      const t = await timeRuns(async () => {
-        const d0 = engine.dispatches, c0 = engine.bindGroupsCreated, r0 = engine.bindGroupsReused, t0 = performance.now();
-        const done = trainer.step(batch, TRAIN_HYPER);
-        record.push(performance.now() - t0);
-        recorded = engine.dispatches - d0;
-        await done;
-        dispatches = engine.dispatches - d0;
-        // Bind groups of the timed steps (the last call's: the first, a warm-up, creates them all).
-        created = engine.bindGroupsCreated - c0;
-        reused = engine.bindGroupsReused - r0;
-      }, { runs, warmup: 1 });
-      const recordMs = record.slice(1).sort((a, b) => a - b)[Math.floor((record.length - 1) / 2)];
-      const gf = trainStepFlops(model, cfg, B, T) / (t.medianMs * 1e6);
-      rows.push({
-        bench: 'train_step', shape: `${m.name} B=${B} T=${T}`, method: methodLabel(cfg), adapter, trainable_params: trainableParams(model, cfg),
-        step_ms: round(t.medianMs, 4), tokens_per_s: round((B * T) / (t.medianMs / 1000)), gflops: round(gf), matmul_gflops: round(matmulGflops),
-        fraction_of_matmul: round(gf / matmulGflops), record_ms: round(recordMs, 3), dispatches, record_us_per_dispatch: round((recordMs * 1000) / recorded),
-        bind_groups_reused: round(reused / Math.max(1, created + reused)), runs,
-      });
+      rows.push(await measure(cfg, trainer, trainBatch(m.model, cfg, m.B, m.T)));
     } finally {
       trainer.destroy();
     }
   }
   return rows;
+}
+
+/** Tokens/s and FLOP/s of one training step per method; `matmulGflops`: the same run's matmul figure. */
+export async function benchTrainStep(engine: Engine, adapter: string, m: TrainBenchModel, matmulGflops: number, runs: number): Promise<ResultRow[]> {
+  const { model, B, T } = m;
+  return perMethod(engine, m, async (cfg, trainer, batch) => {
+    // The host's share: a step (one micro-batch) records everything, forward, backward and update,
+    // before its first await, so the time until step() returns its promise is the step's recording
+    // (encoding, flushes and the final submit). In a browser that is the page's side only: Dawn's
+    // own work happens in the GPU process, and step_ms is what counts there.
+    const record: number[] = [];
+    let dispatches = 0, recorded = 0, created = 0, reused = 0;
+    const t = await timeRuns(async () => {
+      const d0 = engine.dispatches, c0 = engine.bindGroupsCreated, r0 = engine.bindGroupsReused, t0 = performance.now();
+      const done = trainer.step(batch, TRAIN_HYPER);
+      record.push(performance.now() - t0);
+      recorded = engine.dispatches - d0;
+      await done;
+      dispatches = engine.dispatches - d0;
+      // Bind groups of the timed steps (the last call's: the first, a warm-up, creates them all).
+      created = engine.bindGroupsCreated - c0;
+      reused = engine.bindGroupsReused - r0;
+    }, { runs, warmup: 1 });
+    const recordMs = record.slice(1).sort((a, b) => a - b)[Math.floor((record.length - 1) / 2)];
+    const gf = trainStepFlops(model, cfg, B, T) / (t.medianMs * 1e6);
+    return {
+      bench: 'train_step', shape: `${m.name} B=${B} T=${T}`, method: methodLabel(cfg), adapter, trainable_params: trainableParams(model, cfg),
+      step_ms: round(t.medianMs, 4), tokens_per_s: round((B * T) / (t.medianMs / 1000)), gflops: round(gf), matmul_gflops: round(matmulGflops),
+      fraction_of_matmul: round(gf / matmulGflops), record_ms: round(recordMs, 3), dispatches, record_us_per_dispatch: round((recordMs * 1000) / recorded),
+      bind_groups_reused: round(reused / Math.max(1, created + reused)), runs,
+    };
+  });
 }
 
 /** Kernels listed per profile row (the rest are summed into `other_ms`). */
@@ -142,37 +153,29 @@ const PROFILE_TOP = 15;
  * grid) apart (the rows then go to the console only, not to bench/results.json).
  */
 export async function profileTrainStep(engine: Engine, adapter: string, m: TrainBenchModel, runs: number, byGrid = false): Promise<ResultRow[]> {
-  const { model, B, T } = m;
-  const rows: ResultRow[] = [];
-  for (const cfg of m.methods ?? TRAIN_METHODS) {
-    const batch = trainBatch(model, cfg, B, T);
-    const trainer = new GpuTrainer(engine, model, cfg, initAdapterParams(model, cfg, 1));
+  const { B, T } = m;
+  return perMethod(engine, m, async (cfg, trainer, batch) => {
+    await trainer.step(batch, TRAIN_HYPER);
+    const d0 = engine.dispatches;
+    engine.startProfile({ byGrid });
+    const t0 = performance.now();
     try {
-      await trainer.step(batch, TRAIN_HYPER);
-      const d0 = engine.dispatches;
-      engine.startProfile({ byGrid });
-      const t0 = performance.now();
-      try {
-        for (let i = 0; i < runs; i++) await trainer.step(batch, TRAIN_HYPER);
-      } catch (e) {
-        // A failed step must not leave the engine profiling for the rest of the run.
-        await engine.stopProfile();
-        throw e;
-      }
-      const wall = (performance.now() - t0) / runs;
-      const kernels = await engine.stopProfile();
-      const total = kernels.reduce((a, k) => a + k.ms, 0) / runs;
-      const top = kernels.slice(0, PROFILE_TOP).map((k) => ({ kernel: k.kernel, calls: k.calls / runs, ms: round(k.ms / runs, 3), share: round(k.ms / runs / total, 2) }));
-      rows.push({
-        bench: 'train_profile', shape: `${m.name} B=${B} T=${T}`, method: methodLabel(cfg), adapter,
-        step_ms: round(wall, 4), kernel_ms: round(total, 4), dispatches: (engine.dispatches - d0) / runs, kernels: top,
-        other_ms: round(kernels.slice(PROFILE_TOP).reduce((a, k) => a + k.ms, 0) / runs, 3), runs,
-      });
-    } finally {
-      trainer.destroy();
+      for (let i = 0; i < runs; i++) await trainer.step(batch, TRAIN_HYPER);
+    } catch (e) {
+      // A failed step must not leave the engine profiling for the rest of the run.
+      await engine.stopProfile();
+      throw e;
     }
-  }
-  return rows;
+    const wall = (performance.now() - t0) / runs;
+    const kernels = await engine.stopProfile();
+    const total = kernels.reduce((a, k) => a + k.ms, 0) / runs;
+    const top = kernels.slice(0, PROFILE_TOP).map((k) => ({ kernel: k.kernel, calls: k.calls / runs, ms: round(k.ms / runs, 3), share: round(k.ms / runs / total, 2) }));
+    return {
+      bench: 'train_profile', shape: `${m.name} B=${B} T=${T}`, method: methodLabel(cfg), adapter,
+      step_ms: round(wall, 4), kernel_ms: round(total, 4), dispatches: (engine.dispatches - d0) / runs, kernels: top,
+      other_ms: round(kernels.slice(PROFILE_TOP).reduce((a, k) => a + k.ms, 0) / runs, 3), runs,
+    };
+  });
 }
 
 /**
@@ -200,33 +203,25 @@ async function withGpuSplit<T>(fn: () => Promise<T>): Promise<T> {
  * fallback adapter, what the CPU splits gain (`gpu_split_ms / step_ms`).
  */
 export async function benchWorkSplit(engine: Engine, adapter: string, m: TrainBenchModel, runs: number): Promise<ResultRow[]> {
-  const { model, B, T } = m;
-  const rows: ResultRow[] = [];
-  for (const cfg of m.methods ?? TRAIN_METHODS) {
-    const batch = trainBatch(model, cfg, B, T);
-    const trainer = new GpuTrainer(engine, model, cfg, initAdapterParams(model, cfg, 1));
-    try {
-      const own: number[] = [], gpu: number[] = [];
-      const time = async (into: number[]) => {
-        const t0 = performance.now();
-        await trainer.step(batch, TRAIN_HYPER);
-        into.push(performance.now() - t0);
-      };
-      // Warm-up: both splits' pipelines compiled, the pool filled.
+  const { B, T } = m;
+  return perMethod(engine, m, async (cfg, trainer, batch) => {
+    const own: number[] = [], gpu: number[] = [];
+    const time = async (into: number[]) => {
+      const t0 = performance.now();
       await trainer.step(batch, TRAIN_HYPER);
-      await withGpuSplit(() => trainer.step(batch, TRAIN_HYPER));
-      for (let i = 0; i < runs; i++) {
-        await time(own);
-        await withGpuSplit(() => time(gpu));
-      }
-      const median = (a: number[]) => a.sort((x, y) => x - y)[Math.floor(a.length / 2)];
-      rows.push({
-        bench: 'train_split', shape: `${m.name} B=${B} T=${T}`, method: methodLabel(cfg), adapter,
-        step_ms: round(median(own), 4), gpu_split_ms: round(median(gpu), 4), speedup: round(median(gpu) / median(own)), runs,
-      });
-    } finally {
-      trainer.destroy();
+      into.push(performance.now() - t0);
+    };
+    // Warm-up: both splits' pipelines compiled, the pool filled.
+    await trainer.step(batch, TRAIN_HYPER);
+    await withGpuSplit(() => trainer.step(batch, TRAIN_HYPER));
+    for (let i = 0; i < runs; i++) {
+      await time(own);
+      await withGpuSplit(() => time(gpu));
     }
-  }
-  return rows;
+    const median = (a: number[]) => a.sort((x, y) => x - y)[Math.floor(a.length / 2)];
+    return {
+      bench: 'train_split', shape: `${m.name} B=${B} T=${T}`, method: methodLabel(cfg), adapter,
+      step_ms: round(median(own), 4), gpu_split_ms: round(median(gpu), 4), speedup: round(median(gpu) / median(own)), runs,
+    };
+  });
 }

@@ -9,14 +9,16 @@
 // Output dkv (k's or v's layout; only head columns written): `=`.
 
 //#include "attention/attention_backward_kv"
+//#include "attention/attention_rows"
 
 @compute @workgroup_size(64, 1, 1)
 fn attention_backward_kv_rows(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let row = gid.x + gid.y * nwg.x * 64u;
+  let row = attention_row(gid, nwg);
   if (row >= p.B * p.NKV * p.T) { return; }
-  let j = row % p.T;
-  let kvh = (row / p.T) % p.NKV;
-  let b = row / (p.T * p.NKV);
+  let jhb = attention_row_coords(row, p.T, p.NKV);
+  let j = jhb.x;
+  let kvh = jhb.y;
+  let b = jhb.z;
   let group = p.NH / p.NKV;
   let ko = (b * p.T + j) * p.kS + p.kO + kvh * p.D;
   let vo = (b * p.T + j) * p.vS + p.vO + kvh * p.D;

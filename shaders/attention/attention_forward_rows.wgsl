@@ -12,14 +12,16 @@
 // Outputs out (B, T, NH·D) and lse: `=`.
 
 //#include "attention/attention_forward"
+//#include "attention/attention_rows"
 
 @compute @workgroup_size(64, 1, 1)
 fn attention_forward_rows(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let row = gid.x + gid.y * nwg.x * 64u;
+  let row = attention_row(gid, nwg);
   if (row >= p.B * p.NH * p.T) { return; }
-  let i = row % p.T;
-  let h = (row / p.T) % p.NH;
-  let b = row / (p.T * p.NH);
+  let ihb = attention_row_coords(row, p.T, p.NH);
+  let i = ihb.x;
+  let h = ihb.y;
+  let b = ihb.z;
   let kvh = h / (p.NH / p.NKV);
   let qo = (b * p.T + i) * p.qS + p.qO + h * p.D;
   var qv: array<f32, 256>;
