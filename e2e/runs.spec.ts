@@ -183,11 +183,19 @@ test('a checkpoint in OPFS: a reloaded page lists the run, restores it, and resu
   const resumed = (await page.evaluate(() => window.mor1e!.metrics())).map((r) => r.loss);
   expect(resumed).toEqual(straight);
   await expect(page.evaluate(() => window.mor1e!.restoreRun('no-such-run'))).rejects.toThrow(/no saved run "no-such-run"/);
+  // A finished run restores finished (its curves and adapter), with nothing to resume.
+  expect(await page.evaluate((id) => window.mor1e!.restoreRun(id), saved.id)).toMatchObject({ status: 'finished', step: 8 });
+  await expect(page.evaluate(() => window.mor1e!.resumeRun())).rejects.toThrow(/the run is finished, not paused/);
+  expect((await page.evaluate(() => window.mor1e!.metrics())).map((r) => r.loss)).toEqual(straight);
   // Restored and stopped without resuming: stopped at its checkpoint's step, and saved so (a restored run has no loop until it resumes).
   await page.evaluate((c) => window.mor1e!.startRun(c), cfg);
   await expect.poll(() => page.evaluate(() => window.mor1e!.runState().then((s) => s.step)), { timeout: 120_000 }).toBeGreaterThanOrEqual(2);
   await page.evaluate(() => window.mor1e!.pauseRun());
   const again = await waitFor(page, ['paused']);
+  // Another run restored while this one is paused: the paused one lets go and stays saved as paused.
+  expect(await page.evaluate((id) => window.mor1e!.restoreRun(id), saved.id)).toMatchObject({ status: 'finished', step: 8, id: saved.id });
+  expect((await page.evaluate(() => window.mor1e!.runs())).find((r) => r.id === again.id)).toMatchObject({ status: 'paused', step: again.step });
+  expect(await page.evaluate(() => window.mor1e!.runState())).toMatchObject({ status: 'finished', id: saved.id });
   expect(await page.evaluate((id) => window.mor1e!.restoreRun(id), again.id!)).toMatchObject({ status: 'paused', step: again.step });
   expect(await page.evaluate(() => window.mor1e!.stopRun())).toMatchObject({ status: 'stopped', step: again.step });
   expect((await page.evaluate(() => window.mor1e!.runs())).find((r) => r.id === again.id)).toMatchObject({ status: 'stopped', step: again.step });

@@ -165,6 +165,8 @@ export class Run {
   private resumeSignal: (() => void) | null = null;
   private stopRequested = false;
   private pauseRequested = false;
+  /** Set by release(): the loop ends where it waits, writing and reporting nothing more. */
+  private released = false;
   private loop: Promise<void> | null = null;
   private tokensDone = 0;
   private checkpointError: string | undefined;
@@ -270,12 +272,25 @@ export class Run {
     if (!this.loop && this.status === 'paused') this.loop = this.run();
   }
 
+  /**
+   * Lets go of a paused run that another replaces (a restore): its loop ends where it waits, with
+   * no checkpoint and no more reports, so its saved checkpoint stays 'paused' and restorable. The
+   * caller then owns (and frees) the trainer.
+   */
+  async release(): Promise<void> {
+    if (this.status !== 'paused') throw new RunError(`only a paused run can be released; this one is ${this.status}`);
+    this.released = true;
+    this.resumeSignal?.();
+    this.resumeSignal = null;
+    await this.loop;
+  }
+
   /** Waits for the loop to end (after stop, failure or the last step). */
   async done(): Promise<void> {
     await this.loop;
   }
 
-  /** Marks a restored run: paused at the checkpoint's step with its metrics. */
+  /** Marks a restored run: paused at the checkpoint's step with its metrics (finished when no step is left). */
   restored(state: TrainerState, metrics: MetricRow[], elapsed: number, cursor: DataCursor): void {
     this.trainer.loadState(state);
     this.rows.push(...metrics);
@@ -285,7 +300,8 @@ export class Run {
     this.consecutive = state.guard[2];
     this.tokensDone = metrics.reduce((a, r) => a + r.tokens, 0);
     this.data.startReading({ batchSize: this.config.batchSize, maxLength: this.config.maxLength }, cursor);
-    this.status = 'paused';
+    // A stopped or failed run with steps left can go on from its last checkpoint; a finished one cannot.
+    this.status = state.step >= this.totalSteps ? 'finished' : 'paused';
   }
 
   private microBatches(): { batches: TrainBatch[]; tokens: number } {
@@ -355,6 +371,7 @@ export class Run {
           this.status = 'paused';
           this.flush();
           await new Promise<void>((r) => (this.resumeSignal = r));
+          if (this.released) return;
           if (this.stopRequested) break;
           this.status = 'running';
         }
@@ -399,8 +416,10 @@ export class Run {
       this.error = e instanceof Error ? e.message : String(e);
     } finally {
       off();
-      this.flush();
-      this.hooks.onMetrics([], this.state());
+      if (!this.released) {
+        this.flush();
+        this.hooks.onMetrics([], this.state());
+      }
     }
   }
 }

@@ -1,5 +1,6 @@
 // Runs saved in this browser (OPFS checkpoints): the newest first, each restorable (paused at its
-// checkpoint, with its curves) when the same model and dataset are loaded; Resume then continues it.
+// checkpoint, with its curves; a finished run finished) when the same model and dataset are loaded;
+// Resume then continues it. A paused run that another replaces stays saved as paused.
 import { useEffect } from 'react';
 import { refreshSavedRuns, restoreRun, useStore } from './store/index.ts';
 

@@ -741,6 +741,9 @@ export const api: EngineApi = {
   async restoreRun(id) {
     const e = needEngine(), m = needModel(), ds = needDataset();
     if (run && run.state().status === 'running') throw new RunError('a run is running: stop it before restoring another');
+    // A paused run is let go below and lives on in its checkpoint: refuse when that checkpoint did not save.
+    const unsaved = run?.state().status === 'paused' ? run.state().checkpointError : undefined;
+    if (unsaved) throw new RunError(`the paused run ${run!.id} could not save its checkpoint (${unsaved}); export its adapter or stop it before restoring another`);
     const ck = await readCheckpoint(id);
     const rec = ck.record;
     if (rec.model.source !== m.info.source || rec.model.parameters !== m.info.parameters) throw new RunError(`run ${id} trained ${rec.model.source} (${rec.model.parameters} parameters); the loaded model is ${m.info.source}: load that model first`);
@@ -749,10 +752,14 @@ export const api: EngineApi = {
     // The same intuition (deterministic for its seed) so the batches carry the same scores.
     const intuition = restoredIntuition(rec);
     if (intuition) await api.intuition(intuition);
+    // (A paused run may have been resumed meanwhile.)
+    if (run?.state().status === 'running') throw new RunError('a run is running: stop it before restoring another');
     runCreated.set(id, rec.created);
     runIntuition.set(id, intuition);
     const next = new Run(e, m.gpu, ds, rec.config, runHooks(), { id, k: rec.k });
     next.restored(ck.state, ck.metrics, ck.elapsed, ck.cursor);
+    // A paused run (its checkpoint written on pause) lets go: its loop ends, its saved run stays restorable as paused.
+    if (run?.state().status === 'paused') await run.release();
     // The restored run owns the adapter, like a started one: a loaded adapter no longer stands in for it.
     run?.trainer.destroy();
     imported?.trainer.destroy();

@@ -151,7 +151,7 @@ export async function refreshSavedRuns(): Promise<void> {
   }
 }
 
-/** Restores a saved run, paused at its checkpoint, with its metric history; resumeRun continues it. */
+/** Restores a saved run, paused at its checkpoint (a finished one finished), with its metric history; resumeRun continues it. */
 export async function restoreRun(id: string): Promise<RunState | null> {
   const s = useStore.getState();
   s.patchRun({ starting: true, error: null });
