@@ -1,9 +1,7 @@
 // adapter_gate_forward: y += beta · delta with beta = sigmoid(100 · w_beta) read on the GPU
-// (GATED; trex / mor1e), or y += delta (lora, molora, sira: their scaling is already in delta).
+// (the gated methods, trex / mor1e; lora, molora and sira add hB·Bᵀ to y in their matmul).
 // y holds W0 x + bias from the base matmul. Reference: src/reference/adapter.ts adapterForward.
 // One thread per element. Output y: `+=`.
-
-override GATED: bool = true;
 
 struct Params {
   n: u32,
@@ -21,7 +19,6 @@ struct Params {
 fn adapter_gate_forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = gid.x + gid.y * nwg.x * 64u;
   if (i >= p.n) { return; }
-  var beta = 1.0;
-  if (GATED) { beta = 1.0 / (1.0 + exp(-100.0 * gates[1])); }
+  let beta = 1.0 / (1.0 + exp(-100.0 * gates[1]));
   y[i] += beta * delta[i];
 }

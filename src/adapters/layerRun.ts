@@ -103,7 +103,7 @@ export async function runAdapterLayer(engine: Engine, spec: AdapterSpec, t: Adap
       dM: d.mapper ? buf('adapter.dM', d.E * d.k * 4) : null,
     };
     // Poison what the kernels assign, so an element they never write shows up as NaN.
-    for (const b of [y, grads.dx, saved.proj, saved.hB, saved.delta, ...(saved.sE ? [saved.sE] : [])]) engine.fill(b, NaN);
+    for (const b of [y, grads.dx, saved.proj, saved.hB, ...(saved.delta ? [saved.delta] : []), ...(saved.sE ? [saved.sE] : [])]) engine.fill(b, NaN);
     const dy = buf('adapter.dy', t.dy);
     adapterForward(engine, y, saved, inputs, spec);
     adapterBackward(engine, grads, dy, saved, inputs, spec);

@@ -4,7 +4,7 @@
 // the stacked weight [W_r; A] (E + rA rows), so one matmul also gives dW_r and dA together.
 //   forward:  y = x·W0ᵀ + bias;  proj = x·[W_r; A]ᵀ;  route (softmax, top-k, mix, hB);
 //             stats (partial sums per chunk of tokens, then per group);  delta = hB·Bᵀ;
-//             y += beta · delta
+//             y += beta · delta (gated; ungated methods add hB·Bᵀ to y in the matmul: no delta)
 //   backward: dx = dy·W0;  dδ = beta · dy (+ <dy, δ> partials);  dB += dδᵀ·hB;  dh = dδ·B;
 //             route backward → dproj = [dz | da];  dz += the regularisers' gradient at real
 //             tokens (gated, λ ≠ 0);  d[W_r; A] += dprojᵀ·x;
@@ -58,7 +58,8 @@ export interface AdapterSaved {
   route: GPUBuffer; // (T, 3E)
   hB: GPUBuffer; // (T, rB)
   top1: GPUBuffer; // (T) u32
-  delta: GPUBuffer; // (T, m)
+  /** (T, m), gated methods only (their backward reads it for dw_beta); ungated ones add hB·Bᵀ straight into y. */
+  delta?: GPUBuffer;
   /** groups · (3E + 2) + 1 floats, see adapter_route_stats_final.wgsl. */
   stats: GPUBuffer;
   /** (T, E) the mapped intuition scores s_E = s·Mᵀ (only with a mapper). */
@@ -74,15 +75,15 @@ export interface AdapterGrads {
   dM?: GPUBuffer | null;
 }
 
-/** Floats per saved tensor; `sE` only with a mapper. */
-export function adapterSavedSizes(spec: AdapterSpec, groups = 1): Record<Exclude<keyof AdapterSaved, 'sE'>, number> & { sE?: number } {
+/** Floats per saved tensor; `sE` only with a mapper, `delta` only for gated methods. */
+export function adapterSavedSizes(spec: AdapterSpec, groups = 1): Record<Exclude<keyof AdapterSaved, 'sE' | 'delta'>, number> & { sE?: number; delta?: number } {
   const d = adapterDims(spec);
   return {
     proj: spec.T * (d.E + d.rA),
     route: Math.max(1, spec.T * 3 * d.E),
     hB: spec.T * d.rB,
     top1: spec.T,
-    delta: spec.T * spec.m,
+    ...(d.gated ? { delta: spec.T * spec.m } : {}),
     stats: groups * (3 * d.E + 2) + 1,
     ...(d.mapper ? { sE: spec.T * d.E } : {}),
   };
@@ -280,8 +281,15 @@ export function adapterDeltaForward(engine: Engine, y: GPUBuffer, saved: Adapter
   const s = mapScores(engine, saved, inp, spec);
   routing.forward(engine, saved.route, saved.hB, saved.top1, saved.proj, s, inp.gates, spec);
   if (d.E > 0) routing.stats(engine, saved.stats, saved.route, saved.top1, inp.task, inp.mask ?? null, spec, groups);
-  matmulForward(engine, saved.delta, saved.hB, inp.B, null, { M: T, N: m, K: d.rB, transB: true });
-  engine.dispatch(engine.kernel('adapter/adapter_gate_forward', { GATED: d.gated }), {
+  const deltaShape = { M: T, N: m, K: d.rB, transB: true };
+  if (!d.gated) {
+    // y += hB·Bᵀ in the matmul (its `+=` adds the same finished sum the gate kernel added).
+    matmulForward(engine, y, saved.hB, inp.B, null, deltaShape, true);
+    return;
+  }
+  if (!saved.delta) throw new Error(`adapter ${spec.method}: a gated method saves delta for its backward`);
+  matmulForward(engine, saved.delta, saved.hB, inp.B, null, deltaShape);
+  engine.dispatch(engine.kernel('adapter/adapter_gate_forward'), {
     bindings: [y, saved.delta, inp.gates],
     params: params({ n: T * m, pad0: 0, pad1: 0, pad2: 0 }),
     workgroups: gridElements(T * m),
@@ -309,6 +317,7 @@ export function adapterDeltaBackward(engine: Engine, g: AdapterGrads, dy: GPUBuf
   const groupsN = Math.ceil(elems / (256 * ELEMS));
   let ddelta = dy, betaParts: GPUBuffer | null = null;
   if (d.gated) {
+    if (!saved.delta) throw new Error(`adapter ${spec.method}: the backward needs the forward's saved delta`);
     ddelta = engine.scratch('adapter.ddelta', elems * 4);
     betaParts = engine.scratch('adapter.betaParts', groupsN * 4);
     engine.dispatch(engine.kernel('adapter/adapter_gate_backward', { ELEMS }), {
