@@ -199,6 +199,11 @@ test('a checkpoint in OPFS: a reloaded page lists the run, restores it, and resu
   expect(await page.evaluate((id) => window.mor1e!.restoreRun(id), again.id!)).toMatchObject({ status: 'paused', step: again.step });
   expect(await page.evaluate(() => window.mor1e!.stopRun())).toMatchObject({ status: 'stopped', step: again.step });
   expect((await page.evaluate(() => window.mor1e!.runs())).find((r) => r.id === again.id)).toMatchObject({ status: 'stopped', step: again.step });
+  // Another dataset imported while a run is paused (to evaluate on) is not the run's: its checkpoint keeps naming its own data.
+  expect(await page.evaluate((id) => window.mor1e!.restoreRun(id), again.id!)).toMatchObject({ status: 'paused', step: again.step });
+  await page.evaluate((t) => window.mor1e!.importDataset({ name: 'other.jsonl', text: t }, { seed: 1 }), TASKS.split('\n').slice(0, 12).join('\n'));
+  await page.evaluate(() => window.mor1e!.stopRun());
+  expect((await page.evaluate(() => window.mor1e!.runs())).find((r) => r.id === again.id)).toMatchObject({ status: 'stopped', dataset: { name: 'tasks.jsonl' } });
 });
 
 test('a run paused past its 128th step restores on a fresh page and finishes', async ({ page }) => {

@@ -126,6 +126,8 @@ test('first run: bundled model and suite ready, one button trains T-REX; pause, 
   await expect(studio.stepEntry('train')).toHaveAttribute('data-state', 'active');
   await expect.poll(async () => Number(await page.getByTestId('chart-loss').getAttribute('data-points')), { timeout: 30_000 }).toBeGreaterThanOrEqual(2);
   await expect(page.getByTestId('chart-loss').locator('canvas')).toBeVisible();
+  // The latest loss in words beside the chart's title (the legend has numbers only under the cursor).
+  await expect(page.getByTestId('chart-loss-latest')).toHaveText(/^: \d+\.\d{3} at step \d+$/);
   await studio.shot('train-running');
 
   await page.getByTestId('train-pause').click();
@@ -143,6 +145,11 @@ test('first run: bundled model and suite ready, one button trains T-REX; pause, 
   await saved.getByTestId('saved-run-restore').click();
   await expect(page.getByTestId('run-progress')).toHaveAttribute('data-status', 'paused', { timeout: 120_000 });
   expect(await step(page)).toBe(paused);
+  // Restored, a T-REX run has no router statistics until its next step: said so, never "LoRA has no router".
+  await studio2.goto('experts');
+  await expect(page.getByTestId('experts-empty')).toContainText('a restored run keeps its curves', { timeout: 30_000 });
+  await expect(studio2.stepEntry('experts')).not.toContainText('no router');
+  await studio2.goto('train');
   await page.getByTestId('train-resume').click();
   await expect(page.getByTestId('run-progress')).toHaveAttribute('data-status', 'finished', { timeout: 240_000 });
   await expect(page.getByTestId('run-step')).toHaveText('step 6 / 6');
@@ -303,9 +310,13 @@ test('export step: a trained adapter downloads as a zip; an adapter folder loads
   await page.evaluate(async () => {
     const text = await (await fetch('/e2e/fixtures/data/tasks.jsonl')).text();
     await window.mor1e!.importDataset({ name: 'tasks.jsonl', text }, { seed: 5, validationFraction: 0.25 });
-    await window.mor1e!.startRun({ method: 'lora', r: 4, init: 'fresh', steps: 2, batchSize: 4, lr: 1e-2, schedule: 'constant', seed: 1 });
+    await window.mor1e!.startRun({ method: 'lora', r: 4, init: 'fresh', steps: 400, batchSize: 4, lr: 1e-2, schedule: 'constant', seed: 1 });
   });
-  await expect.poll(() => page.evaluate(() => window.mor1e!.runState().then((s) => s.status)), { timeout: 120_000 }).toBe('finished');
+  // Stopped with steps left: saved as 'stopped', restorable (paused) below.
+  await expect.poll(() => page.evaluate(() => window.mor1e!.runState().then((s) => s.step)), { timeout: 120_000 }).toBeGreaterThanOrEqual(2);
+  const stopped = await page.evaluate(() => window.mor1e!.stopRun());
+  expect(stopped.status).toBe('stopped');
+  expect(stopped.step).toBeLessThan(400);
   await studio.goto('export');
   const zip = await studio.download(page.getByTestId('export-adapter'));
   expect(zip.name).toBe('tiny-gpt2-adapter.zip');
@@ -319,9 +330,10 @@ test('export step: a trained adapter downloads as a zip; an adapter folder loads
   const names = Object.keys(tensors);
   expect(names.filter((n) => n.endsWith('lora_A.weight')).length).toBe(names.filter((n) => n.endsWith('lora_B.weight')).length);
   expect(names.filter((n) => n.endsWith('lora_A.weight')).every((n) => tensors[n].shape[0] === 4)).toBe(true);
-  // A routed export of a LoRA is refused with the reason, in the panel.
-  await page.getByTestId('export-per-cluster').click();
-  await expect(page.getByTestId('export-error')).toContainText(/LoRA has no routing/);
+  // Exports that do not apply to a LoRA are offered as such: per-cluster (no routing) is off, saying why; merged is on.
+  await expect(page.getByTestId('export-per-cluster')).toBeDisabled();
+  await expect(page.getByTestId('export-per-cluster-what')).toContainText('Not for this adapter: a LoRA has no routing to freeze');
+  await expect(page.getByTestId('export-merged')).toBeEnabled();
   // No router, no routing strip: the Experts step says so instead.
   await studio.goto('experts');
   await expect(page.getByTestId('routing-no-router')).toContainText('LoRA) has no router', { timeout: 30_000 });
@@ -330,12 +342,18 @@ test('export step: a trained adapter downloads as a zip; an adapter folder loads
   await expect(page.getByTestId('routing-no-router')).toContainText('This adapter (LoRA) has no router');
   await expect(page.getByTestId('routing-strip')).toHaveCount(0);
   await studio.goto('export');
+  // The downloaded .zip loads back as it is (it becomes the active adapter, freeing the run's).
+  await page.getByTestId('adapter-files').setInputFiles({ name: zip.name, mimeType: 'application/zip', buffer: Buffer.from(zip.bytes) });
+  await expect(page.getByTestId('adapter-loaded')).toContainText('Loaded LoRA (peft)');
   // Loading the PyTorch-written T-REX fixture adapter: described, and generation runs through it.
   const dir = join(FIX, 'adapters', 'tiny-gpt2-trex');
   await page.getByTestId('adapter-files').setInputFiles(['adapter_model.safetensors', 'intuition.safetensors', 'mor1e_config.json'].map((f) => join(dir, f)));
   await expect(page.getByTestId('adapter-loaded')).toContainText('Loaded T-REX (mor1e)');
   // Loading freed the LoRA run's adapter in the worker: the studio says which adapter is active now, and the Train step has no run.
   await expect(page.getByTestId('export-active')).toHaveText('Active adapter: the loaded T-REX adapter (below)');
+  // A T-REX adapter routes per token: no merged export, saying why.
+  await expect(page.getByTestId('export-merged')).toBeDisabled();
+  await expect(page.getByTestId('export-merged-what')).toContainText('only a LoRA merges into the weights');
   await expect(studio.stepEntry('export')).toContainText('loaded T-REX adapter');
   await expect(studio.stepEntry('train')).not.toContainText('steps');
   const g = await page.evaluate(() => window.mor1e!.generate({ prompt: 'Reverse the word: sun', maxNewTokens: 3, temperature: 0, adapter: true, s: [0.2, 0.1, 0, 0.3, -0.1] }));
@@ -373,16 +391,16 @@ test('export step: a trained adapter downloads as a zip; an adapter folder loads
   await expect(page.getByTestId('adapter-loaded')).toContainText('Loaded T-REX (mor1e)');
   await studio.goto('train');
   await page.getByTestId('saved-run').first().getByTestId('saved-run-restore').click();
-  await expect(page.getByTestId('run-progress')).toHaveAttribute('data-status', 'paused', { timeout: 60_000 }); // restored runs wait paused at their checkpoint
+  await expect(page.getByTestId('run-progress')).toHaveAttribute('data-status', 'paused', { timeout: 60_000 }); // a stopped run with steps left restores paused at its checkpoint
   await expect(page.getByTestId('run-current-settings')).toContainText('LoRA r = 4');
   await studio.goto('export');
-  await expect(page.getByTestId('export-active')).toHaveText('Active adapter: the run\'s (LoRA, paused at step 2)');
+  await expect(page.getByTestId('export-active')).toHaveText(`Active adapter: the run's (LoRA, paused at step ${stopped.step})`);
   await expect(page.getByTestId('adapter-loaded')).toHaveCount(0);
   const again = unzip((await studio.download(page.getByTestId('export-adapter'))).bytes);
   expect(Object.keys(again).sort()).toEqual(['adapter_config.json', 'adapter_model.safetensors']);
   // A paused run refuses another model before its download; stopped, the new model frees the run's adapter and the studio drops the run.
   await expect(page.evaluate(() => window.mor1e!.loadModel('/e2e/fixtures/models/tiny-llama/'))).rejects.toThrow(/a run is paused: stop it before loading another model/);
-  expect(await page.evaluate(() => window.mor1e!.stopRun())).toMatchObject({ status: 'finished', step: 2 }); // all its steps were done
+  expect(await page.evaluate(() => window.mor1e!.stopRun())).toMatchObject({ status: 'stopped', step: stopped.step });
   await page.evaluate(() => window.mor1e!.loadModel('/e2e/fixtures/models/tiny-llama/'));
   await expect(page.getByTestId('export-active')).toHaveText('Active adapter: none yet: train one (Train step) or load one below');
   await studio.goto('train');

@@ -164,6 +164,8 @@ describe('problems, by line', () => {
 
   it('a file with no usable row is an error that says why', async () => {
     await expect(load('x.jsonl', '{"instruction": 1, "output": "b"}\n{"nope')).rejects.toThrow(/no usable row: all 2 records were refused \(1 wrong type, 1 bad JSON\); the first at line 1/);
+    // Not one line readable: the JSON problems, not a column mapping over no columns.
+    await expect(load('allbad.jsonl', 'garbage\n{{{')).rejects.toThrow(/^allbad\.jsonl has no usable row: all 2 records were refused \(2 bad JSON\); the first at line 1: bad JSON/);
     await expect(load('x.jsonl', '  \n')).rejects.toThrow(/is empty/);
     await expect(load('x.json', '[{"a": 1},')).rejects.toThrow(/not valid JSON at line 1, column/);
     await expect(load('x.csv', 'a,b\n')).rejects.toThrow(DatasetError);

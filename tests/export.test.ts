@@ -514,3 +514,28 @@ describe('PyTorch goldens (scripts/export_fixtures.py)', () => {
     });
   }
 });
+
+describe('import from the .zip an export downloads', () => {
+  it('a zipped mor1e adapter reads back as its files do; a per-cluster zip and a broken zip are refused by name', async () => {
+    const { zipSync } = await import('fflate');
+    const { spec, config } = await load('tiny-gpt2');
+    const cfg: AdapterConfig = { method: 'trex', r1: 2, r2: 2 };
+    const params = randomParams(spec, cfg, 3);
+    const files = await exportAdapter({ spec, cfg, params, base: { name: 'tiny-gpt2', config }, intuition: intuitionFor(cfg, spec, 4) });
+    // As the Export step zips a download (src/ui/ExportPanel.tsx).
+    const zip = (fs: { name: string; bytes: Uint8Array }[]) => zipSync(Object.fromEntries(fs.map((f) => [f.name, f.bytes])));
+    const back = await importAdapter([{ name: 'mor1e-tiny-adapter.zip', bytes: zip(files) }], { spec, config, name: 'tiny-gpt2' });
+    const plain = await importAdapter(files, { spec, config, name: 'tiny-gpt2' });
+    expect(back.config).toEqual(plain.config);
+    expect(back.params).toEqual(plain.params);
+    expect(back.intuition).toEqual(plain.intuition);
+    // Recognised by its bytes too (a download renamed without .zip).
+    expect((await importAdapter([{ name: 'adapter.bin', bytes: zip(files) }], { spec, config })).params).toEqual(plain.params);
+    // A zip that holds one folder reads like the folder.
+    expect((await importAdapter([{ name: 'a.zip', bytes: zip(files.map((f) => ({ ...f, name: `my-adapter/${f.name}` }))) }], { spec, config })).params).toEqual(plain.params);
+    const twice = [...files.map((f) => ({ ...f, name: `c0/${f.name}` })), ...files.map((f) => ({ ...f, name: `c1/${f.name}` }))];
+    await expect(importAdapter([{ name: 'per-cluster.zip', bytes: zip(twice) }], { spec, config })).rejects.toThrow(/2 files named mor1e_config\.json \(per-cluster\.zip\/c0\/mor1e_config\.json, per-cluster\.zip\/c1\/mor1e_config\.json\)/);
+    const broken = zip(files).slice(0, 200);
+    await expect(importAdapter([{ name: 'cut.zip', bytes: broken }], { spec, config })).rejects.toThrow(/^import: cut\.zip is not a readable zip archive \(.+\)/);
+  });
+});

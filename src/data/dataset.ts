@@ -144,6 +144,11 @@ async function parseFile(input: DatasetInput, opts: ImportOptions, onProgress: (
   }
   if (!ctx) {
     if (!pending.length) throw new DatasetError(`${name} holds no records${format === 'csv' || format === 'tsv' ? ' (only a header line)' : ''}`);
+    if (!pending.some((p) => 'value' in p)) {
+      // Not one record could be read (bad JSON on every line): its problems say why; a column mapping would not help.
+      pending.splice(0).forEach(take);
+      throw new DatasetError(`${name} has no usable row: ${describeRefusals({ rows, problems })}`);
+    }
     decide();
     if (ctx!.shape === 'unknown') {
       // Nothing recognised: report the columns so the user can map them; no row is usable yet.
@@ -318,7 +323,7 @@ export class Dataset {
       if (this.examples[i].mc) mc++;
     }
     return {
-      name: this.name, format: p.format, shape: p.shape, rows: p.rows + (v?.rows ?? 0), kept: kept.length, truncated: this.truncatedCount,
+      name: this.name, ...(v ? { validationName: v.name } : {}), format: p.format, shape: p.shape, rows: p.rows + (v?.rows ?? 0), kept: kept.length, truncated: this.truncatedCount,
       refused: p.refused + (v?.refused ?? 0) + this.refusedByLength, duplicates: p.duplicates + (v?.duplicates ?? 0), tasks, multipleChoice: mc,
       problems, problemCount: p.problems.count + (v?.problems.count ?? 0) + this.lengthProblems.count, refusedBy,
       ...(p.shape === 'unknown' ? { columns: p.columns } : {}), tokenized: this.tokenized,
@@ -474,7 +479,7 @@ function describe(byReason: Record<string, number>): string {
   return Object.entries(byReason).map(([k, n]) => `${n} ${k}`).join(', ') || 'no rows';
 }
 
-function describeRefusals(f: ParsedFile): string {
+function describeRefusals(f: Pick<ParsedFile, 'rows' | 'problems'>): string {
   if (!f.rows) return 'the file holds no records';
   const first = f.problems.list[0];
   return `all ${f.rows} records were refused (${describe(f.problems.byReason)})${first ? `; the first at line ${first.line}: ${first.message}` : ''}`;

@@ -57,6 +57,8 @@ export interface Problem {
 
 export interface ImportResult {
   name: string;
+  /** The validation file's name when one was given (its rows are counted in rows, kept, tasks …). */
+  validationName?: string;
   format: FileFormat;
   shape: DatasetShape;
   /** Records read from the file (kept + refused). */

@@ -1,6 +1,7 @@
 // Reading an adapter back: PEFT's LoRA layout or the mor1e format, from a list of files, checked
 // against the loaded model (module names, shapes, the base config.json's hash when the adapter
 // records one) and against its own config. Every refusal names the file and the tensor or key.
+import { unzipSync } from 'fflate';
 import type { ModelSpec } from '../model/config.ts';
 import { readSafetensorsHeader, readTensorBytes, type SafetensorsFile } from '../model/safetensors.ts';
 import { toFloat32 } from '../model/dtype.ts';
@@ -63,8 +64,31 @@ function readJson(f: ExportFile): Json {
 
 const isInt = (v: unknown, min = 1): v is number => Number.isSafeInteger(v) && (v as number) >= min;
 
-/** Reads, checks and returns an adapter of either format. */
-export async function importAdapter(files: ExportFile[], model: ImportTarget): Promise<ImportedAdapter> {
+const ZIP_MAGIC = [0x50, 0x4b, 0x03, 0x04];
+
+/**
+ * The files with every .zip among them (what the studio's export downloads) replaced by its
+ * entries, named `<zip>/<entry>` so refusals say where a file came from; folders are dropped.
+ */
+export function expandZips(files: ExportFile[]): ExportFile[] {
+  return files.flatMap((f) => {
+    const zipped = /\.zip$/i.test(f.name) || ZIP_MAGIC.every((b, i) => f.bytes[i] === b);
+    if (!zipped) return [f];
+    let entries: Record<string, Uint8Array>;
+    try {
+      entries = unzipSync(f.bytes);
+    } catch (e) {
+      return fail(`${f.name} is not a readable zip archive (${e instanceof Error ? e.message : String(e)})`);
+    }
+    const inside = Object.entries(entries).filter(([name]) => !name.endsWith('/'));
+    if (!inside.length) fail(`${f.name} is an empty zip archive`);
+    return inside.map(([name, bytes]) => ({ name: `${f.name}/${name}`, bytes }));
+  });
+}
+
+/** Reads, checks and returns an adapter of either format (files, or the .zip an export downloads). */
+export async function importAdapter(given: ExportFile[], model: ImportTarget): Promise<ImportedAdapter> {
+  const files = expandZips(given);
   const mor1e = pick(files, MOR1E_CONFIG_FILE);
   const peft = mor1e ? null : pick(files, PEFT_CONFIG_FILE);
   if (!mor1e && !peft) fail(`neither ${MOR1E_CONFIG_FILE} nor ${PEFT_CONFIG_FILE} among the files (${files.map((f) => f.name).join(', ') || 'none'})`);

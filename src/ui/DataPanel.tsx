@@ -97,7 +97,13 @@ export function DataPanel() {
       {r && (
         <div data-testid="data-summary">
           <p>
-            <strong>{r.name}</strong>: {r.format.toUpperCase()}, shape <code>{r.shape}</code>; {r.kept} rows kept of {r.rows} ({r.refused} refused, {r.truncated} truncated,{' '}
+            <strong>{r.name}</strong>
+            {r.validationName && (
+              <>
+                {' '}and <strong>{r.validationName}</strong> (validation; counted together)
+              </>
+            )}
+            : {r.format.toUpperCase()}, shape <code>{r.shape}</code>; {r.kept} rows kept of {r.rows} ({r.refused} refused, {r.truncated} truncated,{' '}
             {r.duplicates} duplicates); {r.multipleChoice} multiple choice; {r.tokenized ? `${r.train} train / ${r.validation} validation` : 'tokenized when a model loads'}.
           </p>
           <div className="data-charts">

@@ -102,8 +102,9 @@ export function ExpertsPanel() {
       <Note>
         How the router spreads tokens over the experts in each adapted layer, at the last training step. 1.0 means an expert gets its fair share (1/E) of the
         tokens; blue experts are under-used, red ones over-used. Pick a task to see whether tasks use different experts. The table gives each layer&rsquo;s
-        mean router entropy (higher: more spread) and the load-balance term (1.0: perfectly balanced); the chart below follows one layer&rsquo;s experts over
-        the run.
+        mean router entropy (higher: more spread) and the load-balance term E·Σ f·P (f: each expert&rsquo;s share of the tokens it is top for, as the colours
+        show; P: its mean router probability). That term is 1.0 when balanced, but also whenever the router&rsquo;s probabilities are still even, as at the
+        start of a run, however uneven the colours; the chart below follows one layer&rsquo;s experts over the run.
       </Note>
       {!st ? (
         <p className="muted" data-testid="experts-empty">
@@ -115,7 +116,13 @@ export function ExpertsPanel() {
         </p>
       ) : !stats ? (
         <p className="muted" data-testid="experts-empty">
-          {noRouter ? 'This run’s method (LoRA) has no router, so there are no experts to show.' : st.step === 0 ? 'The statistics appear after the first step.' : 'Reading the router statistics (after the step in progress)…'}
+          {noRouter
+            ? 'This run’s method (LoRA) has no router, so there are no experts to show.'
+            : st.step === 0
+              ? 'The statistics appear after the first step.'
+              : st.status !== 'running' && step === st.step
+                ? 'No router statistics yet: a restored run keeps its curves, and its experts show again after its next step (Resume). Route a prompt below meanwhile.'
+                : 'Reading the router statistics (after the step in progress)…'}
         </p>
       ) : (
         <>
@@ -157,7 +164,7 @@ export function ExpertsPanel() {
                 {stats.map((l, i) => <option key={l.key} value={i}>{l.key}</option>)}
               </select>
             </label>
-            <span className="muted">{history.length} readings (every ~2 s while this view is open)</span>
+            <span className="muted">{history.length} reading{history.length === 1 ? '' : 's'} (every ~2 s while this view is open)</span>
           </div>
           {history.length > 0 && <ShareOverTime history={history} layer={layer < stats.length ? layer : 0} label={`layer ${stats[layer < stats.length ? layer : 0].key}, all tokens`} />}
         </>

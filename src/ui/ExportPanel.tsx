@@ -10,6 +10,7 @@ import { message } from './store/store.ts';
 import { fromFileList } from './files.ts';
 import { Note } from './Note.tsx';
 import { methodLabel } from './method.ts';
+import type { AdapterMethod } from '../adapters/spec.ts';
 import type { AdapterFile, ExportRequest } from '../worker/api.ts';
 
 type Kind = ExportRequest['kind'];
@@ -18,6 +19,14 @@ const KINDS: Array<{ kind: Kind; label: string; what: string }> = [
   { kind: 'merged', label: 'Merged model', what: 'a full Hugging Face model folder with the LoRA merged into the weights (LoRA only)' },
   { kind: 'per-cluster', label: 'Per cluster', what: 'one ordinary PEFT LoRA per intuition cluster (routing frozen at the cluster mean), servable by any LoRA engine, with report.json' },
 ];
+
+/** Why an export kind does not apply to the active adapter's method, or null. */
+function unavailable(kind: Kind, method: AdapterMethod | null): string | null {
+  if (!method) return null;
+  if (kind === 'merged' && method !== 'lora') return `only a LoRA merges into the weights; a ${methodLabel(method)} adapter routes each token its own way (export the adapter, or per-cluster LoRAs)`;
+  if (kind === 'per-cluster' && method === 'lora') return 'a LoRA has no routing to freeze per cluster: export it as it is';
+  return null;
+}
 
 interface ClusterRow {
   cluster: number;
@@ -50,6 +59,7 @@ export function ExportPanel() {
   // The loaded adapter lives in the store: it stays active (and described here) when the user moves between steps.
   const loaded = useStore((s) => s.run.loaded);
   const model = info?.source.replace(/\/$/, '').split('/').pop() ?? 'model';
+  const method = run ? (runConfig?.method ?? null) : (loaded?.method ?? null);
 
   const exportKind = async (kind: Kind) => {
     setBusy(kind);
@@ -102,14 +112,17 @@ export function ExportPanel() {
         {run ? `the run's (${runConfig ? `${methodLabel(runConfig.method)}, ` : ''}${run.status} at step ${run.step})` : loaded ? `the loaded ${methodLabel(loaded.method)} adapter (below)` : 'none yet: train one (Train step) or load one below'}
       </p>
       <div className="export-kinds">
-        {KINDS.map((k) => (
-          <div key={k.kind} className="export-kind">
-            <button disabled={!info || busy !== null} onClick={() => void exportKind(k.kind)} data-testid={`export-${k.kind}`}>
-              {busy === k.kind ? 'Exporting…' : `${k.label} (.zip)`}
-            </button>
-            <span className="muted"> {k.what}</span>
-          </div>
-        ))}
+        {KINDS.map((k) => {
+          const why = unavailable(k.kind, method);
+          return (
+            <div key={k.kind} className="export-kind">
+              <button disabled={!info || busy !== null || why !== null} title={why ?? undefined} onClick={() => void exportKind(k.kind)} data-testid={`export-${k.kind}`}>
+                {busy === k.kind ? 'Exporting…' : `${k.label} (.zip)`}
+              </button>
+              <span className="muted" data-testid={`export-${k.kind}-what`}> {why ? `Not for this adapter: ${why}.` : k.what}</span>
+            </div>
+          );
+        })}
       </div>
       {error && (
         <p className="error-box" role="alert" data-testid="export-error">
@@ -151,7 +164,7 @@ export function ExportPanel() {
         </div>
       )}
       <h3>Load an adapter</h3>
-      <p className="muted">A PEFT LoRA (adapter_config.json + adapter_model.safetensors) or the mor1e format (mor1e_config.json, adapter_model.safetensors, intuition.safetensors), checked against the loaded model.</p>
+      <p className="muted">A PEFT LoRA (adapter_config.json + adapter_model.safetensors) or the mor1e format (mor1e_config.json, adapter_model.safetensors, intuition.safetensors), as files or the .zip an export downloads, checked against the loaded model.</p>
       <label className="button">
         Choose adapter files
         <input type="file" hidden multiple disabled={!info || busy !== null} data-testid="adapter-files" onChange={(e) => e.target.files && void load(e.target.files)} />

@@ -17,10 +17,19 @@ export interface ChartSeries {
   width?: number;
 }
 
-export function MetricChart({ id, title, series, build, log }: { id: string; title: string; series: ChartSeries[]; build(rows: readonly MetricRow[]): uPlot.AlignedData; log?: boolean }) {
+export function MetricChart({ id, title, series, build, latest, log }: {
+  id: string; title: string; series: ChartSeries[]; build(rows: readonly MetricRow[]): uPlot.AlignedData;
+  /** The latest values in words beside the title (the legend shows numbers only under the cursor). */
+  latest?(rows: readonly MetricRow[]): string;
+  log?: boolean;
+}) {
   const box = useRef<HTMLDivElement>(null);
+  const now = useRef<HTMLSpanElement>(null);
   useEffect(() => {
     const el = box.current!;
+    const caption = () => {
+      if (latest && now.current) now.current.textContent = latest(metricRows());
+    };
     let zoomed = false;
     const opts: uPlot.Options = {
       width: Math.max(200, el.clientWidth),
@@ -41,7 +50,8 @@ export function MetricChart({ id, title, series, build, log }: { id: string; tit
           width: s.width ?? 1.5,
           dash: s.dash,
           spanGaps: !s.points,
-          ...(s.points ? { paths: () => null, points: { show: true, size: 7, stroke: s.color, fill: s.color } } : { points: { show: false } }),
+          // Lines draw no points, but a lone first step would draw nothing at all: then it is a dot.
+          ...(s.points ? { paths: () => null, points: { show: true, size: 7, stroke: s.color, fill: s.color } } : { points: { show: (u) => u.data[0].length === 1, size: 6, stroke: s.color, fill: s.color } }),
         })),
       ],
       hooks: { setSelect: [() => (zoomed = true)] },
@@ -55,8 +65,10 @@ export function MetricChart({ id, title, series, build, log }: { id: string; tit
       const rows = metricRows();
       u.setData(build(rows), !zoomed);
       el.dataset.points = String(rows.length);
+      caption();
     };
     el.dataset.points = String(metricRows().length);
+    caption();
     const unsub = subscribeMetrics(() => {
       frame ||= requestAnimationFrame(draw);
     });
@@ -74,7 +86,10 @@ export function MetricChart({ id, title, series, build, log }: { id: string; tit
   }, []);
   return (
     <figure className="chart">
-      <figcaption>{title}</figcaption>
+      <figcaption>
+        {title}
+        {latest && <span ref={now} className="chart-latest" data-testid={`chart-${id}-latest`} />}
+      </figcaption>
       <div ref={box} className="chart-box" data-testid={`chart-${id}`} />
     </figure>
   );

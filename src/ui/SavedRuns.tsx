@@ -8,6 +8,7 @@ export function SavedRuns() {
   const saved = useStore((s) => s.run.saved);
   const busy = useStore((s) => s.run.starting || s.run.state?.status === 'running');
   const current = useStore((s) => s.run.state?.id ?? null);
+  const paused = useStore((s) => (s.run.state?.status === 'paused' ? s.run.state.id : null));
   useEffect(() => {
     void refreshSavedRuns();
   }, []);
@@ -27,11 +28,16 @@ export function SavedRuns() {
                 <td title={r.id}>{r.id.replace(/^run-/, '').slice(0, 19)}</td>
                 <td>{r.config.method}</td>
                 <td className="num">{r.step} / {r.totalSteps}</td>
-                <td>{r.status}</td>
+                <td title={r.status === 'running' && r.id !== current ? 'the page closed while it trained: restore it to go on from its last checkpoint' : undefined}>
+                  {r.status === 'running' && r.id !== current ? 'interrupted' : r.status}
+                </td>
                 <td title={`${r.model.source}, ${r.dataset.name}`}>{r.dataset.name}</td>
                 <td>{new Date(r.updated).toLocaleString()}</td>
                 <td>
-                  <button type="button" disabled={busy || r.id === current || !r.latest} data-testid="saved-run-restore" onClick={() => void restoreRun(r.id)}>
+                  <button
+                    type="button" disabled={busy || r.id === current || !r.latest} data-testid="saved-run-restore" onClick={() => void restoreRun(r.id)}
+                    title={paused ? 'replaces the paused run, which stays saved here as paused' : undefined}
+                  >
                     {r.id === current ? 'loaded' : 'Restore'}
                   </button>
                 </td>
@@ -40,6 +46,7 @@ export function SavedRuns() {
           </tbody>
         </table>
       )}
+      {paused && saved.length > 1 && <p className="muted" data-testid="saved-runs-paused-note">Restoring another run replaces the paused one; it stays saved here, paused at its step.</p>}
     </details>
   );
 }

@@ -29,6 +29,20 @@ function buildLoss(rows: readonly MetricRow[]): uPlot.AlignedData {
   return [x, raw, smooth, val, skip];
 }
 
+/** The latest row (from the end) that `ok` accepts. */
+function lastWhere(rows: readonly MetricRow[], ok: (r: MetricRow) => boolean): MetricRow | null {
+  for (let i = rows.length - 1; i >= 0; i--) if (ok(rows[i])) return rows[i];
+  return null;
+}
+
+/** The last step's loss (and the last validation loss) in words. */
+function latestLoss(rows: readonly MetricRow[]): string {
+  const last = lastWhere(rows, (r) => !r.skipped && Number.isFinite(r.loss));
+  const val = lastWhere(rows, (r) => finite(r.valLoss) !== null);
+  if (!last) return '';
+  return `: ${last.loss.toFixed(3)} at step ${last.step}${val ? `; validation ${val.valLoss!.toFixed(3)} at step ${val.step}` : ''}`;
+}
+
 const buildLr = (rows: readonly MetricRow[]): uPlot.AlignedData => [rows.map((r) => r.step), rows.map((r) => finite(r.lr))];
 const buildGrad = (rows: readonly MetricRow[]): uPlot.AlignedData => [rows.map((r) => r.step), rows.map((r) => (r.skipped ? null : finite(r.gradNorm)))];
 
@@ -39,6 +53,7 @@ export function TrainCharts() {
         id="loss"
         title="Loss (nats per answer token)"
         build={buildLoss}
+        latest={latestLoss}
         series={[
           { label: 'loss', color: '#9db3ef', width: 1 },
           { label: 'smoothed', color: '#2d5be3', width: 2 },

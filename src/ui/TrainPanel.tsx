@@ -34,6 +34,7 @@ function Progress() {
   const st = useStore((s) => s.run.state);
   const starting = useStore((s) => s.run.starting);
   const prog = useStore((s) => s.intuition.progress);
+  const pending = useStore((s) => s.run.pending);
   if (starting) {
     return (
       <div className="run-progress" data-testid="run-preparing">
@@ -53,10 +54,12 @@ function Progress() {
     <div className="run-progress" data-testid="run-progress" data-status={st.status} data-step={st.step}>
       <progress max={st.totalSteps} value={st.step} aria-label="Training progress" />
       <span data-testid="run-step">step {st.step} / {st.totalSteps}</span>
-      <span>{st.status}</span>
+      <span data-testid="run-status">
+        {pending && st.status === 'running' ? `${pending}… (after this step)` : st.status === 'running' && st.step >= st.totalSteps ? 'finishing (validation loss, checkpoint)…' : st.status}
+      </span>
       <span data-testid="run-tps">{Math.round(st.tokensPerSecond).toLocaleString('en-US')} tokens/s</span>
       <span>ETA {st.status === 'running' ? eta(st.etaSeconds) : '—'}</span>
-      <span>epoch {st.epoch}</span>
+      <span title="epochs count from 1: the first pass over the training split is epoch 1">epoch {st.epoch + 1}</span>
       {st.skipped > 0 && <span className="warn" data-testid="run-skipped">{st.skipped} skipped</span>}
       <span className="muted" title="The estimated GPU memory of a training step: weights, activations, adapters and AdamW state">~{st.estimatedMiB} MiB of GPU memory</span>
     </div>
@@ -104,16 +107,28 @@ export function TrainPanel() {
         <button type="button" className="primary" data-testid="train-start" disabled={!!blocked || active || run.starting} onClick={() => void startRun()}>
           Start {label} run
         </button>
-        <button type="button" data-testid="train-pause" disabled={st?.status !== 'running'} onClick={() => void pauseRun()}>Pause</button>
-        <button type="button" data-testid="train-resume" disabled={st?.status !== 'paused'} onClick={() => void resumeRun()}>Resume</button>
-        <button type="button" data-testid="train-stop" disabled={!active} onClick={() => void stopRun()}>Stop</button>
+        <button type="button" data-testid="train-pause" disabled={st?.status !== 'running' || run.pending !== null} onClick={() => void pauseRun()}>
+          {run.pending === 'pausing' ? 'Pausing…' : 'Pause'}
+        </button>
+        <button type="button" data-testid="train-resume" disabled={st?.status !== 'paused' || run.pending !== null} onClick={() => void resumeRun()}>Resume</button>
+        <button type="button" data-testid="train-stop" disabled={!active || run.pending === 'stopping'} onClick={() => void stopRun()}>
+          {run.pending === 'stopping' ? 'Stopping…' : 'Stop'}
+        </button>
       </div>
       {blocked && !active && <p className="muted" data-testid="train-blocked">{blocked}</p>}
       <Progress />
       {run.error && <p className="error-box" role="alert" data-testid="train-error">{run.error}</p>}
       {st?.error && <p className="error-box" role="alert" data-testid="run-error">{st.error}</p>}
       {st?.checkpointError && <p className="warn" data-testid="run-checkpoint-error">Saving a checkpoint failed (training goes on): {st.checkpointError}</p>}
-      {st ? <TrainCharts /> : <p className="muted" data-testid="train-no-run">No run yet: the loss, learning rate and gradient norm curves appear here when training starts.</p>}
+      {st ? (
+        <TrainCharts />
+      ) : (
+        <p className="muted" data-testid="train-no-run">
+          {run.loaded
+            ? `A loaded ${methodLabel(run.loaded.method)} adapter is active (Export step); a run shown here before keeps its checkpoint in the saved runs below. Start a new run, or restore a saved one.`
+            : 'No run yet: the loss, learning rate and gradient norm curves appear here when training starts.'}
+        </p>
+      )}
       <SavedRuns />
     </section>
   );

@@ -180,7 +180,11 @@ export function checkMethod(f: MethodForm, ctx: MethodContext): MethodCheck {
     if (f.intuition === 'none') warnings.intuition = 'without an intuition the gates route with zero scores (the router alone)';
     if (f.intuition !== 'none') {
       if (f.k !== 0 && !isInt(f.k, 2)) errors.k = 'must be an integer ≥ 2 (or 0: one cluster per expert)';
-      else if (ctx.data && (f.k || E) > ctx.data.train) errors.k = `${f.k || E} clusters need at least as many training rows; there are ${ctx.data.train}`;
+      else if (ctx.data && (f.k || E) > ctx.data.train) {
+        const n = ctx.data.train;
+        const fix = n >= 2 ? `set k to at most ${n}` : 'choose no intuition';
+        errors.k = `${f.k || E} clusters${f.k ? '' : ' (k = 0: one per expert)'} need at least as many training rows; the dataset has ${n}: ${fix}`;
+      }
       else if (f.k && f.k !== E) warnings.k = `${f.k} clusters ≠ ${E} experts: each layer learns a ${E} x ${f.k} mapper`;
     }
   }

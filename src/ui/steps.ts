@@ -19,6 +19,13 @@ export const STEP_LABELS: Record<StepId, string> = {
   model: 'Model', data: 'Data', method: 'Method', train: 'Train', experts: 'Experts', clusters: 'Clusters', evaluate: 'Evaluate', playground: 'Playground', export: 'Export',
 };
 
+/** The Method form's fields as its labels name them, for the step's one line. */
+const FIELD_NAMES: Record<string, string> = {
+  k: 'the clusters (k)', topk: 'top-k', lr: 'the learning rate', batchSize: 'the batch size', maxLength: 'the max length', encoder: 'the encoder',
+  intuition: 'the intuition', memory: 'the memory (batch, length)', warmupSteps: 'the warmup', lambdaH: 'λ entropy', lambdaLB: 'λ balance', r: 'the rank',
+  alpha: 'alpha', targets: 'the layers', seed: 'the seed', method: 'the method',
+};
+const plural = (n: number, noun: string) => `${n.toLocaleString('en-US')} ${noun}${n === 1 ? '' : 's'}`;
 const pct = (a: number, b: number) => `${Math.round((100 * a) / Math.max(1, b))}%`;
 
 export function stepViews(s: StoreState): StepView[] {
@@ -37,13 +44,13 @@ export function stepViews(s: StoreState): StepView[] {
     : s.model.error ? v('model', 'error', 'loading failed') : v('model', 'ready', 'choose a model');
 
   const dataV = s.data.importing ? v('data', 'active', s.data.progress ? `${s.data.progress.phase}…` : 'importing…')
-    : data ? (data.tokenized ? v('data', s.data.error ? 'error' : 'done', `${data.kept.toLocaleString('en-US')} rows, ${Object.keys(data.tasks).length} tasks`) : v('data', 'blocked', 'tokenized when a model loads'))
+    : data ? (data.tokenized ? v('data', s.data.error ? 'error' : 'done', `${plural(data.kept, 'row')}, ${plural(Object.keys(data.tasks).length, 'task')}`) : v('data', 'blocked', 'tokenized when a model loads'))
     : s.data.error ? v('data', 'error', 'import failed') : !gpuReady ? v('data', 'blocked', noGpu) : v('data', 'ready', 'bring a dataset');
 
   const check = checkMethod(s.method, { info, data, limits: s.gpu.status === 'ready' ? s.gpu.limits : null });
   const bad = firstError(check);
   const methodName = methodLabel(s.method.method);
-  const method = !info ? v('method', 'blocked', 'needs a model') : bad ? v('method', 'error', `fix: ${bad.split(':')[0]}`) : v('method', 'done', `${methodName}, ${check.trainable?.toLocaleString('en-US') ?? '?'} parameters`);
+  const method = !info ? v('method', 'blocked', 'needs a model') : bad ? v('method', 'error', `fix ${FIELD_NAMES[bad.split(':')[0]] ?? bad.split(':')[0]}`) : v('method', 'done', `${methodName}, ${check.trainable?.toLocaleString('en-US') ?? '?'} parameters`);
 
   const trainBlock = !info ? 'needs a model' : !data ? 'needs a dataset' : !data.tokenized ? 'data not tokenized' : bad ? 'method settings invalid' : null;
   const train = s.run.starting ? v('train', 'active', s.intuition.progress ? 'computing the intuition…' : 'starting…')

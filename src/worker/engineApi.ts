@@ -20,7 +20,7 @@ import { kmeansGpu } from '../intuition/kmeans.ts';
 import { computeIntuition, scorePrompts, type IntuitionModel } from '../intuition/intuition.ts';
 import { EmbeddingCache, ModelEmbedder, type Embedder } from '../intuition/embed.ts';
 import { adapterConfigOf, Run, RunError, type RunConfig, type RunHooks } from '../train/run.ts';
-import { listRuns, readCheckpoint, restoredIntuition, writeCheckpoint } from '../train/checkpoint.ts';
+import { listRuns, readCheckpoint, restoredIntuition, writeCheckpoint, type RunRecord } from '../train/checkpoint.ts';
 import { estimateStep } from '../train/memory.ts';
 import { evaluateItems, type EvalItem, type LogitsSource } from '../train/evaluate.ts';
 import { adapterDims } from '../adapters/spec.ts';
@@ -263,18 +263,26 @@ async function intuitionFor(cfg: RunConfig, E: number): Promise<NonNullable<RunC
 /** Per run: when it was created and the intuition it used (with its effective k, seed and centring). */
 const runCreated = new Map<string, string>();
 const runIntuition = new Map<string, RunConfig['intuition'] | null>();
+/**
+ * Per run: the model and dataset it trains, as its checkpoints record them (taken when it starts
+ * or is restored: a dataset imported while it is paused, to evaluate on, is not the run's).
+ */
+const runTrains = new Map<string, Pick<RunRecord, 'model' | 'dataset'>>();
+function trainsNow(): Pick<RunRecord, 'model' | 'dataset'> {
+  const m = needModel(), ds = needDataset();
+  return { model: { source: m.info.source, parameters: m.info.parameters }, dataset: { name: ds.name, rows: ds.examples.length, train: ds.rows('train').length } };
+}
 
 function runHooks(): RunHooks {
   if (!needHost().checkpoints) return { onMetrics: (rows, state) => emit({ type: 'run-metrics', rows, state }) };
   return {
     onMetrics: (rows, state) => emit({ type: 'run-metrics', rows, state }),
     onCheckpoint: async (r: Run, status) => {
-      const m = needModel(), ds = needDataset();
       const st = r.state();
       await writeCheckpoint(
         {
-          id: r.id, created: runCreated.get(r.id) ?? new Date().toISOString(), config: r.config, model: { source: m.info.source, parameters: m.info.parameters },
-          dataset: { name: ds.name, rows: ds.examples.length, train: ds.rows('train').length }, intuition: runIntuition.get(r.id) ?? null, k: r.adapter.k ?? null,
+          id: r.id, created: runCreated.get(r.id) ?? new Date().toISOString(), config: r.config, ...(runTrains.get(r.id) ?? trainsNow()),
+          intuition: runIntuition.get(r.id) ?? null, k: r.adapter.k ?? null,
           status, step: st.step, totalSteps: st.totalSteps,
         },
         await r.trainer.saveState(), r.cursor!, r.metrics(), r.elapsedSeconds,
@@ -653,6 +661,7 @@ export const api: EngineApi = {
     const id = `run-${new Date().toISOString().replace(/[:.]/g, '-')}-${config.method}`;
     runCreated.set(id, new Date().toISOString());
     runIntuition.set(id, used);
+    runTrains.set(id, trainsNow());
     const next = new Run(e, m.gpu, ds, config, runHooks(), { id, k: k !== null && k !== E ? k : null, trainer: previous });
     // The new run owns the adapter: a fresh one replaces the old ones, a continued one is taken over.
     if (run && run.trainer !== previous) run.trainer.destroy();
@@ -746,9 +755,9 @@ export const api: EngineApi = {
     if (unsaved) throw new RunError(`the paused run ${run!.id} could not save its checkpoint (${unsaved}); export its adapter or stop it before restoring another`);
     const ck = await readCheckpoint(id);
     const rec = ck.record;
-    if (rec.model.source !== m.info.source || rec.model.parameters !== m.info.parameters) throw new RunError(`run ${id} trained ${rec.model.source} (${rec.model.parameters} parameters); the loaded model is ${m.info.source}: load that model first`);
+    if (rec.model.source !== m.info.source || rec.model.parameters !== m.info.parameters) throw new RunError(`${id} trained ${rec.model.source} (${rec.model.parameters} parameters); the loaded model is ${m.info.source}: load that model first`);
     if (rec.dataset.name !== ds.name || rec.dataset.rows !== ds.examples.length || rec.dataset.train !== ds.rows('train').length)
-      throw new RunError(`run ${id} trained on ${rec.dataset.name} (${rec.dataset.rows} rows, ${rec.dataset.train} for training); import the same file with the same settings first`);
+      throw new RunError(`${id} trained on ${rec.dataset.name} (${rec.dataset.rows} rows, ${rec.dataset.train} for training); import the same file with the same settings first`);
     // The same intuition (deterministic for its seed) so the batches carry the same scores.
     const intuition = restoredIntuition(rec);
     if (intuition) await api.intuition(intuition);
@@ -756,6 +765,7 @@ export const api: EngineApi = {
     if (run?.state().status === 'running') throw new RunError('a run is running: stop it before restoring another');
     runCreated.set(id, rec.created);
     runIntuition.set(id, intuition);
+    runTrains.set(id, trainsNow());
     const next = new Run(e, m.gpu, ds, rec.config, runHooks(), { id, k: rec.k });
     next.restored(ck.state, ck.metrics, ck.elapsed, ck.cursor);
     // A paused run (its checkpoint written on pause) lets go: its loop ends, its saved run stays restorable as paused.

@@ -96,6 +96,7 @@ async function doLoadModel(source: ModelSource): Promise<ModelInfo | null> {
     // Scores from the old model's hidden states mean nothing to the new one (the worker drops them too).
     if (s.intuition.result?.source === 'model') s.patchIntuition({ result: null, pointTasks: null, pointTexts: [], frame: null });
     s.patchEval({ before: null, after: null, beforeKey: null });
+    s.patchRun({ error: null });
     return info;
   } catch (e) {
     patchModel({ loading: false, error: message(e) });
@@ -115,6 +116,8 @@ async function doImportDataset(input: DatasetInput, options?: ImportOptions): Pr
       const s = useStore.getState();
       s.patchIntuition({ result: null, pointTasks: null, pointTexts: [], frame: null });
       s.patchEval({ before: null, after: null, beforeKey: null });
+      // A run refusal about the data before (a restore asking for this file) no longer applies.
+      s.patchRun({ error: null });
     }
     return result;
   } catch (e) {

@@ -6,7 +6,7 @@ import type { AdapterFile, AdapterInfo, EngineEvent } from '../../worker/api.ts'
 import { appendMetrics, replaceMetrics } from './metrics.ts';
 import { engineClient, message, useStore } from './store.ts';
 import { MAX_ROUTER_SAMPLES, NO_ROUTER_READINGS, type RouterStats } from './runSlice.ts';
-import { checkMethod, firstError, toRunConfig } from '../method.ts';
+import { checkMethod, firstError, isRouted, toRunConfig } from '../method.ts';
 
 const api = () => engineClient().api;
 const ENDED = ['finished', 'stopped', 'failed'];
@@ -58,7 +58,7 @@ export function onAdapterChanged({ source, info, config, state }: Omit<Extract<E
   s.patchEval({ after: null });
   if (source === 'run') {
     if (state) adoptRun(state);
-    s.patchRun({ loaded: null, config });
+    s.patchRun({ loaded: null, config, ...(config ? { noRouter: !isRouted(config.method) } : {}) });
     return;
   }
   replaceMetrics([]);
@@ -125,21 +125,35 @@ async function control(f: () => Promise<RunState>): Promise<RunState | null> {
  * event for it when no new rows are pending; so the state is read until the run has settled.
  */
 export async function pauseRun(): Promise<RunState | null> {
-  let st = await control(() => api().pauseRun());
-  while (st && st.status === 'running') {
-    await new Promise((r) => setTimeout(r, 400));
-    try {
-      st = await api().runState();
-    } catch {
-      return null;
+  useStore.getState().patchRun({ pending: 'pausing' });
+  try {
+    let st = await control(() => api().pauseRun());
+    while (st && st.status === 'running') {
+      await new Promise((r) => setTimeout(r, 400));
+      try {
+        st = await api().runState();
+      } catch {
+        return null;
+      }
+      if (st.status !== 'running' || st.step !== useStore.getState().run.state?.step) setRunState(st);
     }
-    if (st.status !== 'running' || st.step !== useStore.getState().run.state?.step) setRunState(st);
+    return st;
+  } finally {
+    useStore.getState().patchRun({ pending: null });
   }
-  return st;
 }
 
 export const resumeRun = () => control(() => api().resumeRun());
-export const stopRun = () => control(() => api().stopRun());
+
+/** Stops the run; resolves when it has ended (after the step in progress and a checkpoint). */
+export async function stopRun(): Promise<RunState | null> {
+  useStore.getState().patchRun({ pending: 'stopping' });
+  try {
+    return await control(() => api().stopRun());
+  } finally {
+    useStore.getState().patchRun({ pending: null });
+  }
+}
 
 export async function refreshSavedRuns(): Promise<void> {
   try {
@@ -196,7 +210,9 @@ export async function readRouterStats(): Promise<void> {
       history = [...history, { step: st.step, shares: stats.map((l) => l.groups[0].f.map((f) => f * l.E)) }];
       if (history.length > MAX_ROUTER_SAMPLES) history = history.filter((_, i) => i % 2 === 0 || i === history.length - 1);
     }
-    useStore.getState().patchRun({ routerStats: stats.length ? stats : null, routerStatsStep: st.step, noRouter: !stats.length && st.step > 0, routerHistory: history });
+    // The run's method says whether it has a router (a restored routed run has no statistics until its next step).
+    const noRouter = run.config ? !isRouted(run.config.method) : !stats.length && st.step > 0;
+    useStore.getState().patchRun({ routerStats: stats.length ? stats : null, routerStatsStep: st.step, noRouter, routerHistory: history });
   } catch {
     // No run in the worker (yet): nothing to show.
   } finally {

@@ -21,6 +21,8 @@ export interface RunUiState {
   config: RunConfig | null;
   /** startRun called, not yet running (the intuition may be computing). */
   starting: boolean;
+  /** Pause or Stop asked, not yet taken (both act between steps, after a checkpoint). */
+  pending: 'pausing' | 'stopping' | null;
   error: string | null;
   saved: RunRecord[];
   /** Latest router statistics of the run (null: none read yet, or the method has no router). */
@@ -48,6 +50,6 @@ export interface RunSlice {
 }
 
 export const createRunSlice: StateCreator<RunSlice, [], [], RunSlice> = (set) => ({
-  run: { state: null, config: null, starting: false, error: null, saved: [], ...NO_ROUTER_READINGS, routerHistory: [], loaded: null },
+  run: { state: null, config: null, starting: false, pending: null, error: null, saved: [], ...NO_ROUTER_READINGS, routerHistory: [], loaded: null },
   patchRun: (p) => set((s) => ({ run: { ...s.run, ...p } })),
 });
