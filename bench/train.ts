@@ -132,12 +132,14 @@ export async function benchTrainStep(engine: Engine, adapter: string, m: TrainBe
       reused = engine.bindGroupsReused - r0;
     }, { runs, warmup: 1 });
     const recordMs = record.slice(1).sort((a, b) => a - b)[Math.floor((record.length - 1) / 2)];
+    // A checkpoint's GPU side: every adapter tensor with its AdamW moments, the guard and the loss history read back.
+    const ck = await timeRuns(async () => void (await trainer.saveState()), { runs, warmup: 1 });
     const gf = trainStepFlops(model, cfg, B, T) / (t.medianMs * 1e6);
     return {
       bench: 'train_step', shape: `${m.name} B=${B} T=${T}`, method: methodLabel(cfg), adapter, trainable_params: trainableParams(model, cfg),
       step_ms: round(t.medianMs, 4), tokens_per_s: round((B * T) / (t.medianMs / 1000)), gflops: round(gf), matmul_gflops: round(matmulGflops),
       fraction_of_matmul: round(gf / matmulGflops), record_ms: round(recordMs, 3), dispatches, record_us_per_dispatch: round((recordMs * 1000) / recorded),
-      bind_groups_reused: round(reused / Math.max(1, created + reused)), runs,
+      bind_groups_reused: round(reused / Math.max(1, created + reused)), checkpoint_ms: round(ck.medianMs, 3), runs,
     };
   });
 }

@@ -211,7 +211,7 @@ test.describe('router statistics on the GPU', () => {
       const ref = adapterForward(spec, t);
       const want = routeStats(spec, ref, t, task, 4);
       const WrA = [...(t.Wr ? Array.from(t.Wr) : []), ...Array.from(t.A)];
-      const sizes = { proj: spec.T * (d.E + d.rA), route: spec.T * 3 * d.E, hB: spec.T * d.rB, top1: spec.T, delta: spec.T * spec.m, stats: want.length, ...(d.mapper ? { sE: spec.T * d.E } : {}) };
+      const sizes = { proj: spec.T * (d.E + d.rA), route: spec.T * 3 * d.E, hB: spec.T * d.rB, top1: spec.T, ...(d.gated ? { delta: spec.T * spec.m } : {}), stats: want.length, ...(d.mapper ? { sE: spec.T * d.E } : {}) };
       const got = await page.evaluate(
         (c) => window.harness!.run(c),
         {
@@ -459,7 +459,7 @@ async function harnessLayer(page: Page, spec: AdapterSpec, t: ReturnType<typeof 
   const { T, n, m } = spec;
   const WrA = [...(t.Wr ? Array.from(t.Wr) : []), ...Array.from(t.A)];
   const arr = (a: ArrayLike<number>) => ({ data: Array.from(a) });
-  const sizes: Record<string, number> = { y: T * m, dx: T * n, proj: T * (d.E + d.rA), route: Math.max(1, T * 3 * d.E), hB: T * d.rB, top1: T, delta: T * m, stats: 3 * d.E + 3, ...(d.mapper ? { sE: T * d.E } : {}) };
+  const sizes: Record<string, number> = { y: T * m, dx: T * n, proj: T * (d.E + d.rA), route: Math.max(1, T * 3 * d.E), hB: T * d.rB, top1: T, ...(d.gated ? { delta: T * m } : {}), stats: 3 * d.E + 3, ...(d.mapper ? { sE: T * d.E } : {}) };
   const zeros = (k: number) => ({ length: k, init: new Array(k).fill(0) });
   const got = await page.evaluate((call) => window.harness!.run(call), {
     op: 'adapterLayer',

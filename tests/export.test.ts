@@ -17,7 +17,7 @@ import type { AdapterParams } from '../src/adapters/params.ts';
 import { adaptedLayers, layerSpec, type AdapterConfig } from '../src/train/config.ts';
 import type { ModelSpec } from '../src/model/config.ts';
 import {
-  exportAdapter, exportMerged, exportMor1e, exportPeftLora, exportPerCluster, importAdapter, staticLoRA,
+  exportAdapter, exportMerged, exportMor1e, exportPeftLora, exportPerCluster, expandZips, importAdapter, staticLoRA,
   AdapterExportError, AdapterImportError, type ExportFile, type IntuitionRecord,
 } from '../src/export/index.ts';
 import { referenceLogits } from '../src/reference/train.ts';
@@ -535,6 +535,10 @@ describe('import from the .zip an export downloads', () => {
     expect((await importAdapter([{ name: 'a.zip', bytes: zip(files.map((f) => ({ ...f, name: `my-adapter/${f.name}` }))) }], { spec, config })).params).toEqual(plain.params);
     const twice = [...files.map((f) => ({ ...f, name: `c0/${f.name}` })), ...files.map((f) => ({ ...f, name: `c1/${f.name}` }))];
     await expect(importAdapter([{ name: 'per-cluster.zip', bytes: zip(twice) }], { spec, config })).rejects.toThrow(/2 files named mor1e_config\.json \(per-cluster\.zip\/c0\/mor1e_config\.json, per-cluster\.zip\/c1\/mor1e_config\.json\)/);
+    // A merged model's zip: its weights are not inflated, and the refusal lists what it holds.
+    const merged = zip([{ name: 'config.json', bytes: new TextEncoder().encode('{}') }, { name: 'model.safetensors', bytes: new Uint8Array(64) }]);
+    expect(expandZips([{ name: 'm.zip', bytes: merged }])).toEqual([{ name: 'm.zip/config.json', bytes: new Uint8Array(0) }, { name: 'm.zip/model.safetensors', bytes: new Uint8Array(0) }]);
+    await expect(importAdapter([{ name: 'm.zip', bytes: merged }], { spec, config })).rejects.toThrow('neither mor1e_config.json nor adapter_config.json among the files (m.zip/config.json, m.zip/model.safetensors)');
     const broken = zip(files).slice(0, 200);
     await expect(importAdapter([{ name: 'cut.zip', bytes: broken }], { spec, config })).rejects.toThrow(/^import: cut\.zip is not a readable zip archive \(.+\)/);
   });

@@ -5,6 +5,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseModelConfig } from '../src/model/config.ts';
 import { checkStepFits, estimateStep } from '../src/train/memory.ts';
+import { adapterSavedSizes } from '../src/ops/adapter.ts';
+import { adaptedLayers, layerSpec } from '../src/train/config.ts';
 import { MODELS_DIR } from './modelFixtures.ts';
 
 const spec = parseModelConfig(JSON.parse(readFileSync(join(MODELS_DIR, 'tiny-llama', 'config.json'), 'utf8')));
@@ -22,6 +24,13 @@ describe('step memory', () => {
     const limits = { maxStorageBufferBindingSize: 64 * 1024, maxBufferSize: 1 << 30 };
     expect(() => checkStepFits(spec, 0, trex, 16, 64, limits, null)).toThrow(/MiB buffer \(logits, for batch 16 x 64 tokens\).*use a batch of \d+/);
     expect(checkStepFits(spec, 0, trex, 1, 8, limits, null).totalBytes).toBeGreaterThan(0);
+  });
+  it('saves δ (T x m per adapted layer) for gated methods only: the ungated ones add hB·Bᵀ into y', () => {
+    for (const [cfg, gated] of [[trex, true], [{ method: 'mor1e' as const, E: 4 }, true], [{ method: 'lora' as const, r: 4 }, false], [{ method: 'molora' as const, r: 8 }, false], [{ method: 'sira' as const, r: 8 }, false]] as const) {
+      const lin = adaptedLayers(spec, cfg)[0].lin;
+      const s = layerSpec(cfg, lin, 32);
+      expect(adapterSavedSizes(s).delta).toBe(gated ? 32 * s.m : undefined);
+    }
   });
   it('refuses a step over the budget, suggesting accumulation', () => {
     const limits = { maxStorageBufferBindingSize: 1 << 30, maxBufferSize: 1 << 30 };

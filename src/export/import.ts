@@ -65,6 +65,8 @@ function readJson(f: ExportFile): Json {
 const isInt = (v: unknown, min = 1): v is number => Number.isSafeInteger(v) && (v as number) >= min;
 
 const ZIP_MAGIC = [0x50, 0x4b, 0x03, 0x04];
+/** The files an adapter of either format consists of. */
+const ADAPTER_FILES = new Set([MOR1E_CONFIG_FILE, PEFT_CONFIG_FILE, ADAPTER_MODEL_FILE, INTUITION_FILE]);
 
 /**
  * The files with every .zip among them (what the studio's export downloads) replaced by its
@@ -74,13 +76,22 @@ export function expandZips(files: ExportFile[]): ExportFile[] {
   return files.flatMap((f) => {
     const zipped = /\.zip$/i.test(f.name) || ZIP_MAGIC.every((b, i) => f.bytes[i] === b);
     if (!zipped) return [f];
+    // Only an adapter's own files are inflated (a merged model's zip is refused without unpacking
+    // its weights); the others are listed by name, empty, so a refusal can say what the zip held.
+    const others: string[] = [];
     let entries: Record<string, Uint8Array>;
     try {
-      entries = unzipSync(f.bytes);
+      entries = unzipSync(f.bytes, {
+        filter: (e) => {
+          const keep = !e.name.endsWith('/') && ADAPTER_FILES.has(e.name.split('/').pop()!);
+          if (!keep && !e.name.endsWith('/')) others.push(e.name);
+          return keep;
+        },
+      });
     } catch (e) {
       return fail(`${f.name} is not a readable zip archive (${e instanceof Error ? e.message : String(e)})`);
     }
-    const inside = Object.entries(entries).filter(([name]) => !name.endsWith('/'));
+    const inside = [...Object.entries(entries), ...others.map((name) => [name, new Uint8Array(0)] as const)];
     if (!inside.length) fail(`${f.name} is an empty zip archive`);
     return inside.map(([name, bytes]) => ({ name: `${f.name}/${name}`, bytes }));
   });

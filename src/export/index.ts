@@ -20,6 +20,7 @@
 //   staticLoRA(layerSpec, params, g)   one layer's LoRA with its routing frozen at g
 // Import:
 //   importAdapter(files, { spec, config, name? }) → { format, config, params, intuition, baseModel, warnings }
+//                                      (a .zip among files is expanded first: expandZips)
 //     files: ExportFile[] of one adapter folder (either format; a common folder prefix is fine;
 //     under a URL prefix fetch ADAPTER_FILES, a missing one simply left out); `config`: the loaded
 //     model's config.json bytes, checked against base_config_sha256. Refusals are
@@ -32,4 +33,4 @@ export {
 export { exportAdapter, exportPeftLora, exportMor1e } from './adapter.ts';
 export { exportMerged, addLoraDelta } from './merge.ts';
 export { exportPerCluster, staticLoRA, type PerClusterOptions } from './perCluster.ts';
-export { importAdapter, type ImportedAdapter, type ImportTarget } from './import.ts';
+export { expandZips, importAdapter, type ImportedAdapter, type ImportTarget } from './import.ts';

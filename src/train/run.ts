@@ -268,6 +268,7 @@ export class Run {
     this.stopRequested = true;
     this.pauseRequested = false;
     this.resumeSignal?.();
+    this.resumeSignal = null;
     // A restored run waits paused with no loop yet: run it, to stop at once (status and checkpoint 'stopped').
     if (!this.loop && this.status === 'paused') this.loop = this.run();
   }
@@ -278,11 +279,16 @@ export class Run {
    * caller then owns (and frees) the trainer.
    */
   async release(): Promise<void> {
-    if (this.status !== 'paused') throw new RunError(`only a paused run can be released; this one is ${this.status}`);
+    if (this.status !== 'paused' || this.stopRequested) throw new RunError(`only a paused run can be released; this one is ${this.stopRequested && this.status === 'paused' ? 'stopping' : this.status}`);
     this.released = true;
     this.resumeSignal?.();
     this.resumeSignal = null;
     await this.loop;
+  }
+
+  /** A stop was asked and the loop has not ended yet. */
+  get stopping(): boolean {
+    return this.stopRequested && (this.status === 'running' || this.status === 'paused');
   }
 
   /** Waits for the loop to end (after stop, failure or the last step). */
@@ -368,6 +374,8 @@ export class Run {
           this.pauseRequested = false;
           // Paused only once the checkpoint is on disk: a reload right after finds it.
           await this.checkpoint('paused');
+          // A stop that came while the checkpoint was written (no resume signal to wake yet).
+          if (this.stopRequested) break;
           this.status = 'paused';
           this.flush();
           await new Promise<void>((r) => (this.resumeSignal = r));

@@ -18,6 +18,9 @@ import { stackParams, unstackParams, type AdapterParams, type ParamArray, type S
 import { rng } from '../util/random.ts';
 
 /** Most bytes of logits a training step holds at once (the head and loss run in chunks of tokens). */
+/** saveState reads at most this much back per submission (one buffer more when a single one is larger). */
+const SAVE_CHUNK_BYTES = 16 * 2 ** 20;
+
 export const LOGIT_CHUNK_BYTES = 64 * 2 ** 20;
 
 export interface TrainerState {
@@ -442,11 +445,26 @@ export class GpuTrainer {
    * moments (by label), the guard's state, the step count and the loss history rows.
    */
   async saveState(): Promise<TrainerState> {
+    // Buffers read back together, a submission and a wait per ~16 MiB (a round trip each used to be
+    // one per buffer; the staging buffers stay pooled, so a chunk bounds what a checkpoint keeps).
+    const list = this.tensors();
+    const step = this.stepCount;
+    const reads: Array<{ buffer: GPUBuffer; byteLength: number }> = list.flatMap((t) => [t.value, t.m, t.v].map((buffer) => ({ buffer, byteLength: t.n * 4 })));
+    if (this.guard) reads.push({ buffer: this.guard, byteLength: 16 });
+    const withHistory = !!this.historyBuf && step > 0;
+    if (withHistory) reads.push({ buffer: this.historyBuf!, byteLength: step * this.historyWidth * 4 });
+    const got: Float32Array[] = [];
+    for (let i = 0; i < reads.length; ) {
+      let j = i + 1, bytes = reads[i].byteLength;
+      while (j < reads.length && bytes + reads[j].byteLength <= SAVE_CHUNK_BYTES) bytes += reads[j++].byteLength;
+      got.push(...(await this.e.readMany(reads.slice(i, j))));
+      i = j;
+    }
     const tensors: TrainerState['tensors'] = {};
-    for (const t of this.tensors()) tensors[t.label] = { value: (await this.e.read(t.value)).slice(0, t.n), m: (await this.e.read(t.m)).slice(0, t.n), v: (await this.e.read(t.v)).slice(0, t.n) };
-    const guard = this.guard ? new Uint32Array((await this.e.read(this.guard, 16)).slice().buffer) : new Uint32Array(4);
-    const history = this.historyBuf && this.stepCount ? (await this.e.read(this.historyBuf, this.stepCount * this.historyWidth * 4)).slice() : new Float32Array(0);
-    return { step: this.stepCount, tensors, guard, history };
+    list.forEach((t, i) => (tensors[t.label] = { value: got[3 * i].slice(), m: got[3 * i + 1].slice(), v: got[3 * i + 2].slice() }));
+    const guard = this.guard ? new Uint32Array(got[3 * list.length].slice().buffer) : new Uint32Array(4);
+    const history = withHistory ? got[got.length - 1].slice() : new Float32Array(0);
+    return { step, tensors, guard, history };
   }
 
   /** Restores saveState's output into this trainer (same model, same adapter configuration). */

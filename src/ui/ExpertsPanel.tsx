@@ -121,7 +121,9 @@ export function ExpertsPanel() {
             : st.step === 0
               ? 'The statistics appear after the first step.'
               : st.status !== 'running' && step === st.step
-                ? 'No router statistics yet: a restored run keeps its curves, and its experts show again after its next step (Resume). Route a prompt below meanwhile.'
+                ? st.status === 'paused'
+                  ? 'No router statistics yet: a restored run keeps its curves, and its experts show again after its next step (Resume). Route a prompt below meanwhile.'
+                  : 'No router statistics: a restored run keeps its curves, not its last router readings. Route a prompt below to see its experts at work.'
                 : 'Reading the router statistics (after the step in progress)…'}
         </p>
       ) : (

@@ -6,7 +6,7 @@ import { refreshSavedRuns, restoreRun, useStore } from './store/index.ts';
 
 export function SavedRuns() {
   const saved = useStore((s) => s.run.saved);
-  const busy = useStore((s) => s.run.starting || s.run.state?.status === 'running');
+  const busy = useStore((s) => s.run.starting || s.run.pending !== null || s.run.state?.status === 'running');
   const current = useStore((s) => s.run.state?.id ?? null);
   const paused = useStore((s) => (s.run.state?.status === 'paused' ? s.run.state.id : null));
   useEffect(() => {
@@ -36,7 +36,7 @@ export function SavedRuns() {
                 <td>
                   <button
                     type="button" disabled={busy || r.id === current || !r.latest} data-testid="saved-run-restore" onClick={() => void restoreRun(r.id)}
-                    title={paused ? 'replaces the paused run, which stays saved here as paused' : undefined}
+                    title={paused ? 'replaces the paused run, which stays here as its last checkpoint has it' : undefined}
                   >
                     {r.id === current ? 'loaded' : 'Restore'}
                   </button>
@@ -46,7 +46,7 @@ export function SavedRuns() {
           </tbody>
         </table>
       )}
-      {paused && saved.length > 1 && <p className="muted" data-testid="saved-runs-paused-note">Restoring another run replaces the paused one; it stays saved here, paused at its step.</p>}
+      {paused && saved.length > 1 && <p className="muted" data-testid="saved-runs-paused-note">Restoring another run replaces the paused one; it stays here as its last checkpoint has it.</p>}
     </details>
   );
 }

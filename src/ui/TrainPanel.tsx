@@ -59,7 +59,7 @@ function Progress() {
       </span>
       <span data-testid="run-tps">{Math.round(st.tokensPerSecond).toLocaleString('en-US')} tokens/s</span>
       <span>ETA {st.status === 'running' ? eta(st.etaSeconds) : '—'}</span>
-      <span title="epochs count from 1: the first pass over the training split is epoch 1">epoch {st.epoch + 1}</span>
+      <span title="complete passes over the training split">{st.epoch} epoch{st.epoch === 1 ? '' : 's'} done</span>
       {st.skipped > 0 && <span className="warn" data-testid="run-skipped">{st.skipped} skipped</span>}
       <span className="muted" title="The estimated GPU memory of a training step: weights, activations, adapters and AdamW state">~{st.estimatedMiB} MiB of GPU memory</span>
     </div>

@@ -23,7 +23,8 @@ export const STEP_LABELS: Record<StepId, string> = {
 const FIELD_NAMES: Record<string, string> = {
   k: 'the clusters (k)', topk: 'top-k', lr: 'the learning rate', batchSize: 'the batch size', maxLength: 'the max length', encoder: 'the encoder',
   intuition: 'the intuition', memory: 'the memory (batch, length)', warmupSteps: 'the warmup', lambdaH: 'λ entropy', lambdaLB: 'λ balance', r: 'the rank',
-  alpha: 'alpha', targets: 'the layers', seed: 'the seed', method: 'the method',
+  alpha: 'alpha', targets: 'the layers', seed: 'the seed', method: 'the method', r1: 'r1', r2: 'r2', E: 'the experts (E)', steps: 'the steps',
+  epochs: 'the epochs', accumulate: 'the accumulation', evalEvery: 'the evaluation interval', checkpointEvery: 'the checkpoint interval',
 };
 const plural = (n: number, noun: string) => `${n.toLocaleString('en-US')} ${noun}${n === 1 ? '' : 's'}`;
 const pct = (a: number, b: number) => `${Math.round((100 * a) / Math.max(1, b))}%`;

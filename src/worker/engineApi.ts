@@ -268,9 +268,11 @@ const runIntuition = new Map<string, RunConfig['intuition'] | null>();
  * or is restored: a dataset imported while it is paused, to evaluate on, is not the run's).
  */
 const runTrains = new Map<string, Pick<RunRecord, 'model' | 'dataset'>>();
-function trainsNow(): Pick<RunRecord, 'model' | 'dataset'> {
-  const m = needModel(), ds = needDataset();
-  return { model: { source: m.info.source, parameters: m.info.parameters }, dataset: { name: ds.name, rows: ds.examples.length, train: ds.rows('train').length } };
+
+function trainsOf(id: string): Pick<RunRecord, 'model' | 'dataset'> {
+  const t = runTrains.get(id);
+  if (!t) throw new Error(`checkpoint: run ${id} has no record of its model and dataset`);
+  return t;
 }
 
 function runHooks(): RunHooks {
@@ -281,7 +283,7 @@ function runHooks(): RunHooks {
       const st = r.state();
       await writeCheckpoint(
         {
-          id: r.id, created: runCreated.get(r.id) ?? new Date().toISOString(), config: r.config, ...(runTrains.get(r.id) ?? trainsNow()),
+          id: r.id, created: runCreated.get(r.id) ?? new Date().toISOString(), config: r.config, ...trainsOf(r.id),
           intuition: runIntuition.get(r.id) ?? null, k: r.adapter.k ?? null,
           status, step: st.step, totalSteps: st.totalSteps,
         },
@@ -661,7 +663,7 @@ export const api: EngineApi = {
     const id = `run-${new Date().toISOString().replace(/[:.]/g, '-')}-${config.method}`;
     runCreated.set(id, new Date().toISOString());
     runIntuition.set(id, used);
-    runTrains.set(id, trainsNow());
+    runTrains.set(id, { model: { source: m.info.source, parameters: m.info.parameters }, dataset: { name: ds.name, rows: ds.examples.length, train: ds.rows('train').length } });
     const next = new Run(e, m.gpu, ds, config, runHooks(), { id, k: k !== null && k !== E ? k : null, trainer: previous });
     // The new run owns the adapter: a fresh one replaces the old ones, a continued one is taken over.
     if (run && run.trainer !== previous) run.trainer.destroy();
@@ -749,7 +751,11 @@ export const api: EngineApi = {
 
   async restoreRun(id) {
     const e = needEngine(), m = needModel(), ds = needDataset();
-    if (run && run.state().status === 'running') throw new RunError('a run is running: stop it before restoring another');
+    const refuseBusy = () => {
+      if (run?.stopping) throw new RunError(`a run is stopping: wait for it to end before restoring another`);
+      if (run?.state().status === 'running') throw new RunError('a run is running: stop it before restoring another');
+    };
+    refuseBusy();
     // A paused run is let go below and lives on in its checkpoint: refuse when that checkpoint did not save.
     const unsaved = run?.state().status === 'paused' ? run.state().checkpointError : undefined;
     if (unsaved) throw new RunError(`the paused run ${run!.id} could not save its checkpoint (${unsaved}); export its adapter or stop it before restoring another`);
@@ -758,18 +764,39 @@ export const api: EngineApi = {
     if (rec.model.source !== m.info.source || rec.model.parameters !== m.info.parameters) throw new RunError(`${id} trained ${rec.model.source} (${rec.model.parameters} parameters); the loaded model is ${m.info.source}: load that model first`);
     if (rec.dataset.name !== ds.name || rec.dataset.rows !== ds.examples.length || rec.dataset.train !== ds.rows('train').length)
       throw new RunError(`${id} trained on ${rec.dataset.name} (${rec.dataset.rows} rows, ${rec.dataset.train} for training); import the same file with the same settings first`);
-    // The same intuition (deterministic for its seed) so the batches carry the same scores.
-    const intuition = restoredIntuition(rec);
-    if (intuition) await api.intuition(intuition);
-    // (A paused run may have been resumed meanwhile.)
-    if (run?.state().status === 'running') throw new RunError('a run is running: stop it before restoring another');
-    runCreated.set(id, rec.created);
-    runIntuition.set(id, intuition);
-    runTrains.set(id, trainsNow());
-    const next = new Run(e, m.gpu, ds, rec.config, runHooks(), { id, k: rec.k });
-    next.restored(ck.state, ck.metrics, ck.elapsed, ck.cursor);
-    // A paused run (its checkpoint written on pause) lets go: its loop ends, its saved run stays restorable as paused.
-    if (run?.state().status === 'paused') await run.release();
+    // (The run may have been resumed or stopped meanwhile.)
+    refuseBusy();
+    // A paused run lets go first (its loop ends; it stays saved as its last checkpoint has it): the
+    // restore re-reads the dataset they share (intuition scores, reading position), so the paused run
+    // could not resume correctly afterwards, whether the restore succeeds or not.
+    let released: string | null = null;
+    if (run?.state().status === 'paused') {
+      const old = run;
+      await old.release();
+      old.trainer.destroy();
+      run = null;
+      released = old.id;
+    }
+    let next: Run;
+    try {
+      // The same intuition (deterministic for its seed) so the batches carry the same scores.
+      const intuition = restoredIntuition(rec);
+      if (intuition) await api.intuition(intuition);
+      next = new Run(e, m.gpu, ds, rec.config, runHooks(), { id, k: rec.k });
+      try {
+        next.restored(ck.state, ck.metrics, ck.elapsed, ck.cursor);
+      } catch (err) {
+        next.trainer.destroy();
+        throw err;
+      }
+      runCreated.set(id, rec.created);
+      runIntuition.set(id, intuition);
+      runTrains.set(id, { model: rec.model, dataset: rec.dataset });
+    } catch (err) {
+      if (released) adapterChanged();
+      const why = err instanceof Error ? err.message : String(err);
+      throw new RunError(released ? `${why} (the paused run ${released} stays saved: restore it from the saved runs)` : why);
+    }
     // The restored run owns the adapter, like a started one: a loaded adapter no longer stands in for it.
     run?.trainer.destroy();
     imported?.trainer.destroy();

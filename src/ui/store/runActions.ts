@@ -11,12 +11,20 @@ import { checkMethod, firstError, isRouted, toRunConfig } from '../method.ts';
 const api = () => engineClient().api;
 const ENDED = ['finished', 'stopped', 'failed'];
 
+/** A state (and rows) about another run than the one shown: a run replaced meanwhile (a restore while it stopped). */
+const stale = (state: RunState) => {
+  const shown = useStore.getState().run.state;
+  return !!shown && shown.id !== state.id;
+};
+
 export function onRunMetrics(rows: MetricRow[], state: RunState): void {
+  if (stale(state)) return;
   appendMetrics(rows);
   setRunState(state);
 }
 
 function setRunState(state: RunState): void {
+  if (stale(state)) return;
   const prev = useStore.getState().run.state;
   useStore.getState().patchRun({ state });
   if (prev?.status === 'running' && state.status !== 'running') {
@@ -124,6 +132,11 @@ async function control(f: () => Promise<RunState>): Promise<RunState | null> {
  * Pausing takes effect between steps, after the checkpoint is written, and the worker sends no
  * event for it when no new rows are pending; so the state is read until the run has settled.
  */
+/** Clears the pending Pause or Stop if it is still `which` (a Stop pressed while pausing takes over). */
+const settled = (which: 'pausing' | 'stopping') => {
+  if (useStore.getState().run.pending === which) useStore.getState().patchRun({ pending: null });
+};
+
 export async function pauseRun(): Promise<RunState | null> {
   useStore.getState().patchRun({ pending: 'pausing' });
   try {
@@ -139,7 +152,7 @@ export async function pauseRun(): Promise<RunState | null> {
     }
     return st;
   } finally {
-    useStore.getState().patchRun({ pending: null });
+    settled('pausing');
   }
 }
 
@@ -151,7 +164,7 @@ export async function stopRun(): Promise<RunState | null> {
   try {
     return await control(() => api().stopRun());
   } finally {
-    useStore.getState().patchRun({ pending: null });
+    settled('stopping');
   }
 }
 
