@@ -198,7 +198,10 @@ test('first run: bundled model and suite ready, one button trains T-REX; pause, 
   await studio2.shot('evaluate');
 
   await studio2.goto('playground');
-  await page.getByTestId('playground-prompt').fill('### Instruction:\nWhat is 2 plus 3?\n\n### Response:\n');
+  // The prompt starts as the suite's first validation row, through the instruction template as the rows were trained.
+  await expect(page.getByTestId('playground-template')).toBeChecked();
+  await expect(page.getByTestId('playground-prompt')).toHaveValue(first); // the routing view's default prompt above
+  await page.getByTestId('playground-prompt').fill('What is 2 plus 3?');
   await page.locator('input[type=number]').first().fill('4');
   await page.getByTestId('playground-side-by-side').check();
   await page.getByTestId('playground-generate').click();

@@ -1,7 +1,9 @@
 // The playground: generate from the loaded model (greedy or sampled), streaming tokens, through the
 // active adapter (trained or loaded) or the base model, or both side by side; beside the prompt, its intuition scores
 // over the clusters when the adapter has an intuition.
-import { generateText, hasAdapter as adapterOf, useStore } from './store/index.ts';
+import { useEffect } from 'react';
+import { firstPrompt, generateText, hasAdapter as adapterOf, useStore } from './store/index.ts';
+import { PLAYGROUND_PROMPT } from './store/playgroundSlice.ts';
 import { Note } from './Note.tsx';
 import { PromptScores } from './PromptScores.tsx';
 
@@ -11,6 +13,22 @@ export function Playground() {
   const patch = useStore((s) => s.patchPlayground);
   const hasAdapter = useStore((s) => adapterOf(s.run));
   const training = useStore((s) => s.run.state?.status === 'running');
+  const data = useStore((s) => s.data.result);
+  const dataKey = data ? `${data.name}|${data.kept}|${data.tokenized}` : '';
+  // An untouched prompt becomes the dataset's first validation row, templated as the rows were trained.
+  useEffect(() => {
+    if (!dataKey || useStore.getState().playground.prompt !== PLAYGROUND_PROMPT) return;
+    let live = true;
+    firstPrompt(dataKey.endsWith('true')).then(
+      (prompt) => {
+        if (live && prompt !== null && useStore.getState().playground.prompt === PLAYGROUND_PROMPT) useStore.getState().patchPlayground({ prompt });
+      },
+      () => {},
+    );
+    return () => {
+      live = false;
+    };
+  }, [dataKey]);
   if (!info) {
     return (
       <section className="panel" data-testid="playground">
@@ -24,8 +42,8 @@ export function Playground() {
     <section className="panel" data-testid="playground">
       <h2>Playground</h2>
       <Note>
-        Type a prompt and generate. With an adapter (trained here or loaded in the Export step), compare the base model with the finetuned one; the suite&rsquo;s rows use the instruction
-        template, so tick it for prompts like theirs.
+        Type a prompt and generate. With an adapter (trained here or loaded in the Export step), compare the base model with the finetuned one; the prompt goes through the instruction (or chat)
+        template as training rows do; untick it to continue raw text.
       </Note>
       <div className="prompt-row">
         <textarea data-testid="playground-prompt" aria-label="Prompt" rows={3} value={p.prompt} onChange={(e) => patch({ prompt: e.target.value })} />
@@ -33,7 +51,7 @@ export function Playground() {
       </div>
       <div className="row">
         <label>
-          <input type="checkbox" checked={p.useChat} onChange={(e) => patch({ useChat: e.target.checked })} /> {info.hasChatTemplate ? 'chat template' : 'instruction template'}
+          <input type="checkbox" data-testid="playground-template" checked={p.useChat} onChange={(e) => patch({ useChat: e.target.checked })} /> {info.hasChatTemplate ? 'chat template' : 'instruction template'} (as the rows were trained)
         </label>
         <label title={hasAdapter ? undefined : 'Train an adapter or load one (Export step) first'}>
           <input type="checkbox" data-testid="playground-adapter" disabled={!hasAdapter || p.sideBySide} checked={hasAdapter && p.adapter} onChange={(e) => patch({ adapter: e.target.checked })} /> through the adapter

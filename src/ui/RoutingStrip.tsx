@@ -4,7 +4,7 @@
 // token (a row, its text as the label) by every expert (a column). Hover or move with the arrow
 // keys for a cell's numbers. Methods without a router (LoRA) are explained instead.
 import { useEffect, useRef, useState, type KeyboardEvent, type MouseEvent } from 'react';
-import { engineClient, hasAdapter, useStore } from './store/index.ts';
+import { engineClient, firstPrompt, hasAdapter, useStore } from './store/index.ts';
 import { message } from './store/store.ts';
 import type { RoutingResult } from '../worker/api.ts';
 
@@ -134,11 +134,6 @@ function Strip({ result, layer, value }: { result: RoutingResult; layer: number;
   );
 }
 
-/** The first validation row's prompt (or the first row's before a model splits the data): the default prompt. */
-async function defaultPrompt(tokenized: boolean): Promise<string | null> {
-  const page = await engineClient().api.previewRows({ offset: 0, count: 1, split: tokenized ? 'validation' : 'all' });
-  return page.rows[0]?.instruction ?? null;
-}
 
 export function RoutingPanel() {
   const info = useStore((s) => s.model.info);
@@ -158,7 +153,7 @@ export function RoutingPanel() {
   useEffect(() => {
     if (!dataKey || prompt !== null) return;
     let live = true;
-    defaultPrompt(dataKey.endsWith('true')).then(
+    firstPrompt(dataKey.endsWith('true')).then(
       (p) => {
         if (live && p !== null) setPrompt((cur) => cur ?? p);
       },

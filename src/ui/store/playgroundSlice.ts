@@ -4,6 +4,7 @@ import type { StateCreator } from 'zustand';
 
 export interface PlaygroundState {
   prompt: string;
+  /** The prompt goes through the model's chat template or the instruction template, as the rows were trained (default on). */
   useChat: boolean;
   maxNewTokens: number;
   temperature: number;
@@ -26,9 +27,12 @@ export interface PlaygroundSlice {
   patchPlayground(p: Partial<PlaygroundState>): void;
 }
 
+/** The prompt before the user types one; with a dataset, the Playground puts its first validation row there instead. */
+export const PLAYGROUND_PROMPT = 'the quick brown';
+
 export const createPlaygroundSlice: StateCreator<PlaygroundSlice, [], [], PlaygroundSlice> = (set) => ({
   playground: {
-    prompt: 'the quick brown', useChat: false, maxNewTokens: 24, temperature: 0, topP: 0.95, adapter: true, sideBySide: false,
+    prompt: PLAYGROUND_PROMPT, useChat: true, maxNewTokens: 24, temperature: 0, topP: 0.95, adapter: true, sideBySide: false,
     output: '', adapterOutput: '', streaming: null, generating: false, error: null,
   },
   patchPlayground: (p) => set((s) => ({ playground: { ...s.playground, ...p } })),
