@@ -156,6 +156,10 @@ test('first run: bundled model and suite ready, one button trains T-REX; pause, 
   // The reloaded page's Method form is back to the defaults; the restored run shows its own settings beside them.
   await expect(page.getByTestId('run-current-settings')).toHaveText(small);
   await expect(page.getByTestId('run-settings')).toHaveText('T-REX 4 x 8, dense, intuition from the base model; lr 0.005 cosine, 600 steps, batch 16');
+  // One click puts the run's settings back into the Method step: one line again.
+  await page.getByTestId('run-use-settings').click();
+  await expect(page.getByTestId('run-settings')).toHaveText(small);
+  await expect(page.getByTestId('run-current-settings')).toHaveCount(0);
   await expect(studio2.stepEntry('train')).toHaveAttribute('data-state', 'done');
   await expect(page.getByTestId('chart-loss')).toHaveAttribute('data-points', '6');
   await studio2.shot('train-finished');

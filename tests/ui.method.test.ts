@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseModelConfig, type CausalModelSpec } from '../src/model/config.ts';
-import { checkMethod, defaultForm, presetOf, toRunConfig, type MethodForm } from '../src/ui/method.ts';
+import { checkMethod, defaultForm, fromRunConfig, presetOf, toRunConfig, type MethodForm } from '../src/ui/method.ts';
 import type { ModelInfo } from '../src/worker/api.ts';
 import type { ImportResult } from '../src/data/types.ts';
 
@@ -23,6 +23,22 @@ describe('Method step', () => {
     expect(toRunConfig({ ...defaultForm(), ...presetOf('lora') })).toMatchObject({ method: 'lora', r: 32, alpha: 32 });
     expect(toRunConfig({ ...defaultForm(), ...presetOf('lora') })).not.toHaveProperty('intuition');
     expect(toRunConfig({ ...defaultForm(), routing: 'topk', topk: 2, length: 'epochs', epochs: 2 })).toMatchObject({ topk: 2, epochs: 2 });
+  });
+
+  it('a run\'s settings go back into the form: toRunConfig(fromRunConfig(cfg)) gives the run\'s config back', () => {
+    const forms: MethodForm[] = [
+      defaultForm(),
+      { ...defaultForm(), routing: 'topk', topk: 3, k: 5, intuition: 'encoder', encoder: 'org/enc', lr: 1e-3, length: 'epochs', epochs: 3, accumulate: 2, seed: 7 },
+      { ...defaultForm(), ...presetOf('mor1e'), intuition: 'none', lambdaH: 0.01, targets: ['q', 'v'], evalEvery: 5, checkpointEvery: 10 },
+      { ...defaultForm(), ...presetOf('lora'), r: 8, alpha: 16, schedule: 'constant', warmupSteps: 0, batchSize: 4, maxLength: 96 },
+      { ...defaultForm(), ...presetOf('sira'), r: 16, lambdaLB: 0.02 },
+    ];
+    for (const f of forms) {
+      const cfg = toRunConfig(f);
+      // From a form of another method and other settings: everything the config sets comes back.
+      const other = { ...defaultForm(), ...presetOf(f.method === 'lora' ? 'trex' : 'lora'), lr: 0.1, batchSize: 1, steps: 3, seed: 99, routing: 'topk' as const, topk: 1 };
+      expect(toRunConfig(fromRunConfig(cfg, other))).toEqual(cfg);
+    }
   });
 
   it('counts the trainable parameters on mor1e-tiny as METHOD.md does', () => {

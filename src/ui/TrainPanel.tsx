@@ -2,7 +2,7 @@
 // model and suite on first open); pause, resume, stop; a progress bar with the step, tokens per
 // second and ETA; the intuition's progress before the first step; live curves; the saved runs.
 import { pauseRun, resumeRun, startRun, stopRun, useStore } from './store/index.ts';
-import { checkMethod, firstError, isGated, methodLabel, toRunConfig } from './method.ts';
+import { checkMethod, firstError, fromRunConfig, isGated, methodLabel, toRunConfig } from './method.ts';
 import { TrainCharts } from './TrainCharts.tsx';
 import { SavedRuns } from './SavedRuns.tsx';
 import { Note } from './Note.tsx';
@@ -73,6 +73,7 @@ export function TrainPanel() {
   const gpu = useStore((s) => s.gpu);
   const run = useStore((s) => s.run);
   const setStep = useStore((s) => s.setStep);
+  const patchMethod = useStore((s) => s.patchMethod);
   const st = run.state;
   const check = checkMethod(f, { info, data, limits: gpu.status === 'ready' ? gpu.limits : null });
   const bad = firstError(check);
@@ -95,7 +96,10 @@ export function TrainPanel() {
       </Note>
       {runLine && (
         <div className="run-setup">
-          This run: <span data-testid="run-current-settings">{runLine}</span>
+          This run: <span data-testid="run-current-settings">{runLine}</span>{' '}
+          <button type="button" className="link" data-testid="run-use-settings" title="Put this run's settings into the Method step, for the next run" onClick={() => patchMethod(fromRunConfig(run.config!, f))}>
+            use these settings
+          </button>
         </div>
       )}
       <div className="run-setup">

@@ -121,6 +121,27 @@ export function toRunConfig(f: MethodForm): RunConfig {
   };
 }
 
+/**
+ * The form that gives `cfg` back through toRunConfig (a started or restored run's settings into the
+ * Method step); what the config does not set (another method's sizes, the ablations the form has no
+ * field for) keeps `base`'s value.
+ */
+export function fromRunConfig(cfg: RunConfig, base: MethodForm): MethodForm {
+  const f: MethodForm = { ...base, method: cfg.method, targets: cfg.targets ?? null };
+  for (const key of ['r1', 'r2', 'E', 'r', 'alpha', 'lambdaH', 'lambdaLB', 'batchSize', 'accumulate', 'maxLength', 'lr', 'schedule', 'warmupSteps', 'seed', 'evalEvery', 'checkpointEvery'] as const)
+    if (cfg[key] !== undefined) (f as unknown as Record<string, unknown>)[key] = cfg[key];
+  if (isGated(cfg.method)) {
+    f.routing = cfg.topk ? 'topk' : 'dense';
+    if (cfg.topk) f.topk = cfg.topk;
+    f.intuition = cfg.intuition?.source ?? 'none';
+    f.k = cfg.intuition?.k ?? 0;
+    f.encoder = cfg.intuition?.encoder ?? '';
+  }
+  if (cfg.steps !== undefined) Object.assign(f, { length: 'steps', steps: cfg.steps });
+  else if (cfg.epochs !== undefined) Object.assign(f, { length: 'epochs', epochs: cfg.epochs });
+  return f;
+}
+
 /** The adapter configuration the worker would build (with a mapper when k ≠ E). */
 function adapterOf(f: MethodForm): AdapterConfig {
   const cfg = toRunConfig(f);
