@@ -84,6 +84,13 @@ function recorder() {
   };
 }
 
+/** A run started on the stand-ins, with its recorder and loop. */
+function started(id: string) {
+  const rec = recorder();
+  const run = new Run(engine, model, fakeData(), CONFIG, rec.hooks, { id, k: null, trainer: fakeTrainer() });
+  return { rec, run, done: run.start() };
+}
+
 const until = async (ok: () => boolean) => {
   for (let i = 0; i < 2000 && !ok(); i++) await new Promise((r) => setTimeout(r, 1));
   expect(ok()).toBe(true);
@@ -91,9 +98,7 @@ const until = async (ok: () => boolean) => {
 
 describe('Run control', () => {
   it('pauses between steps after its checkpoint, resumes and finishes', async () => {
-    const rec = recorder();
-    const run = new Run(engine, model, fakeData(), CONFIG, rec.hooks, { id: 'a', k: null, trainer: fakeTrainer() });
-    const done = run.start();
+    const { rec, run, done } = started('a');
     await until(() => run.trainer.steps >= 2);
     run.pause();
     await until(() => run.state().status === 'paused');
@@ -105,9 +110,7 @@ describe('Run control', () => {
   });
 
   it('a stop that comes while the pause is writing its checkpoint ends the run (it used to wait paused for ever)', async () => {
-    const rec = recorder();
-    const run = new Run(engine, model, fakeData(), CONFIG, rec.hooks, { id: 'b', k: null, trainer: fakeTrainer() });
-    const done = run.start();
+    const { rec, run, done } = started('b');
     await until(() => run.trainer.steps >= 1);
     rec.hold();
     run.pause();
@@ -122,9 +125,7 @@ describe('Run control', () => {
   });
 
   it('release() ends a paused run\'s loop with no checkpoint and no report; only a paused run can be released', async () => {
-    const rec = recorder();
-    const run = new Run(engine, model, fakeData(), CONFIG, rec.hooks, { id: 'c', k: null, trainer: fakeTrainer() });
-    const done = run.start();
+    const { rec, run, done } = started('c');
     await expect(run.release()).rejects.toThrow(/only a paused run can be released; this one is running/);
     await until(() => run.trainer.steps >= 2);
     run.pause();

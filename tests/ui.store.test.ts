@@ -24,7 +24,7 @@ const step = (id: string) => stepViews(useStore.getState()).find((v) => v.id ===
 
 beforeEach(() => {
   replaceMetrics([]);
-  useStore.getState().patchRun({ state: null, config: null, loaded: null, routerStats: null, routerStatsStep: 0, noRouter: false, routerHistory: [] });
+  useStore.getState().patchRun({ state: null, config: null, loaded: null, routerStats: null, routerStatsStep: 0, routerHistory: [] });
   useStore.getState().patchEval({ after: null });
 });
 

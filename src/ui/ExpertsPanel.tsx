@@ -5,12 +5,13 @@
 // every ~2 s while the run trains and this view is open. Below, one prompt's routing token by
 // token (RoutingStrip.tsx).
 import { useEffect, useRef, useState } from 'react';
-import { useStore, watchRouterStats } from './store/index.ts';
+import { noRouter, useStore, watchRouterStats } from './store/index.ts';
 import { Note } from './Note.tsx';
 import { isRouted, methodLabel } from './method.ts';
 import { ShareOverTime } from './ShareOverTime.tsx';
 import { RoutingPanel } from './RoutingStrip.tsx';
 import type { RouterStats } from './store/runSlice.ts';
+import type { RunState } from '../train/run.ts';
 
 const fixed = (v: number | undefined, digits: number) => (v !== undefined && Number.isFinite(v) ? v.toFixed(digits) : '—');
 
@@ -81,12 +82,23 @@ function Heatmap({ stats, group }: { stats: RouterStats; group: number }) {
   );
 }
 
+/** Why a run shows no router statistics (yet). */
+function noStatistics(st: RunState, routerless: boolean, readAt: number): string {
+  if (routerless) return 'This run’s method (LoRA) has no router, so there are no experts to show.';
+  if (st.step === 0) return 'The statistics appear after the first step.';
+  // Read at this step and empty: a restored run (its trainer has run no step yet).
+  if (st.status === 'running' || readAt !== st.step) return 'Reading the router statistics (after the step in progress)…';
+  return st.status === 'paused'
+    ? 'No router statistics yet: a restored run keeps its curves, and its experts show again after its next step (Resume). Route a prompt below meanwhile.'
+    : 'No router statistics: a restored run keeps its curves, not its last router readings. Route a prompt below to see its experts at work.';
+}
+
 export function ExpertsPanel() {
   const stats = useStore((s) => s.run.routerStats);
   const st = useStore((s) => s.run.state);
   const loaded = useStore((s) => s.run.loaded);
   const step = useStore((s) => s.run.routerStatsStep);
-  const noRouter = useStore((s) => s.run.noRouter);
+  const routerless = useStore((s) => noRouter(s.run));
   const history = useStore((s) => s.run.routerHistory);
   const [layer, setLayer] = useState(0);
   const tasks = useStore((s) => s.data.result?.tasks);
@@ -116,15 +128,7 @@ export function ExpertsPanel() {
         </p>
       ) : !stats ? (
         <p className="muted" data-testid="experts-empty">
-          {noRouter
-            ? 'This run’s method (LoRA) has no router, so there are no experts to show.'
-            : st.step === 0
-              ? 'The statistics appear after the first step.'
-              : st.status !== 'running' && step === st.step
-                ? st.status === 'paused'
-                  ? 'No router statistics yet: a restored run keeps its curves, and its experts show again after its next step (Resume). Route a prompt below meanwhile.'
-                  : 'No router statistics: a restored run keeps its curves, not its last router readings. Route a prompt below to see its experts at work.'
-                : 'Reading the router statistics (after the step in progress)…'}
+          {noStatistics(st, routerless, step)}
         </p>
       ) : (
         <>

@@ -2,7 +2,7 @@
 // regularisers and target modules, and the training settings; the trainable parameter count and
 // memory estimate follow every change, and an invalid combination is explained beside its field.
 import { useStore } from './store/index.ts';
-import { checkMethod, expertsOf, isGated, isRouted, METHODS, moduleKindsOf, type MethodForm } from './method.ts';
+import { checkMethod, expertsOf, FIELD_LABELS, isGated, isRouted, METHODS, moduleKindsOf, type MethodForm } from './method.ts';
 import { Field, NumberInput, Select } from './fields.tsx';
 import { Note } from './Note.tsx';
 import { isSoftwareAdapter } from './GpuPanel.tsx';
@@ -21,8 +21,8 @@ export function MethodPanel() {
   const c = checkMethod(f, { info, data, limits: gpu.status === 'ready' ? gpu.limits : null });
   const gated = isGated(f.method);
   const E = expertsOf(f);
-  const num = (name: keyof MethodForm, label: string, hint?: string, disabled?: boolean) => (
-    <Field label={label} name={name} error={c.errors[name]} warning={c.warnings[name]} hint={hint}>
+  const num = (name: keyof MethodForm, hint?: string, disabled?: boolean) => (
+    <Field label={FIELD_LABELS[name]} name={name} error={c.errors[name]} warning={c.warnings[name]} hint={hint}>
       <NumberInput name={name} value={f[name] as number} invalid={!!c.errors[name]} disabled={disabled} onChange={(v) => patch({ [name]: v } as Partial<MethodForm>)} />
     </Field>
   );
@@ -63,28 +63,28 @@ export function MethodPanel() {
           <legend>Adapter</legend>
           {f.method === 'trex' && (
             <>
-              {num('r1', 'r1 (down-vectors)')}
-              {num('r2', 'r2 (up-vectors)', `${Number.isFinite(E) ? E : '?'} experts (r1 x r2)`)}
+              {num('r1')}
+              {num('r2', `${Number.isFinite(E) ? E : '?'} experts (r1 x r2)`)}
             </>
           )}
-          {f.method === 'mor1e' && num('E', 'Experts E')}
-          {(f.method === 'lora' || f.method === 'molora' || f.method === 'sira') && num('r', 'Rank r')}
-          {f.method === 'lora' && num('alpha', 'alpha', 'the update is scaled by alpha / r')}
+          {f.method === 'mor1e' && num('E')}
+          {(f.method === 'lora' || f.method === 'molora' || f.method === 'sira') && num('r')}
+          {f.method === 'lora' && num('alpha', 'the update is scaled by alpha / r')}
           {gated && (
             <>
-              <Field label="Routing" name="routing" hint={f.routing === 'dense' ? 'every expert, weighted' : undefined}>
+              <Field label={FIELD_LABELS.routing} name="routing" hint={f.routing === 'dense' ? 'every expert, weighted' : undefined}>
                 <Select name="routing" value={f.routing} options={[['dense', 'dense'], ['topk', 'top-k']]} onChange={(v) => patch({ routing: v })} />
               </Field>
-              {f.routing === 'topk' && num('topk', 'k (experts kept)')}
+              {f.routing === 'topk' && num('topk')}
             </>
           )}
           {isRouted(f.method) && (
             <>
-              {num('lambdaH', 'λ entropy', 'positive sharpens routing, negative spreads it')}
-              {num('lambdaLB', 'λ load balance', 'evens out the experts’ shares')}
+              {num('lambdaH', 'positive sharpens routing, negative spreads it')}
+              {num('lambdaLB', 'evens out the experts’ shares')}
             </>
           )}
-          <Field label="Target modules" name="targets" error={c.errors.targets}>
+          <Field label={FIELD_LABELS.targets} name="targets" error={c.errors.targets}>
             <span className="checks" id="method-targets" data-testid="method-targets">
               {info ? (
                 kinds.map((k) => (
@@ -103,7 +103,7 @@ export function MethodPanel() {
           <legend>Intuition</legend>
           {!gated && <p className="muted">{f.method === 'lora' ? 'LoRA' : f.method === 'sira' ? 'SiRA' : 'MoLoRA'} has no intuition gate.</p>}
           <Field
-            label="Source"
+            label={FIELD_LABELS.intuition}
             name="intuition"
             error={c.errors.intuition}
             warning={c.warnings.intuition ?? (gated && f.intuition === 'model' && isSoftwareAdapter(gpu) ? 'a software adapter embeds every prompt one at a time: expect many minutes' : undefined)}
@@ -116,30 +116,30 @@ export function MethodPanel() {
             />
           </Field>
           {f.intuition === 'encoder' && (
-            <Field label="Encoder" name="encoder" error={c.errors.encoder} hint="a BERT folder URL or hub id">
+            <Field label={FIELD_LABELS.encoder} name="encoder" error={c.errors.encoder} hint="a BERT folder URL or hub id">
               <input id="method-encoder" data-testid="method-encoder" value={f.encoder} size={28} placeholder="sentence-transformers/all-MiniLM-L6-v2" onChange={(e) => patch({ encoder: e.target.value })} />
             </Field>
           )}
-          {f.intuition !== 'none' && num('k', 'Clusters k', `0 = one per expert (${Number.isFinite(E) ? E : '?'})`)}
+          {f.intuition !== 'none' && num('k', `0 = one per expert (${Number.isFinite(E) ? E : '?'})`)}
         </fieldset>
 
         <fieldset>
           <legend>Training</legend>
-          {num('lr', 'Learning rate')}
-          <Field label="Schedule" name="schedule">
+          {num('lr')}
+          <Field label={FIELD_LABELS.schedule} name="schedule">
             <Select name="schedule" value={f.schedule} options={[['cosine', 'cosine'], ['linear', 'linear'], ['constant', 'constant']]} onChange={(v) => patch({ schedule: v })} />
           </Field>
-          {num('warmupSteps', 'Warmup steps')}
-          <Field label="Length in" name="length">
+          {num('warmupSteps')}
+          <Field label={FIELD_LABELS.length} name="length">
             <Select name="length" value={f.length} options={[['steps', 'steps'], ['epochs', 'epochs']]} onChange={(v) => patch({ length: v })} />
           </Field>
-          {f.length === 'steps' ? num('steps', 'Steps') : num('epochs', 'Epochs')}
-          {num('batchSize', 'Batch', undefined)}
-          {num('accumulate', 'Accumulation', f.accumulate > 1 && Number.isFinite(f.batchSize * f.accumulate) ? `effective batch ${f.batchSize * f.accumulate}` : 'micro-batches per step')}
-          {num('maxLength', 'Max length', 'tokens per row; longer prompts are cut at the start')}
-          {num('seed', 'Seed')}
-          {num('evalEvery', 'Validation every', 'steps (0: at the end)')}
-          {num('checkpointEvery', 'Checkpoint every', 'steps (0: on pause and at the end)')}
+          {f.length === 'steps' ? num('steps') : num('epochs')}
+          {num('batchSize')}
+          {num('accumulate', f.accumulate > 1 && Number.isFinite(f.batchSize * f.accumulate) ? `effective batch ${f.batchSize * f.accumulate}` : 'micro-batches per step')}
+          {num('maxLength', 'tokens per row; longer prompts are cut at the start')}
+          {num('seed')}
+          {num('evalEvery', 'steps (0: at the end)')}
+          {num('checkpointEvery', 'steps (0: on pause and at the end)')}
         </fieldset>
 
       </div>

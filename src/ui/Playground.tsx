@@ -1,8 +1,8 @@
 // The playground: generate from the loaded model (greedy or sampled), streaming tokens, through the
 // active adapter (trained or loaded) or the base model, or both side by side; beside the prompt, its intuition scores
 // over the clusters when the adapter has an intuition.
-import { useEffect } from 'react';
-import { firstPrompt, generateText, hasAdapter as adapterOf, useStore } from './store/index.ts';
+import { generateText, hasAdapter as adapterOf, useStore } from './store/index.ts';
+import { useFirstPrompt } from './useFirstPrompt.ts';
 import { PLAYGROUND_PROMPT } from './store/playgroundSlice.ts';
 import { Note } from './Note.tsx';
 import { PromptScores } from './PromptScores.tsx';
@@ -13,22 +13,10 @@ export function Playground() {
   const patch = useStore((s) => s.patchPlayground);
   const hasAdapter = useStore((s) => adapterOf(s.run));
   const training = useStore((s) => s.run.state?.status === 'running');
-  const data = useStore((s) => s.data.result);
-  const dataKey = data ? `${data.name}|${data.kept}|${data.tokenized}` : '';
   // An untouched prompt becomes the dataset's first validation row, templated as the rows were trained.
-  useEffect(() => {
-    if (!dataKey || useStore.getState().playground.prompt !== PLAYGROUND_PROMPT) return;
-    let live = true;
-    firstPrompt(dataKey.endsWith('true')).then(
-      (prompt) => {
-        if (live && prompt !== null && useStore.getState().playground.prompt === PLAYGROUND_PROMPT) useStore.getState().patchPlayground({ prompt });
-      },
-      () => {},
-    );
-    return () => {
-      live = false;
-    };
-  }, [dataKey]);
+  useFirstPrompt(p.prompt === PLAYGROUND_PROMPT, (prompt) => {
+    if (useStore.getState().playground.prompt === PLAYGROUND_PROMPT) patch({ prompt });
+  });
   if (!info) {
     return (
       <section className="panel" data-testid="playground">

@@ -4,7 +4,8 @@
 // token (a row, its text as the label) by every expert (a column). Hover or move with the arrow
 // keys for a cell's numbers. Methods without a router (LoRA) are explained instead.
 import { useEffect, useRef, useState, type KeyboardEvent, type MouseEvent } from 'react';
-import { engineClient, firstPrompt, hasAdapter, useStore } from './store/index.ts';
+import { engineClient, hasAdapter, noRouter, useStore } from './store/index.ts';
+import { useFirstPrompt } from './useFirstPrompt.ts';
 import { message } from './store/store.ts';
 import type { RoutingResult } from '../worker/api.ts';
 
@@ -137,10 +138,9 @@ function Strip({ result, layer, value }: { result: RoutingResult; layer: number;
 
 export function RoutingPanel() {
   const info = useStore((s) => s.model.info);
-  const data = useStore((s) => s.data.result);
   const st = useStore((s) => s.run.state);
   const adapter = useStore((s) => hasAdapter(s.run));
-  const noRouter = useStore((s) => s.run.noRouter);
+  const routerless = useStore((s) => noRouter(s.run));
   const training = st?.status === 'running';
   const [prompt, setPrompt] = useState<string | null>(null);
   const [template, setTemplate] = useState(true);
@@ -149,20 +149,7 @@ export function RoutingPanel() {
   const [value, setValue] = useState<StripValue>('g');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
-  const dataKey = data ? `${data.name}|${data.kept}|${data.tokenized}` : '';
-  useEffect(() => {
-    if (!dataKey || prompt !== null) return;
-    let live = true;
-    firstPrompt(dataKey.endsWith('true')).then(
-      (p) => {
-        if (live && p !== null) setPrompt((cur) => cur ?? p);
-      },
-      () => {},
-    );
-    return () => {
-      live = false;
-    };
-  }, [dataKey, prompt]);
+  useFirstPrompt(prompt === null, (p) => setPrompt((cur) => cur ?? p));
   const route = async () => {
     setBusy(true);
     setError(null);
@@ -184,7 +171,7 @@ export function RoutingPanel() {
         The routing weights each token of one prompt gives the experts at one adapted layer, read back from the adapter kernels on the GPU. Rows are the
         prompt&rsquo;s tokens, columns the experts; red is a large weight, blue a negative one (the intuition term can push a weight below zero).
       </p>
-      {noRouter && !result && <p className="muted" data-testid="routing-no-router">The run&rsquo;s method (LoRA) has no router: every token goes through the same low-rank update, so there is no routing to show.</p>}
+      {routerless && !result && <p className="muted" data-testid="routing-no-router">The run&rsquo;s method (LoRA) has no router: every token goes through the same low-rank update, so there is no routing to show.</p>}
       <label className="block-label" htmlFor="routing-prompt">Prompt</label>
       <textarea id="routing-prompt" data-testid="routing-prompt" rows={2} value={text} onChange={(e) => setPrompt(e.target.value)} placeholder="A prompt to route (a validation row by default)" />
       <div className="row">

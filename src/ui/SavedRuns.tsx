@@ -23,26 +23,28 @@ export function SavedRuns() {
             <tr><th>run</th><th>method</th><th>step</th><th>status</th><th>data</th><th>saved</th><th /></tr>
           </thead>
           <tbody>
-            {saved.slice(0, 20).map((r) => (
-              <tr key={r.id} data-testid="saved-run" data-run-id={r.id}>
-                <td title={r.id}>{r.id.replace(/^run-/, '').slice(0, 19)}</td>
-                <td>{r.config.method}</td>
-                <td className="num">{r.step} / {r.totalSteps}</td>
-                <td title={r.status === 'running' && r.id !== current ? 'the page closed while it trained: restore it to go on from its last checkpoint' : undefined}>
-                  {r.status === 'running' && r.id !== current ? 'interrupted' : r.status}
-                </td>
-                <td title={`${r.model.source}, ${r.dataset.name}`}>{r.dataset.name}</td>
-                <td>{new Date(r.updated).toLocaleString()}</td>
-                <td>
-                  <button
-                    type="button" disabled={busy || r.id === current || !r.latest} data-testid="saved-run-restore" onClick={() => void restoreRun(r.id)}
-                    title={paused ? 'replaces the paused run, which stays here as its last checkpoint has it' : undefined}
-                  >
-                    {r.id === current ? 'loaded' : 'Restore'}
-                  </button>
-                </td>
-              </tr>
-            ))}
+            {saved.slice(0, 20).map((r) => {
+              // Saved while running, and not the run here: the page closed while it trained.
+              const interrupted = r.status === 'running' && r.id !== current;
+              return (
+                <tr key={r.id} data-testid="saved-run" data-run-id={r.id}>
+                  <td title={r.id}>{r.id.replace(/^run-/, '').slice(0, 19)}</td>
+                  <td>{r.config.method}</td>
+                  <td className="num">{r.step} / {r.totalSteps}</td>
+                  <td title={interrupted ? 'the page closed while it trained: restore it to go on from its last checkpoint' : undefined}>{interrupted ? 'interrupted' : r.status}</td>
+                  <td title={`${r.model.source}, ${r.dataset.name}`}>{r.dataset.name}</td>
+                  <td>{new Date(r.updated).toLocaleString()}</td>
+                  <td>
+                    <button
+                      type="button" disabled={busy || r.id === current || !r.latest} data-testid="saved-run-restore" onClick={() => void restoreRun(r.id)}
+                      title={paused ? 'replaces the paused run, which stays here as its last checkpoint has it' : undefined}
+                    >
+                      {r.id === current ? 'loaded' : 'Restore'}
+                    </button>
+                  </td>
+                </tr>
+              );
+            })}
           </tbody>
         </table>
       )}

@@ -158,6 +158,14 @@ export interface MethodContext {
 
 export type Field = keyof MethodForm | 'memory';
 
+/** Each field's label in the Method step (and its name in the step list's one line). */
+export const FIELD_LABELS: Record<Field, string> = {
+  method: 'Method', r1: 'r1 (down-vectors)', r2: 'r2 (up-vectors)', E: 'Experts E', r: 'Rank r', alpha: 'alpha', routing: 'Routing', topk: 'k (experts kept)',
+  intuition: 'Intuition source', k: 'Clusters k', encoder: 'Encoder', lambdaH: 'λ entropy', lambdaLB: 'λ load balance', targets: 'Target modules', lr: 'Learning rate',
+  schedule: 'Schedule', warmupSteps: 'Warmup steps', length: 'Length in', steps: 'Steps', epochs: 'Epochs', batchSize: 'Batch', accumulate: 'Accumulation',
+  maxLength: 'Max length', seed: 'Seed', evalEvery: 'Validation every', checkpointEvery: 'Checkpoint every', memory: 'Memory (batch, length)',
+};
+
 export interface MethodCheck {
   /** Problems that stop a run, by field. */
   errors: Partial<Record<Field, string>>;

@@ -2,8 +2,8 @@
 // why), derived from the store; no state of its own.
 import type { StoreState } from './store/store.ts';
 import type { StepId } from './store/uiSlice.ts';
-import { checkMethod, firstError, isRouted, methodLabel } from './method.ts';
-import { hasAdapter } from './store/runSlice.ts';
+import { checkMethod, FIELD_LABELS, firstError, isRouted, methodLabel, type Field } from './method.ts';
+import { hasAdapter, noRouter } from './store/runSlice.ts';
 
 export type StepStatus = 'done' | 'active' | 'ready' | 'blocked' | 'error';
 
@@ -19,12 +19,10 @@ export const STEP_LABELS: Record<StepId, string> = {
   model: 'Model', data: 'Data', method: 'Method', train: 'Train', experts: 'Experts', clusters: 'Clusters', evaluate: 'Evaluate', playground: 'Playground', export: 'Export',
 };
 
-/** The Method form's fields as its labels name them, for the step's one line. */
-const FIELD_NAMES: Record<string, string> = {
-  k: 'the clusters (k)', topk: 'top-k', lr: 'the learning rate', batchSize: 'the batch size', maxLength: 'the max length', encoder: 'the encoder',
-  intuition: 'the intuition', memory: 'the memory (batch, length)', warmupSteps: 'the warmup', lambdaH: 'λ entropy', lambdaLB: 'λ balance', r: 'the rank',
-  alpha: 'alpha', targets: 'the layers', seed: 'the seed', method: 'the method', r1: 'r1', r2: 'r2', E: 'the experts (E)', steps: 'the steps',
-  epochs: 'the epochs', accumulate: 'the accumulation', evalEvery: 'the evaluation interval', checkpointEvery: 'the checkpoint interval',
+/** A Method field as its label names it, lower-cased for the step's one line. */
+const fieldName = (field: string) => {
+  const label = FIELD_LABELS[field as Field] ?? field;
+  return label[0].toLowerCase() + label.slice(1);
 };
 const plural = (n: number, noun: string) => `${n.toLocaleString('en-US')} ${noun}${n === 1 ? '' : 's'}`;
 const pct = (a: number, b: number) => `${Math.round((100 * a) / Math.max(1, b))}%`;
@@ -51,7 +49,7 @@ export function stepViews(s: StoreState): StepView[] {
   const check = checkMethod(s.method, { info, data, limits: s.gpu.status === 'ready' ? s.gpu.limits : null });
   const bad = firstError(check);
   const methodName = methodLabel(s.method.method);
-  const method = !info ? v('method', 'blocked', 'needs a model') : bad ? v('method', 'error', `fix ${FIELD_NAMES[bad.split(':')[0]] ?? bad.split(':')[0]}`) : v('method', 'done', `${methodName}, ${check.trainable?.toLocaleString('en-US') ?? '?'} parameters`);
+  const method = !info ? v('method', 'blocked', 'needs a model') : bad ? v('method', 'error', `fix ${fieldName(bad.split(':')[0])}`) : v('method', 'done', `${methodName}, ${check.trainable?.toLocaleString('en-US') ?? '?'} parameters`);
 
   const trainBlock = !info ? 'needs a model' : !data ? 'needs a dataset' : !data.tokenized ? 'data not tokenized' : bad ? 'method settings invalid' : null;
   const train = s.run.starting ? v('train', 'active', s.intuition.progress ? 'computing the intuition…' : 'starting…')
@@ -63,7 +61,7 @@ export function stepViews(s: StoreState): StepView[] {
     : run?.status === 'stopped' ? v('train', 'done', `stopped at step ${run.step}`) : v('train', 'ready', 'ready to start');
 
   const experts = !run ? (loaded ? (isRouted(loaded.method) ? v('experts', 'ready', 'route a prompt') : v('experts', 'blocked', 'LoRA has no router')) : v('experts', 'blocked', 'after a run starts'))
-    : s.run.noRouter ? v('experts', 'blocked', 'LoRA has no router')
+    : noRouter(s.run) ? v('experts', 'blocked', 'LoRA has no router')
     : v('experts', run.status === 'running' ? 'active' : 'done', s.run.routerStats ? `${s.run.routerStats.length} layers` : 'routing per layer');
 
   const clusters = s.intuition.computing || (s.run.starting && s.intuition.progress) ? v('clusters', 'active', s.intuition.progress ? `${s.intuition.progress.phase}…` : 'computing…')

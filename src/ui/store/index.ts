@@ -9,7 +9,7 @@ import { hasAdapter } from './runSlice.ts';
 
 export { engineClient, useStore, type StoreState } from './store.ts';
 export * from './runActions.ts';
-export { hasAdapter } from './runSlice.ts';
+export { hasAdapter, noRouter } from './runSlice.ts';
 export * from './evalActions.ts';
 export * from './intuitionActions.ts';
 
@@ -160,12 +160,6 @@ export function loadDefaults(): Promise<unknown> {
 }
 
 /** Generates from the playground's prompt; tokens stream in. Side by side: the base model, then the adapter. */
-/** The first validation row's prompt (or the first row's before a model splits the data): a view's default prompt. */
-export async function firstPrompt(tokenized: boolean): Promise<string | null> {
-  const page = await engineClient().api.previewRows({ offset: 0, count: 1, split: tokenized ? 'validation' : 'all' });
-  return page.rows[0]?.instruction ?? null;
-}
-
 export async function generateText(): Promise<GenerateResult | null> {
   const { playground: p, patchPlayground } = useStore.getState();
   const adapter = hasAdapter(useStore.getState().run);

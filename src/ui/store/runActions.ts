@@ -6,7 +6,7 @@ import type { AdapterFile, AdapterInfo, EngineEvent } from '../../worker/api.ts'
 import { appendMetrics, replaceMetrics } from './metrics.ts';
 import { engineClient, message, useStore } from './store.ts';
 import { MAX_ROUTER_SAMPLES, NO_ROUTER_READINGS, type RouterStats } from './runSlice.ts';
-import { checkMethod, firstError, isRouted, toRunConfig } from '../method.ts';
+import { checkMethod, firstError, toRunConfig } from '../method.ts';
 
 const api = () => engineClient().api;
 const ENDED = ['finished', 'stopped', 'failed'];
@@ -66,7 +66,7 @@ export function onAdapterChanged({ source, info, config, state }: Omit<Extract<E
   s.patchEval({ after: null });
   if (source === 'run') {
     if (state) adoptRun(state);
-    s.patchRun({ loaded: null, config, ...(config ? { noRouter: !isRouted(config.method) } : {}) });
+    s.patchRun({ loaded: null, config });
     return;
   }
   replaceMetrics([]);
@@ -223,9 +223,7 @@ export async function readRouterStats(): Promise<void> {
       history = [...history, { step: st.step, shares: stats.map((l) => l.groups[0].f.map((f) => f * l.E)) }];
       if (history.length > MAX_ROUTER_SAMPLES) history = history.filter((_, i) => i % 2 === 0 || i === history.length - 1);
     }
-    // The run's method says whether it has a router (a restored routed run has no statistics until its next step).
-    const noRouter = run.config ? !isRouted(run.config.method) : !stats.length && st.step > 0;
-    useStore.getState().patchRun({ routerStats: stats.length ? stats : null, routerStatsStep: st.step, noRouter, routerHistory: history });
+    useStore.getState().patchRun({ routerStats: stats.length ? stats : null, routerStatsStep: st.step, routerHistory: history });
   } catch {
     // No run in the worker (yet): nothing to show.
   } finally {

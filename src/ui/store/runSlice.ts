@@ -6,6 +6,7 @@ import type { StateCreator } from 'zustand';
 import type { RunConfig, RunState } from '../../train/run.ts';
 import type { RunRecord } from '../../train/checkpoint.ts';
 import type { AdapterInfo, FinetuneResult } from '../../worker/api.ts';
+import { isRouted } from '../method.ts';
 
 export type RouterStats = FinetuneResult['routerStats'];
 
@@ -28,8 +29,6 @@ export interface RunUiState {
   /** Latest router statistics of the run (null: none read yet, or the method has no router). */
   routerStats: RouterStats | null;
   routerStatsStep: number;
-  /** The statistics were read and the run's method has none (LoRA). */
-  noRouter: boolean;
   /** Readings so far, one per step read (at most MAX_ROUTER_SAMPLES, thinned). */
   routerHistory: RouterSample[];
   /** An adapter loaded from files (Export step or the test API): the active adapter instead of a run's. */
@@ -39,10 +38,13 @@ export interface RunUiState {
 /** Whether generation, evaluation and export have an adapter: a run's (started or restored) or a loaded one. */
 export const hasAdapter = (run: RunUiState): boolean => run.state !== null || run.loaded !== null;
 
+/** The run shown has no router (LoRA): its method says so, with or without statistics read. */
+export const noRouter = (run: RunUiState): boolean => run.state !== null && run.config !== null && !isRouted(run.config.method);
+
 export const MAX_ROUTER_SAMPLES = 2000;
 
 /** No router readings (a run just shown, or none). */
-export const NO_ROUTER_READINGS = { routerStats: null, routerStatsStep: 0, noRouter: false, routerHistory: [] } as const satisfies Partial<RunUiState>;
+export const NO_ROUTER_READINGS = { routerStats: null, routerStatsStep: 0, routerHistory: [] } as const satisfies Partial<RunUiState>;
 
 export interface RunSlice {
   run: RunUiState;
